@@ -1,0 +1,104 @@
+"""Committees, persons and sittings: the small domain operations the CLI and web share."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanarip.errors import SanaripError
+from sanarip.models import Committee, Sitting
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+STREAM_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "file")
+LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+class NotFoundError(SanaripError):
+    """An object named by the user does not exist."""
+
+
+def validate_stream_url(url: str) -> str:
+    """Return ``url`` if it is a stream URL Sanarip can record; else raise SanaripError."""
+    parsed = urlparse(url)
+    if parsed.scheme not in STREAM_SCHEMES or (parsed.scheme != "file" and not parsed.netloc):
+        raise SanaripError(f"malformed stream URL {url!r}: expected {', '.join(STREAM_SCHEMES)}:// with a host")
+    return url
+
+
+def add_committee(
+    s: Session,
+    slug: str,
+    name: str,
+    stream_url: str | None = None,
+    language: str = "ru",
+    names: dict[str, str] | None = None,
+) -> Committee:
+    if not SLUG_RE.match(slug):
+        raise SanaripError(f"invalid committee slug {slug!r}: use lowercase letters, digits and '-'")
+    if not name.strip():
+        raise SanaripError("committee name must not be empty")
+    if not LANG_RE.match(language):
+        raise SanaripError(f"invalid language code {language!r}: expected an ISO 639 code such as ru, ky, en")
+    if stream_url:
+        validate_stream_url(stream_url)
+    if s.scalar(select(Committee).where(Committee.slug == slug)):
+        raise SanaripError(f"committee {slug!r} exists already")
+    committee = Committee(slug=slug, name=name.strip(), stream_url=stream_url, default_language=language,
+                          names=names or {})
+    s.add(committee)
+    s.flush()
+    return committee
+
+
+def get_committee(s: Session, slug: str) -> Committee:
+    committee = s.scalar(select(Committee).where(Committee.slug == slug))
+    if committee is None:
+        known = ", ".join(s.scalars(select(Committee.slug).order_by(Committee.slug))) or "none yet"
+        raise NotFoundError(
+            f"unknown committee {slug!r} (known: {known}); add it with: sanarip committee add {slug} --name NAME"
+        )
+    return committee
+
+
+def get_sitting(s: Session, sitting_id: int) -> Sitting:
+    sitting = s.get(Sitting, sitting_id)
+    if sitting is None:
+        raise NotFoundError(f"no sitting with id {sitting_id}")
+    return sitting
+
+
+def committee_dict(c: Committee) -> dict[str, Any]:
+    return {"slug": c.slug, "name": c.name, "names": c.names or {}, "stream_url": c.stream_url,
+            "default_language": c.default_language}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def sitting_dict(st: Sitting) -> dict[str, Any]:
+    return {
+        "id": st.id,
+        "committee": st.committee.slug,
+        "title": st.title,
+        "status": st.status,
+        "duration": float(st.duration or 0.0),
+        "scheduled_start": _iso(st.scheduled_start),
+        "scheduled_end": _iso(st.scheduled_end),
+        "started_at": _iso(st.started_at),
+        "ended_at": _iso(st.ended_at),
+        "failure_reason": st.failure_reason,
+    }
+
+
+def list_sittings(s: Session, committee: str | None = None) -> list[Sitting]:
+    """Sittings oldest first."""
+    q = select(Sitting).join(Committee).order_by(Sitting.id)
+    if committee:
+        q = q.where(Committee.id == get_committee(s, committee).id)
+    return list(s.scalars(q))

@@ -1,0 +1,272 @@
+"""The ``sanarip`` command. It parses arguments and calls the packages; no domain logic here.
+
+Heavy stages (ffmpeg helpers, faster-whisper, Elasticsearch) are imported inside commands,
+so ``sanarip --help`` stays fast and never loads a model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from sanarip.errors import SanaripError
+from sanarip.runtime import Runtime
+
+log = logging.getLogger("sanarip")
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+class SanaripGroup(click.Group):
+    """Turns expected errors into one line on stderr and exit status 1 (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SanaripError as exc:
+            if ctx.meta.get("sanarip.debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=SanaripGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Sanarip: committee livestreams turned into a searchable, citable public record."""
+    ctx.meta["sanarip.debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("botocore", "urllib3", "elastic_transport", "faster_whisper", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def runtime(ctx: click.Context | None = None) -> Runtime:
+    """The process's Runtime, created on first use (settings errors surface here)."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if "sanarip.runtime" not in root.meta:
+        root.meta["sanarip.runtime"] = Runtime()
+        root.call_on_close(root.meta["sanarip.runtime"].close)
+    return root.meta["sanarip.runtime"]
+
+
+def ready_runtime() -> Runtime:
+    """The Runtime with its database migrated to the latest schema."""
+    rt = runtime()
+    rt.db.upgrade()
+    return rt
+
+
+# --- init, config, db ---------------------------------------------------------------------
+@cli.command()
+def init() -> None:
+    """Create the data directory, the database and the media folder."""
+    rt = runtime()
+    rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt.db.upgrade()
+    rt.storage.check()
+    click.echo(f"initialised {rt.settings.data_dir.resolve()}")
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True)
+def config_show(as_json: bool) -> None:
+    """Print the effective settings, secrets masked."""
+    shown = runtime().settings.as_display_dict()
+    if as_json:
+        echo_json(shown)
+        return
+    width = max(map(len, shown))
+    for key, value in shown.items():
+        click.echo(f"SANARIP_{key.upper():<{width}}  {value}")
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    ready_runtime()
+    click.echo("database is up to date")
+
+
+# --- committees and sittings ---------------------------------------------------------------
+@cli.group()
+def committee() -> None:
+    """Manage committees."""
+
+
+@committee.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--stream-url", help="The committee's livestream (HLS, RTMP, RTSP or HTTP).")
+@click.option("--language", default="ru", show_default=True, help="Main language of its sittings.")
+@click.option("--name-ky", help="Name in Kyrgyz.")
+@click.option("--name-ru", help="Name in Russian.")
+@click.option("--name-en", help="Name in English.")
+def committee_add(slug: str, name: str, stream_url: str | None, language: str, **names: str | None) -> None:
+    """Add a committee."""
+    from sanarip.catalog import add_committee
+
+    per_lang = {k.removeprefix("name_"): v for k, v in names.items() if v}
+    with ready_runtime().db.session() as s:
+        add_committee(s, slug, name, stream_url, language, per_lang)
+    click.echo(f"added committee {slug}")
+
+
+@committee.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def committee_list(as_json: bool) -> None:
+    """List committees."""
+    from sqlalchemy import select
+
+    from sanarip.catalog import committee_dict
+    from sanarip.models import Committee
+
+    with ready_runtime().db.session(readonly=True) as s:
+        rows = [committee_dict(c) for c in s.scalars(select(Committee).order_by(Committee.slug))]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['slug']:<24} {row['name']}  {row['stream_url'] or ''}".rstrip())
+
+
+@cli.group()
+def sitting() -> None:
+    """Inspect sittings."""
+
+
+@sitting.command("list")
+@click.option("--committee", help="Only this committee's sittings.")
+@click.option("--json", "as_json", is_flag=True)
+def sitting_list(committee: str | None, as_json: bool) -> None:
+    """List sittings, oldest first."""
+    from sanarip.catalog import list_sittings, sitting_dict
+
+    with ready_runtime().db.session(readonly=True) as s:
+        rows = [sitting_dict(st) for st in list_sittings(s, committee)]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        reason = f"  ({r['failure_reason']})" if r["failure_reason"] else ""
+        click.echo(f"{r['id']:>5} {r['committee']:<16} {r['status']:<12} {r['duration']:>8.1f}s  {r['title']}{reason}")
+
+
+# --- jobs and worker -------------------------------------------------------------------------
+@cli.group()
+def jobs() -> None:
+    """Inspect and manage the job queue."""
+
+
+@jobs.command("list")
+@click.option("--status", help="Only jobs in this state (queued, running, done, dead, cancelled).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--json", "as_json", is_flag=True)
+def jobs_list(status: str | None, limit: int, as_json: bool) -> None:
+    """List recent jobs, newest first."""
+    from sqlalchemy import select
+
+    from sanarip.models import Job
+
+    with ready_runtime().db.session(readonly=True) as s:
+        q = select(Job).order_by(Job.id.desc()).limit(limit)
+        if status:
+            q = q.where(Job.status == status)
+        rows = [
+            {"id": j.id, "kind": j.kind, "status": j.status, "attempts": j.attempts, "payload": j.payload,
+             "worker": j.worker, "error": j.error, "progress": j.progress,
+             "created_at": j.created_at.isoformat()}
+            for j in s.scalars(q)
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        err = f"  {r['error'].splitlines()[0][:80]}" if r["error"] else ""
+        payload = json.dumps(r["payload"], ensure_ascii=False)
+        click.echo(f"{r['id']:>6} {r['kind']:<11} {r['status']:<9} try {r['attempts']}  {payload}{err}")
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=int)
+def jobs_retry(job_id: int) -> None:
+    """Queue a dead or cancelled job again."""
+    ready_runtime().queue.retry(job_id)
+    click.echo(f"job {job_id} queued")
+
+
+@jobs.command("cancel")
+@click.argument("job_id", type=int)
+def jobs_cancel(job_id: int) -> None:
+    """Cancel a queued or running job."""
+    ready_runtime().queue.cancel(job_id)
+    click.echo(f"job {job_id} cancelled")
+
+
+@cli.command()
+@click.option("--kinds", help="Comma-separated job kinds to run (default: all).")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Slots for short jobs (transcribe, index, import).")
+@click.option("--long-slots", default=16, show_default=True, type=click.IntRange(0, 256),
+              help="Extra slots for hours-long jobs (record, live).")
+@click.option("--until-idle", is_flag=True, help="Exit when no job is left.")
+def worker(kinds: str | None, concurrency: int, long_slots: int, until_idle: bool) -> None:
+    """Run jobs until stopped (SIGTERM finishes or releases the current jobs)."""
+    import worker as worker_module
+
+    wanted = {k.strip() for k in kinds.split(",") if k.strip()} if kinds else None
+    try:
+        w = worker_module.Worker(runtime(), wanted, concurrency, long_slots)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--kinds") from None
+    w.install_signal_handlers()
+    w.run(until_idle=until_idle)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--debug", "flask_debug", is_flag=True, help="Use Flask's development server.")
+def serve(host: str, port: int, threads: int, flask_debug: bool) -> None:
+    """Serve the web front end (waitress)."""
+    from web import create_app
+
+    rt = ready_runtime()
+    app = create_app(rt.settings)
+    click.echo(f"serving on http://{host}:{port}/", err=True)
+    if flask_debug:
+        app.run(host=host, port=port, debug=True)
+        return
+    import waitress
+
+    waitress.serve(app, host=host, port=port, threads=threads, ident="sanarip")
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="sanarip")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Typed settings from ``SANARIP_*`` environment variables and an optional TOML file.
+
+Precedence: environment variable > TOML file > embedded default. The TOML file is
+``$SANARIP_CONFIG`` if set, else ``<data dir>/sanarip.toml`` when it exists; its keys are the
+variable names without the ``SANARIP_`` prefix, in lower case (``search = "fts5"``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sanarip.errors import SanaripError
+
+PREFIX = "SANARIP_"
+SECRET_FIELDS = {"secret_key", "es_password"}
+
+
+class ConfigError(SanaripError, ValueError):
+    """A setting has a value that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration of one Sanarip process."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    search: str = "fts5"
+    es_user: str = ""
+    es_password: str = ""
+    es_ca: str = ""
+    es_index_prefix: str = "sanarip"
+    storage: str = ""
+    s3_endpoint: str = ""
+    model: str = "base"
+    device: str = "auto"
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8080"
+    timezone: str = "Asia/Bishkek"
+    segment_seconds: float = 6.0
+    reconnect_grace: float = 120.0
+    job_lease: float = 60.0
+    job_max_attempts: int = 5
+
+    # Derived values --------------------------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'sanarip.db').resolve()}"
+
+    @property
+    def effective_storage(self) -> str:
+        return self.storage or str((self.data_dir / "media").resolve())
+
+    @property
+    def uses_elasticsearch(self) -> bool:
+        return self.search != "fts5"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def as_display_dict(self) -> dict[str, str]:
+        """All settings as strings, secrets masked, derived defaults filled in."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value:
+                value = "********"
+            out[f.name] = str(value)
+        out["database_url"] = _mask_url(self.effective_database_url)
+        out["storage"] = self.effective_storage
+        return out
+
+
+def _mask_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":********@")
+    return url
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    key = PREFIX + name.upper()
+    try:
+        if kind in (float, "float"):
+            value = float(raw)
+            if value <= 0:
+                raise ValueError
+            return value
+        if kind in (int, "int"):
+            value = int(raw)
+            if value <= 0:
+                raise ValueError
+            return value
+        if kind in (Path, "Path"):
+            return Path(str(raw)).expanduser()
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: expected a positive number, got {raw!r}") from None
+    return str(raw)
+
+
+def _validate(s: Settings) -> None:
+    if s.search != "fts5" and urlparse(s.search).scheme not in ("http", "https"):
+        raise ConfigError(f"SANARIP_SEARCH: must be 'fts5' or an http(s):// Elasticsearch URL, got {s.search!r}")
+    if s.database_url and not s.database_url.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(
+            f"SANARIP_DATABASE_URL: must start with sqlite: or postgresql, got {_mask_url(s.database_url)!r}"
+        )
+    if s.storage.startswith("s3:"):
+        parsed = urlparse(s.storage)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise ConfigError(f"SANARIP_STORAGE: expected s3://bucket/prefix, got {s.storage!r}")
+    elif "://" in s.storage:
+        raise ConfigError(f"SANARIP_STORAGE: must be a folder or s3://bucket/prefix, got {s.storage!r}")
+    if s.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"SANARIP_DEVICE: must be auto, cpu or cuda, got {s.device!r}")
+    if urlparse(s.base_url).scheme not in ("http", "https"):
+        raise ConfigError(f"SANARIP_BASE_URL: must be an http(s) URL, got {s.base_url!r}")
+    try:
+        ZoneInfo(s.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SANARIP_TIMEZONE: unknown time zone {s.timezone!r}") from None
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``env`` (default ``os.environ``), the TOML file and ``overrides``."""
+    env = dict(os.environ if env is None else env)
+    known = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    data_dir = Path(env.get(PREFIX + "DATA_DIR", overrides.get("data_dir", "data"))).expanduser()
+    toml_path = env.get(PREFIX + "CONFIG") or str(data_dir / "sanarip.toml")
+    if Path(toml_path).is_file():
+        try:
+            table = tomllib.loads(Path(toml_path).read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"SANARIP_CONFIG: {toml_path} is not valid TOML: {exc}") from None
+        for name, raw in table.items():
+            if name not in known:
+                raise ConfigError(f"SANARIP_CONFIG: unknown key {name!r} in {toml_path}")
+            values[name] = raw
+    elif PREFIX + "CONFIG" in env:
+        raise ConfigError(f"SANARIP_CONFIG: no such file {toml_path}")
+
+    for name in known:
+        if PREFIX + name.upper() in env:
+            values[name] = env[PREFIX + name.upper()]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**{name: _coerce(name, raw, known[name]) for name, raw in values.items()})
+    _validate(settings)
+    return settings
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    """A copy of ``settings`` with some fields replaced and validated."""
+    new = replace(settings, **changes)
+    _validate(new)
+    return new

@@ -1,0 +1,237 @@
+"""A job queue in the database: enqueue with dedupe, claim under a lease, retry, dead-letter.
+
+Claiming is one ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING``
+statement. PostgreSQL skips rows other workers hold; SQLite has no row locks but runs the
+statement under its database write lock (``BEGIN IMMEDIATE``), which is just as safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from sanarip.db import Database
+from sanarip.errors import SanaripError
+from sanarip.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+# Hours-long kinds; a worker runs them in their own slots so they never starve short jobs.
+LONG_KINDS = frozenset({"record", "live"})
+ACTIVE = ("queued", "running")
+
+
+class JobError(SanaripError):
+    """A job operation was refused (unknown id, wrong state)."""
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    progress: dict[str, Any]
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before retry number ``attempts``: 2, 4, 8 … capped at 10 minutes."""
+    return float(min(600, 2**attempts))
+
+
+class JobQueue:
+    def __init__(self, db: Database, lease_seconds: float = 60.0, max_attempts: int = 5) -> None:
+        self.db = db
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any] | None = None,
+        dedupe_key: str | None = None,
+        run_after: datetime | None = None,
+        max_attempts: int | None = None,
+    ) -> int:
+        """Add a job and return its id. With ``dedupe_key``, an active job with that key is reused;
+        a finished one frees the key for a new job."""
+        with self.db.session() as s:
+            if dedupe_key:
+                old = s.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
+                if old is not None and old.status in ACTIVE:
+                    return old.id
+                if old is not None:
+                    old.dedupe_key = None
+                    s.flush()
+            job = Job(
+                kind=kind,
+                payload=payload or {},
+                dedupe_key=dedupe_key,
+                run_after=run_after or utcnow(),
+                max_attempts=max_attempts or self.max_attempts,
+            )
+            s.add(job)
+            try:
+                s.flush()
+            except IntegrityError:  # a concurrent enqueue won the key
+                s.rollback()
+                return self.enqueue(kind, payload, dedupe_key, run_after, max_attempts)
+            return job.id
+
+    def claim(self, worker: str, kinds: set[str] | frozenset[str] | None = None) -> ClaimedJob | None:
+        """Take the oldest runnable job (queued and due, or running with an expired lease)."""
+        now = utcnow()
+        runnable = or_(
+            and_(Job.status == "queued", Job.run_after <= now),
+            and_(Job.status == "running", Job.lease_until < now),
+        )
+        pick = select(Job.id).where(runnable)
+        if kinds is not None:
+            pick = pick.where(Job.kind.in_(sorted(kinds)))
+        pick = pick.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True)
+        stmt = (
+            update(Job)
+            .where(Job.id == pick.scalar_subquery())
+            .values(
+                status="running",
+                worker=worker,
+                lease_until=now + self.lease,
+                attempts=Job.attempts + 1,
+                updated_at=now,
+            )
+            .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.progress)
+            .execution_options(synchronize_session=False)
+        )
+        with self.db.session() as s:
+            row = s.execute(stmt).first()
+            if row is None:
+                return None
+            job = ClaimedJob(*row)
+            if job.attempts > job.max_attempts:
+                # Its worker died too often (lease expired each time): dead-letter it.
+                s.execute(
+                    update(Job)
+                    .where(Job.id == job.id)
+                    .values(status="dead", error="lease expired too many times", finished_at=now)
+                )
+                log.warning("job %s dead-lettered after %s attempts", job.id, job.attempts - 1)
+                return None
+            return job
+
+    def _owned(self, job_id: int, worker: str):
+        return update(Job).where(Job.id == job_id, Job.worker == worker, Job.status == "running")
+
+    def heartbeat(self, job_id: int, worker: str, progress: dict[str, Any] | None = None) -> bool:
+        """Extend the lease; False if the job was cancelled or taken over (stop working on it)."""
+        values: dict[str, Any] = {"lease_until": utcnow() + self.lease, "updated_at": utcnow()}
+        if progress is not None:
+            values["progress"] = progress
+        with self.db.session() as s:
+            return s.execute(self._owned(job_id, worker).values(**values)).rowcount == 1
+
+    def complete(self, job_id: int, worker: str) -> bool:
+        with self.db.session() as s:
+            done = self._owned(job_id, worker).values(status="done", finished_at=utcnow(), lease_until=None)
+            return s.execute(done).rowcount == 1
+
+    def fail(self, job_id: int, worker: str, error: str) -> str:
+        """Record a failure: retry later with backoff, or dead-letter after the last attempt."""
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.worker != worker or job.status != "running":
+                return "lost"
+            now = utcnow()
+            job.error = error[-4000:]
+            job.updated_at = now
+            job.lease_until = None
+            if job.attempts >= job.max_attempts:
+                job.status, job.finished_at = "dead", now
+            else:
+                job.status, job.run_after = "queued", now + timedelta(seconds=backoff(job.attempts))
+            return job.status
+
+    def release(self, job_id: int, worker: str) -> None:
+        """Give a job back unfinished (worker shutting down); it does not count as an attempt."""
+        with self.db.session() as s:
+            s.execute(
+                self._owned(job_id, worker).values(
+                    status="queued", lease_until=None, worker=None, run_after=utcnow(), attempts=Job.attempts - 1
+                )
+            )
+
+    def cancel(self, job_id: int) -> None:
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise JobError(f"no job with id {job_id}")
+            if job.status not in ACTIVE:
+                raise JobError(f"job {job_id} is {job.status}; only queued or running jobs can be cancelled")
+            job.status, job.finished_at, job.lease_until = "cancelled", utcnow(), None
+
+    def retry(self, job_id: int) -> None:
+        """Put a dead, cancelled or failed job back in the queue with a fresh attempt count."""
+        with self.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise JobError(f"no job with id {job_id}")
+            if job.status in ACTIVE:
+                raise JobError(f"job {job_id} is {job.status} already")
+            job.status, job.attempts, job.run_after, job.error, job.finished_at = "queued", 0, utcnow(), None, None
+
+    def is_cancelled(self, job_id: int) -> bool:
+        with self.db.session(readonly=True) as s:
+            return s.scalar(select(Job.status).where(Job.id == job_id)) == "cancelled"
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per status."""
+        with self.db.session(readonly=True) as s:
+            return dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+
+
+class JobInterrupted(Exception):
+    """Raised by a handler that stopped early because its worker is shutting down."""
+
+
+class JobCancelled(Exception):
+    """Raised by a handler that stopped because its job was cancelled or taken over."""
+
+
+class JobContext:
+    """What a job handler gets: the job, the runtime, progress reporting and stop signals."""
+
+    def __init__(self, runtime: Any, queue: JobQueue, job: ClaimedJob, worker: str, stopping: Any) -> None:
+        import threading
+
+        self.runtime = runtime
+        self.queue = queue
+        self.job = job
+        self.worker = worker
+        self.stopping = stopping  # threading.Event set on worker shutdown
+        self.lost = threading.Event()  # set when the lease could not be extended
+        self.progress: dict[str, Any] = dict(job.progress)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.job.payload
+
+    def report(self, **progress: Any) -> None:
+        """Save progress with the job (resumable work reads it back from ``self.progress``)."""
+        self.progress.update(progress)
+        if not self.queue.heartbeat(self.job.id, self.worker, self.progress):
+            self.lost.set()
+
+    def should_stop(self) -> bool:
+        return self.stopping.is_set() or self.lost.is_set()
+
+    def check(self) -> None:
+        """Raise if the handler should stop now."""
+        if self.lost.is_set():
+            raise JobCancelled(f"job {self.job.id} was cancelled or taken over")
+        if self.stopping.is_set():
+            raise JobInterrupted(f"job {self.job.id} interrupted by shutdown")

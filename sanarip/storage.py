@@ -1,0 +1,249 @@
+"""Media storage: one interface, a local folder backend and an S3 backend (boto3).
+
+Keys are relative POSIX paths such as ``sittings/12/seg_00001.ts``. A key never escapes the
+storage root: ``..``, absolute paths, backslashes and NUL bytes are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sanarip.errors import SanaripError
+
+CHUNK = 256 * 1024
+
+
+class StorageError(SanaripError):
+    """A storage operation failed (missing object, unreachable backend, bad key)."""
+
+
+class NotFound(StorageError):
+    """No object at that key."""
+
+
+def clean_key(key: str) -> str:
+    """Validate a storage key and return its normal form; raise StorageError if unsafe."""
+    if not key or "\x00" in key or "\\" in key or key.startswith("/"):
+        raise StorageError(f"invalid storage key {key!r}")
+    norm = posixpath.normpath(key)
+    if norm.startswith("..") or norm == "." or any(part == ".." for part in key.split("/")):
+        raise StorageError(f"invalid storage key {key!r}")
+    return norm
+
+
+class Storage(ABC):
+    """Where media segments, playlists and audio live."""
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Store ``data`` atomically: readers see the old object or the new one, never a part."""
+
+    @abstractmethod
+    def put_file(self, key: str, path: str | Path, content_type: str | None = None) -> None:
+        """Store a local file atomically."""
+
+    @abstractmethod
+    def size(self, key: str) -> int:
+        """Size in bytes; NotFound if absent."""
+
+    @abstractmethod
+    def read_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream bytes ``start``..``end`` inclusive (``end=None``: to the end)."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix``, sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove an object; absent objects are ignored."""
+
+    @abstractmethod
+    def media_url(self, key: str, expires: int = 3600) -> str | None:
+        """A URL a browser can fetch directly, or None when the web app must serve it."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise StorageError if the backend is unreachable."""
+
+    def get_bytes(self, key: str) -> bytes:
+        return b"".join(self.read_range(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except NotFound:
+            return False
+        return True
+
+
+class LocalStorage(Storage):
+    """A folder on this machine."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        """The file behind ``key``, guaranteed to lie inside the root."""
+        path = (self.root / clean_key(key)).resolve()
+        if not path.is_relative_to(self.root):
+            raise StorageError(f"invalid storage key {key!r}")
+        return path
+
+    def _atomic_write(self, key: str, write) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        self._atomic_write(key, lambda fh: fh.write(data))
+
+    def put_file(self, key: str, path: str | Path, content_type: str | None = None) -> None:
+        def copy(fh) -> None:
+            with open(path, "rb") as src:
+                while chunk := src.read(CHUNK):
+                    fh.write(chunk)
+
+        self._atomic_write(key, copy)
+
+    def size(self, key: str) -> int:
+        path = self.path(key)
+        if not path.is_file():
+            raise NotFound(key)
+        return path.stat().st_size
+
+    def read_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        path = self.path(key)
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - closed by the generator
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFound(key) from None
+        return self._stream(fh, start, end)
+
+    @staticmethod
+    def _stream(fh, start: int, end: int | None) -> Iterator[bytes]:
+        with fh:
+            fh.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                chunk = fh.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def list(self, prefix: str = "") -> list[str]:
+        base = self.path(prefix) if prefix else self.root
+        if not base.exists():
+            return []
+        files = [base] if base.is_file() else [p for p in base.rglob("*") if p.is_file()]
+        return sorted(p.relative_to(self.root).as_posix() for p in files if not p.name.startswith(".tmp-"))
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def media_url(self, key: str, expires: int = 3600) -> str | None:
+        return None
+
+    def check(self) -> None:
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"storage folder {self.root} is not writable")
+
+
+class S3Storage(Storage):
+    """A bucket (and optional prefix) on any S3 endpoint."""
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+        )
+
+    def _key(self, key: str) -> str:
+        key = clean_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _call(self, fn, key: str, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise NotFound(key) from None
+            raise StorageError(f"S3 {code or 'error'} on {key!r}: {exc}") from None
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 unreachable: {exc}") from None
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        self._call(self.client.put_object, key, Key=self._key(key), Body=data, **extra)
+
+    def put_file(self, key: str, path: str | Path, content_type: str | None = None) -> None:
+        # A single PUT (or a multipart upload completed at once) is atomic in S3.
+        with open(path, "rb") as fh:
+            extra = {"ContentType": content_type} if content_type else {}
+            self._call(self.client.put_object, key, Key=self._key(key), Body=fh, **extra)
+
+    def size(self, key: str) -> int:
+        return int(self._call(self.client.head_object, key, Key=self._key(key))["ContentLength"])
+
+    def read_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        byte_range = f"bytes={start}-{'' if end is None else end}"
+        if start == 0 and end is None:
+            resp = self._call(self.client.get_object, key, Key=self._key(key))
+        else:
+            resp = self._call(self.client.get_object, key, Key=self._key(key), Range=byte_range)
+        return resp["Body"].iter_chunks(CHUNK)
+
+    def list(self, prefix: str = "") -> list[str]:
+        full = self._key(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+            keys.extend(obj["Key"][strip:] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._call(self.client.delete_object, key, Key=self._key(key))
+
+    def media_url(self, key: str, expires: int = 3600) -> str | None:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires
+        )
+
+    def check(self) -> None:
+        self._call(self.client.head_bucket, "")
+
+
+def open_storage(spec: str, s3_endpoint: str = "") -> Storage:
+    """Storage for a folder path or ``s3://bucket/prefix``."""
+    if spec.startswith("s3://"):
+        parsed = urlparse(spec)
+        return S3Storage(parsed.netloc, parsed.path, endpoint_url=s3_endpoint or None)
+    return LocalStorage(spec)

@@ -1,0 +1,110 @@
+"""Shared fixtures: test data, a throwaway PostgreSQL cluster, an S3 endpoint, databases.
+
+Real services are started once per test session on 127.0.0.1 and stopped at the end.
+Under CI (``CI=true``) a missing service or data set fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sanarip.config import load_settings
+from sanarip.runtime import Runtime
+from tests.services import create_pg_database, moto_s3, postgres_bindir, postgres_cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TESTDATA = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "testdata"))
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a developer's machine; fail under CI, where everything must be present."""
+    if IN_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """The shared real-speech recordings (``SANARIP_TESTDATA``, default ../shared/testdata)."""
+    if not (TESTDATA / "README.md").is_file():
+        unavailable(f"test data not found at {TESTDATA} (set SANARIP_TESTDATA)")
+    return TESTDATA
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for this test session."""
+    if postgres_bindir() is None:
+        unavailable("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """A fresh, empty database: SQLite in a temp dir, then PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sanarip.db'}"
+    return create_pg_database(request.getfixturevalue("postgres_url"), f"t{os.getpid()}_{time.monotonic_ns()}")
+
+
+@pytest.fixture
+def settings_env(tmp_path) -> dict[str, str]:
+    """Environment for a Sanarip process isolated in ``tmp_path``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
+    env["SANARIP_DATA_DIR"] = str(tmp_path / "data")
+    env["SANARIP_SECRET_KEY"] = "test-secret"
+    return env
+
+
+@pytest.fixture
+def runtime(tmp_path, settings_env, database_url) -> Iterator[Runtime]:
+    """A migrated Runtime on SQLite and PostgreSQL, local storage under ``tmp_path``."""
+    settings_env["SANARIP_DATABASE_URL"] = database_url
+    rt = Runtime(load_settings(settings_env))
+    rt.db.upgrade()
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def sqlite_runtime(tmp_path, settings_env) -> Iterator[Runtime]:
+    """A migrated Runtime on the embedded defaults only."""
+    rt = Runtime(load_settings(settings_env))
+    rt.db.upgrade()
+    yield rt
+    rt.close()
+
+
+# --- S3 -------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server over real HTTP on 127.0.0.1."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    try:
+        with moto_s3() as endpoint:
+            yield endpoint
+    except FileNotFoundError as exc:
+        unavailable(str(exc))
+
+
+def run_cli(*args: str, env: dict[str, str], input: str | None = None, timeout: float = 600,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """Run the installed ``sanarip`` command in a subprocess, as a user would."""
+    exe = Path(sys.executable).parent / "sanarip"
+    proc = subprocess.run([str(exe), *args], env=env, input=input, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"sanarip {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc

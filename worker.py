@@ -1,0 +1,186 @@
+"""The job loop: claim, run, heartbeat, retry, route job kinds, shut down cleanly.
+
+Run as ``sanarip worker`` or ``python worker.py``. Handlers live in the packages; this module
+only routes job kinds to them (imported lazily, so a worker that never records never loads
+ffmpeg helpers, and one that never transcribes never loads faster-whisper).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from sanarip.jobs import LONG_KINDS, ClaimedJob, JobCancelled, JobContext, JobInterrupted
+from sanarip.runtime import Runtime
+
+log = logging.getLogger("sanarip.worker")
+
+HANDLERS: dict[str, str] = {
+    "record": "ingest.recorder:run_record_job",
+    "import": "ingest.importer:run_import_job",
+    "live": "transcribe.live:run_live_job",
+    "transcribe": "transcribe.jobs:run_transcribe_job",
+    "index": "search.jobs:run_index_job",
+    "sleep": "worker:run_sleep_job",
+}
+
+
+def run_sleep_job(ctx: JobContext) -> None:
+    """Diagnostic kind: sleep ``seconds`` then append ``line`` to the file ``log`` (tests, bench)."""
+    deadline = time.monotonic() + float(ctx.payload.get("seconds", 0))
+    while time.monotonic() < deadline:
+        ctx.check()
+        time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    if "log" in ctx.payload:
+        with open(ctx.payload["log"], "a", encoding="utf-8") as fh:
+            fh.write(f"{ctx.job.id} {os.getpid()}\n")
+
+
+def resolve_handler(kind: str) -> Callable[[JobContext], None]:
+    module, _, name = HANDLERS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Worker:
+    """Runs jobs in ``concurrency`` short slots plus ``long_slots`` slots for hours-long kinds."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        kinds: set[str] | None = None,
+        concurrency: int = 1,
+        long_slots: int = 16,
+        poll: float = 0.5,
+        name: str | None = None,
+    ) -> None:
+        unknown = (kinds or set()) - HANDLERS.keys()
+        if unknown:
+            raise ValueError(f"unknown job kind(s): {', '.join(sorted(unknown))}; known: {', '.join(HANDLERS)}")
+        self.runtime = runtime
+        self.queue = runtime.queue
+        kinds = set(kinds or HANDLERS)
+        self.short_kinds = frozenset(kinds - LONG_KINDS)
+        self.long_kinds = frozenset(kinds & LONG_KINDS)
+        self.concurrency = concurrency
+        self.long_slots = long_slots if self.long_kinds else 0
+        self.poll = poll
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.stopping = threading.Event()
+        self._running: dict[int, JobContext] = {}
+        self._lock = threading.Lock()
+
+    # Lifecycle ---------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum, _frame) -> None:
+            log.info("worker %s: %s received, finishing current jobs", self.name, signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def run(self, max_jobs: int | None = None, until_idle: bool = False) -> None:
+        """Run until stopped (signal), ``max_jobs`` are done, or the queue is empty (``until_idle``)."""
+        self.runtime.db.upgrade()
+        self._budget = max_jobs
+        self._until_idle = until_idle
+        threads = [threading.Thread(target=self._heartbeats, daemon=True, name="heartbeat")]
+        if self.short_kinds:
+            threads += [self._slot(self.short_kinds, f"short-{i}") for i in range(self.concurrency)]
+        threads += [self._slot(self.long_kinds, f"long-{i}") for i in range(self.long_slots)]
+        for t in threads:
+            t.start()
+        log.info("worker %s started: kinds=%s concurrency=%s", self.name, sorted(self.short_kinds | self.long_kinds),
+                 self.concurrency)
+        for t in threads[1:]:
+            t.join()
+        self.stopping.set()
+        threads[0].join(timeout=2)
+        log.info("worker %s stopped", self.name)
+
+    def _slot(self, kinds: frozenset[str], label: str) -> threading.Thread:
+        return threading.Thread(target=self._loop, args=(kinds,), name=label, daemon=True)
+
+    def _take_budget(self) -> bool:
+        with self._lock:
+            if self._budget is None:
+                return True
+            if self._budget <= 0:
+                return False
+            self._budget -= 1
+            return True
+
+    def _loop(self, kinds: frozenset[str]) -> None:
+        while not self.stopping.is_set():
+            if not self._take_budget():
+                return
+            job = self.queue.claim(self.name, kinds)
+            if job is None:
+                with self._lock:
+                    if self._budget is not None:
+                        self._budget += 1
+                if self._until_idle and not self._running:
+                    return
+                self.stopping.wait(self.poll)
+                continue
+            self._execute(job)
+
+    def _heartbeats(self) -> None:
+        interval = max(0.5, self.runtime.settings.job_lease / 3)
+        while True:
+            stopped = self.stopping.wait(interval)
+            with self._lock:
+                contexts = list(self._running.values())
+            if stopped and not contexts:
+                return
+            for ctx in contexts:
+                ctx.report()
+            if stopped:
+                time.sleep(interval)
+
+    # One job -------------------------------------------------------------------------------
+    def _execute(self, job: ClaimedJob) -> None:
+        ctx = JobContext(self.runtime, self.queue, job, self.name, self.stopping)
+        with self._lock:
+            self._running[job.id] = ctx
+        started = time.monotonic()
+        status, error = "done", None
+        try:
+            resolve_handler(job.kind)(ctx)
+            if not self.queue.complete(job.id, self.name):
+                status = "lost"
+        except JobInterrupted:
+            self.queue.release(job.id, self.name)
+            status = "released"
+        except JobCancelled:
+            status = "cancelled"
+        except Exception as exc:  # noqa: BLE001 - any handler error is the job's failure
+            error = f"{type(exc).__name__}: {exc}"
+            status = self.queue.fail(job.id, self.name, error)
+            log.debug("job %s failed", job.id, exc_info=True)
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
+        line = {"event": "job", "id": job.id, "kind": job.kind, "status": status, "attempt": job.attempts,
+                "seconds": round(time.monotonic() - started, 3), "worker": self.name}
+        if error:
+            line["error"] = error
+        log.info(json.dumps(line, ensure_ascii=False))
+
+
+def main() -> None:
+    """``python worker.py``: all kinds, one short slot; ``sanarip worker --help`` has the options."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    w = Worker(Runtime())
+    w.install_signal_handlers()
+    w.run()
+
+
+if __name__ == "__main__":
+    main()
