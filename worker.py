@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from sanarip.jobs import LONG_KINDS, ClaimedJob, JobCancelled, JobContext, JobInterrupted
+from sanarip.errors import SanaripError
+from sanarip.jobs import LONG_KINDS, ClaimedJob, JobCancelled, JobContext, JobInterrupted, PermanentFailure
 from sanarip.runtime import Runtime
 
 log = logging.getLogger("sanarip.worker")
@@ -162,7 +163,7 @@ class Worker:
             status = "cancelled"
         except Exception as exc:  # noqa: BLE001 - any handler error is the job's failure
             error = f"{type(exc).__name__}: {exc}"
-            status = self.queue.fail(job.id, self.name, error)
+            status = self.queue.fail(job.id, self.name, error, permanent=isinstance(exc, PermanentFailure))
             log.debug("job %s failed", job.id, exc_info=True)
         finally:
             with self._lock:
@@ -172,6 +173,41 @@ class Worker:
         if error:
             line["error"] = error
         log.info(json.dumps(line, ensure_ascii=False))
+
+
+def run_inline(runtime: Runtime, kind: str, payload: dict, dedupe_key: str | None = None,
+               on_progress: Callable[[dict], None] | None = None) -> None:
+    """Run one job in this process, through the queue (so it is leased, resumable and logged).
+
+    Used by CLI commands that work in the foreground; raises the handler's error.
+    """
+    queue = runtime.queue
+    job_id = queue.enqueue(kind, payload, dedupe_key=dedupe_key)
+    name = f"{socket.gethostname()}:{os.getpid()}:cli"
+    job = queue.claim(name, job_id=job_id)
+    if job is None:
+        raise SanaripError(f"job {job_id} ({kind}) is already being run by another worker")
+    stopping = threading.Event()
+    ctx = JobContext(runtime, queue, job, name, stopping)
+    ctx.on_progress = on_progress
+    beat = threading.Event()
+
+    def heartbeat() -> None:
+        while not beat.wait(max(0.5, runtime.settings.job_lease / 3)):
+            ctx.report()
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+    try:
+        resolve_handler(kind)(ctx)
+    except JobInterrupted:
+        queue.release(job.id, name)
+        raise
+    except BaseException as exc:
+        queue.fail(job.id, name, f"{type(exc).__name__}: {exc}", permanent=True)
+        raise
+    finally:
+        beat.set()
+    queue.complete(job.id, name)
 
 
 def main() -> None:

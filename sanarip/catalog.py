@@ -102,3 +102,35 @@ def list_sittings(s: Session, committee: str | None = None) -> list[Sitting]:
     if committee:
         q = q.where(Committee.id == get_committee(s, committee).id)
     return list(s.scalars(q))
+
+
+def resolve_platform_url(url: str) -> str:
+    """A stream URL; platform pages (YouTube live …) are resolved to HLS with yt-dlp when installed."""
+    validate_stream_url(url)
+    host = urlparse(url).netloc.lower()
+    if not any(p in host for p in ("youtube.com", "youtu.be", "facebook.com", "twitch.tv", "vk.com")):
+        return url
+    try:
+        import yt_dlp
+    except ImportError:
+        raise SanaripError(f"{url} is a platform page; install the 'platforms' extra (yt-dlp) to record it") from None
+    with yt_dlp.YoutubeDL({"quiet": True, "format": "best[protocol^=m3u8]/best"}) as ydl:
+        info = ydl.extract_info(url, download=False)
+    return info["url"]
+
+
+def schedule_sitting(s: Session, committee: str, start: datetime, end: datetime, title: str = "",
+                     source: str | None = None) -> int:
+    """Add a scheduled sitting; returns its id."""
+    if end <= start:
+        raise SanaripError(f"end {end.isoformat()} is not after start {start.isoformat()}")
+    c = get_committee(s, committee)
+    if source:
+        validate_stream_url(source)
+    elif not c.stream_url:
+        raise SanaripError(f"committee {committee!r} has no stream URL; give --source")
+    st = Sitting(committee_id=c.id, title=title, source_url=source, status="scheduled",
+                 scheduled_start=start, scheduled_end=end)
+    s.add(st)
+    s.flush()
+    return st.id

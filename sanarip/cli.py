@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -270,3 +272,208 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- ingest ------------------------------------------------------------------------------------
+def _parse_until(value: str, tz) -> datetime:
+    try:
+        hh, mm = (int(x) for x in value.split(":"))
+        now = datetime.now(tz)
+        end = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    except ValueError:
+        raise click.BadParameter(f"expected HH:MM, got {value!r}", param_hint="--until") from None
+    return end if end > now else end + timedelta(days=1)
+
+
+def _parse_time(value: str, tz, name: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO time such as 2026-03-01T10:00, got {value!r}",
+                                 param_hint=name) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--committee", required=True, help="Committee slug.")
+@click.option("--title", default="", help="Sitting title.")
+@click.option("--duration", type=click.FloatRange(min=1), help="Stop after this many seconds.")
+@click.option("--until", "until", help="Stop at this local time (HH:MM, SANARIP_TIMEZONE).")
+def record(source: str, committee: str, title: str, duration: float | None, until: str | None) -> None:
+    """Record a livestream (HLS, RTMP, RTSP or HTTP URL) into a new sitting; prints its id."""
+    import worker as worker_module
+    from sanarip.catalog import get_committee, resolve_platform_url
+    from sanarip.models import Sitting, utcnow
+
+    if duration and until:
+        raise click.UsageError("give --duration or --until, not both")
+    rt = ready_runtime()
+    source = resolve_platform_url(source)
+    end_at = utcnow() + timedelta(seconds=duration) if duration else None
+    if until:
+        end_at = _parse_until(until, rt.settings.tz)
+    with rt.db.session() as s:
+        c = get_committee(s, committee)
+        st = Sitting(committee_id=c.id, title=title, source_url=source, status="scheduled",
+                     scheduled_start=utcnow(), scheduled_end=end_at)
+        s.add(st)
+        s.flush()
+        sitting_id = st.id
+    click.echo(sitting_id)
+    worker_module.run_inline(rt, "record", {"sitting": sitting_id}, dedupe_key=f"record:{sitting_id}")
+    with rt.db.session(readonly=True) as s:
+        st = s.get(Sitting, sitting_id)
+        click.echo(f"sitting {sitting_id}: {st.status}, {st.duration:.1f} s recorded", err=True)
+
+
+@cli.command()
+@click.argument("sitting_id", type=int)
+def stop(sitting_id: int) -> None:
+    """Ask the recorder of a live sitting to finish."""
+    from sanarip.catalog import get_sitting
+
+    with ready_runtime().db.session() as s:
+        st = get_sitting(s, sitting_id)
+        if st.status not in ("scheduled", "live"):
+            raise SanaripError(f"sitting {sitting_id} is {st.status}, not live")
+        st.stop_requested = True
+    click.echo(f"sitting {sitting_id}: stop requested")
+
+
+@cli.group()
+def schedule() -> None:
+    """Scheduled sittings (recorded automatically by workers)."""
+
+
+@schedule.command("add")
+@click.option("--committee", required=True)
+@click.option("--start", required=True, help="ISO time; without an offset it is in SANARIP_TIMEZONE.")
+@click.option("--end", required=True, help="ISO time; without an offset it is in SANARIP_TIMEZONE.")
+@click.option("--title", default="")
+@click.option("--source", help="Stream URL (default: the committee's).")
+def schedule_add(committee: str, start: str, end: str, title: str, source: str | None) -> None:
+    """Schedule a sitting; a worker records it from START to END. Prints its id."""
+    from sanarip.catalog import schedule_sitting
+
+    rt = ready_runtime()
+    tz = rt.settings.tz
+    with rt.db.session() as s:
+        sitting_id = schedule_sitting(s, committee, _parse_time(start, tz, "--start"), _parse_time(end, tz, "--end"),
+                                      title, source)
+    rt.queue.enqueue("record", {"sitting": sitting_id}, dedupe_key=f"record:{sitting_id}",
+                     run_after=_parse_time(start, tz, "--start"))
+    click.echo(sitting_id)
+
+
+@cli.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--committee", required=True)
+@click.option("--title", help="Sitting title (default: the file name).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Sitting date (default: file time).")
+@click.option("--background", is_flag=True, help="Queue the work for workers and return at once.")
+def import_(path, committee: str, title: str | None, day, background: bool) -> None:
+    """Import recordings (a file or a folder): HLS, then transcription and indexing."""
+    import worker as worker_module
+    from ingest.importer import find_media, register
+
+    rt = ready_runtime()
+    for file in find_media(path):
+        sitting_id, created = register(rt, file, committee, title, day.date() if day else None)
+        click.echo(sitting_id)
+        if not created:
+            click.echo(f"{file}: already imported as sitting {sitting_id}", err=True)
+            continue
+        if background:
+            rt.queue.enqueue("import", {"sitting": sitting_id}, dedupe_key=f"import:{sitting_id}")
+            continue
+        for kind in ("import", "transcribe", "index"):
+            with _progress_bar(f"{kind} {file.name}") as on_progress:
+                worker_module.run_inline(rt, kind, {"sitting": sitting_id}, f"{kind}:{sitting_id}", on_progress)
+
+
+# --- transcription ------------------------------------------------------------------------------
+@cli.command()
+@click.argument("target")
+@click.option("--model", help="tiny.en, base, small, or a CTranslate2 folder (default: SANARIP_MODEL).")
+@click.option("--language", default="auto", show_default=True, help="auto, or a Whisper code (ru, en, kk …).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write here; the extension picks the format: .json .vtt .srt .txt .xml (Akoma Ntoso).")
+def transcribe(target: str, model: str | None, language: str, output: str | None) -> None:
+    """Transcribe a sitting (by id) or a media FILE (no database needed)."""
+    from sanarip.stenogram import EXPORTERS, export
+
+    fmt = "txt"
+    if output:
+        fmt = Path(output).suffix.lower().lstrip(".")
+        if fmt not in EXPORTERS:
+            raise click.BadParameter(f"unknown extension .{fmt}; use one of .{', .'.join(EXPORTERS)}",
+                                     param_hint="--output")
+    if target.isdigit():
+        stenogram = _transcribe_sitting(int(target), model, language)
+    else:
+        stenogram = _transcribe_file(Path(target), model, language)
+    text = export(stenogram, fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _transcribe_file(path, model: str | None, language: str):
+    from sanarip.stenogram import Stenogram
+    from transcribe.engine import Options, decode, plan, transcribe_audio
+    from transcribe.models import load_model
+
+    if not path.is_file():
+        raise SanaripError(f"no such file: {path} (give a sitting id or a media file)")
+    settings = runtime().settings
+    whisper = load_model(model or settings.model, settings.data_dir / "models", settings.device)
+    try:
+        audio = decode(str(path))
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds
+        raise SanaripError(f"{path}: not readable media ({exc})") from None
+    options = Options(language=language)
+    spans = plan(whisper, audio, options)
+    with _progress_bar(f"transcribe {path.name}") as on_progress:
+        segments = transcribe_audio(whisper, audio, options, spans,
+                                    on_span=lambda i, sp, _s: on_progress({"done": i + 1, "spans": sp}))
+    return Stenogram(segments=segments, title=path.stem)
+
+
+def _transcribe_sitting(sitting_id: int, model: str | None, language: str):
+    import worker as worker_module
+    from sanarip.catalog import get_sitting
+    from sanarip.transcripts import public_stenogram
+
+    rt = ready_runtime()
+    with rt.db.session(readonly=True) as s:
+        get_sitting(s, sitting_id)
+    payload = {"sitting": sitting_id, "language": language, "model": model}
+    with _progress_bar(f"transcribe sitting {sitting_id}") as on_progress:
+        worker_module.run_inline(rt, "transcribe", payload, f"transcribe:{sitting_id}", on_progress)
+    with rt.db.session(readonly=True) as s:
+        return public_stenogram(s, get_sitting(s, sitting_id))
+
+
+def _progress_bar(label: str):
+    """A context manager yielding ``on_progress(progress)`` that drives a tqdm bar on stderr."""
+    from contextlib import contextmanager
+
+    from tqdm import tqdm
+
+    @contextmanager
+    def bar():
+        with tqdm(desc=label, unit="step", file=sys.stderr, disable=None, leave=False) as t:
+            def on_progress(p: dict) -> None:
+                total = len(p["spans"]) if isinstance(p.get("spans"), list) else p.get("total")
+                done = p.get("done", p.get("remuxed", p.get("indexed")))
+                if total:
+                    t.total = total
+                if done is not None:
+                    t.n = done
+                    t.refresh()
+            yield on_progress
+
+    return bar()

@@ -84,7 +84,9 @@ class JobQueue:
                 return self.enqueue(kind, payload, dedupe_key, run_after, max_attempts)
             return job.id
 
-    def claim(self, worker: str, kinds: set[str] | frozenset[str] | None = None) -> ClaimedJob | None:
+    def claim(
+        self, worker: str, kinds: set[str] | frozenset[str] | None = None, job_id: int | None = None
+    ) -> ClaimedJob | None:
         """Take the oldest runnable job (queued and due, or running with an expired lease)."""
         now = utcnow()
         runnable = or_(
@@ -94,6 +96,8 @@ class JobQueue:
         pick = select(Job.id).where(runnable)
         if kinds is not None:
             pick = pick.where(Job.kind.in_(sorted(kinds)))
+        if job_id is not None:
+            pick = pick.where(Job.id == job_id)
         pick = pick.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True)
         stmt = (
             update(Job)
@@ -140,7 +144,7 @@ class JobQueue:
             done = self._owned(job_id, worker).values(status="done", finished_at=utcnow(), lease_until=None)
             return s.execute(done).rowcount == 1
 
-    def fail(self, job_id: int, worker: str, error: str) -> str:
+    def fail(self, job_id: int, worker: str, error: str, permanent: bool = False) -> str:
         """Record a failure: retry later with backoff, or dead-letter after the last attempt."""
         with self.db.session() as s:
             job = s.get(Job, job_id)
@@ -150,7 +154,7 @@ class JobQueue:
             job.error = error[-4000:]
             job.updated_at = now
             job.lease_until = None
-            if job.attempts >= job.max_attempts:
+            if permanent or job.attempts >= job.max_attempts:
                 job.status, job.finished_at = "dead", now
             else:
                 job.status, job.run_after = "queued", now + timedelta(seconds=backoff(job.attempts))
@@ -194,6 +198,10 @@ class JobQueue:
             return dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())
 
 
+class PermanentFailure(SanaripError):
+    """Raised by a handler whose job can never succeed by retrying (bad input): dead-letter it."""
+
+
 class JobInterrupted(Exception):
     """Raised by a handler that stopped early because its worker is shutting down."""
 
@@ -215,6 +223,7 @@ class JobContext:
         self.stopping = stopping  # threading.Event set on worker shutdown
         self.lost = threading.Event()  # set when the lease could not be extended
         self.progress: dict[str, Any] = dict(job.progress)
+        self.on_progress: Any = None  # optional callback(progress) for a foreground progress bar
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -223,6 +232,8 @@ class JobContext:
     def report(self, **progress: Any) -> None:
         """Save progress with the job (resumable work reads it back from ``self.progress``)."""
         self.progress.update(progress)
+        if progress and self.on_progress is not None:
+            self.on_progress(self.progress)
         if not self.queue.heartbeat(self.job.id, self.worker, self.progress):
             self.lost.set()
 

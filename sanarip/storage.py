@@ -58,7 +58,7 @@ class Storage(ABC):
 
     @abstractmethod
     def list(self, prefix: str = "") -> list[str]:
-        """Keys under ``prefix``, sorted."""
+        """Keys starting with ``prefix`` (a plain string prefix, as in S3), sorted."""
 
     @abstractmethod
     def delete(self, key: str) -> None:
@@ -150,11 +150,15 @@ class LocalStorage(Storage):
                 yield chunk
 
     def list(self, prefix: str = "") -> list[str]:
-        base = self.path(prefix) if prefix else self.root
+        base = self.root
+        if prefix:
+            base = self.path(prefix)
+            if not base.is_dir():
+                base = base.parent
         if not base.exists():
             return []
-        files = [base] if base.is_file() else [p for p in base.rglob("*") if p.is_file()]
-        return sorted(p.relative_to(self.root).as_posix() for p in files if not p.name.startswith(".tmp-"))
+        keys = (p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
+        return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith(".tmp-"))
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

@@ -30,6 +30,8 @@ def test_put_get_size_list_delete(storage, tmp_path):
     assert storage.get_bytes("sittings/1/b.ts") == src.read_bytes()
     assert storage.list("sittings/1") == ["sittings/1/a.ts", "sittings/1/b.ts"]
     assert len(storage.list()) == 3
+    assert storage.list("sittings/1/b") == ["sittings/1/b.ts"]
+    assert storage.list("sittings/3") == []
     storage.delete("sittings/1/a.ts")
     storage.delete("sittings/1/a.ts")  # absent: ignored
     assert not storage.exists("sittings/1/a.ts")

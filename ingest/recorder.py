@@ -1,0 +1,373 @@
+"""Record a live source into an HLS archive that survives stream drops.
+
+One ffmpeg process per connection remuxes (``-c copy``) the source into ~6 s MPEG-TS
+segments and, from the same input, 2 s 16 kHz mono WAV chunks for the live transcriber. The
+segment muxer's CSV lists tell us when each file is complete; each is then uploaded to
+storage, gets a ``media_segment`` row, and the live playlist is rewritten. When the source
+drops, the recorder reconnects with backoff, records the gap with its wall-clock span and
+continues the same sitting after an ``EXT-X-DISCONTINUITY``. Media time stays monotonic:
+it is the sum of recorded segment durations, gaps excluded.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+from sqlalchemy import delete, select
+
+from ingest.media import MediaError, Probe, ffmpeg_exe, probe
+from sanarip import procs
+from sanarip.catalog import get_sitting
+from sanarip.errors import SanaripError
+from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
+from sanarip.medialayout import (
+    audio_chunk_key,
+    build_playlist,
+    live_playlist_key,
+    segment_key,
+    vod_playlist_key,
+)
+from sanarip.models import MediaSegment, Sitting, utcnow
+from sanarip.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+AUDIO_CHUNK_SECONDS = 2.0
+POLL = 0.2
+
+
+class RecordingError(SanaripError):
+    """A recording could not be made (bad source, nothing ever received)."""
+
+
+@dataclass
+class RecorderState:
+    """What is known about the sitting's recording so far (rebuilt from the DB on resume)."""
+
+    segments: list[MediaSegment] = field(default_factory=list)
+    next_seq: int = 0
+    media_time: float = 0.0
+    chunk_seq: int = 0
+
+    @property
+    def last_wall_end(self) -> datetime | None:
+        media = [s for s in self.segments if not s.is_gap and s.wall_clock_end]
+        return media[-1].wall_clock_end if media else None
+
+
+def build_command(
+    source: str, workdir: Path, info: Probe | None, segment_seconds: float, live_audio: bool = True
+) -> list[str]:
+    """The ffmpeg command for one connection (ffmpeg-python builds it)."""
+    in_opts: dict[str, Any] = {}
+    if source.startswith(("http://", "https://")):
+        in_opts.update(rw_timeout=10_000_000, reconnect=0)
+        if ".m3u8" in source:
+            in_opts.update(live_start_index=-1, m3u8_hold_counters=10)
+    elif source.startswith("rtsp"):
+        in_opts.update(rtsp_transport="tcp", timeout=10_000_000)
+    elif source.startswith("rtmp"):
+        in_opts.update(rw_timeout=10_000_000)
+    inp = ffmpeg.input(source, **in_opts)
+    copy_v, copy_a, reasons = info.copy_plan() if info else (True, True, [])
+    for reason in reasons:
+        log.warning("%s: %s", source, reason)
+    has_video = info is None or info.video is not None
+    has_audio = info is None or info.audio is not None
+    streams = ([inp["v:0"]] if has_video else []) + ([inp["a:0"]] if has_audio else [])
+    codec: dict[str, Any] = {"vcodec": "copy" if copy_v else "libx264", "acodec": "copy" if copy_a else "aac"}
+    if not copy_v:
+        codec.update(preset="veryfast", g=int(segment_seconds * 25), sc_threshold=0)
+    outputs = [ffmpeg.output(
+        *streams, str(workdir / "seg_%05d.ts"), f="segment", segment_time=segment_seconds,
+        segment_format="mpegts", segment_list=str(workdir / "segments.csv"), segment_list_type="csv",
+        segment_list_flags="+live", **codec,
+    )]
+    if has_audio and live_audio:
+        outputs.append(ffmpeg.output(
+            inp["a:0"], str(workdir / "chunk_%06d.wav"), f="segment", segment_time=AUDIO_CHUNK_SECONDS,
+            segment_format="wav", segment_list=str(workdir / "chunks.csv"), segment_list_type="csv",
+            acodec="pcm_s16le", ac=1, ar=16000,
+        ))
+    return ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-loglevel", "error", "-nostdin") \
+        .compile(cmd=ffmpeg_exe())
+
+
+def _read_csv(path: Path, seen: int) -> list[tuple[str, float, float]]:
+    """Complete rows of a segment list after the first ``seen``."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    rows = [r for r in csv.reader(text.splitlines()) if len(r) == 3]
+    if not text.endswith("\n") and rows:
+        rows = rows[:-1]
+    return [(name, float(a), float(b)) for name, a, b in rows[seen:]]
+
+
+PDT_RE = re.compile(rb"#EXT-X-PROGRAM-DATE-TIME:(\S+)")
+
+
+def _last_program_date_time(playlist: bytes | None) -> datetime | None:
+    """The wall clock of the newest segment in an HLS playlist (where we start reading)."""
+    found = PDT_RE.findall(playlist or b"")
+    if not found:
+        return None
+    try:
+        stamp = datetime.fromisoformat(found[-1].decode().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else None
+
+
+def _source_snapshot(source: str) -> bytes | None:
+    """For HLS sources: the playlist body (to tell a stalled source from a live one)."""
+    if ".m3u8" not in source or not source.startswith(("http://", "https://")):
+        return None
+    try:
+        with urllib.request.urlopen(source, timeout=5) as resp:
+            return resp.read()
+    except OSError:
+        return None
+
+
+class Recorder:
+    """Records one sitting. ``from_file=True`` imports a recording instead: read at full speed,
+    no live audio chunks, no reconnects, wall clock from the sitting's start time."""
+
+    def __init__(self, runtime: Runtime, sitting_id: int, ctx: JobContext | None = None,
+                 from_file: bool = False) -> None:
+        self.rt = runtime
+        self.sitting_id = sitting_id
+        self.ctx = ctx
+        self.from_file = from_file
+        self.settings = runtime.settings
+        self.state = RecorderState()
+        self.workdir = self.settings.data_dir / "work" / f"record-{sitting_id}"
+
+    # --- state ----------------------------------------------------------------------------
+    def _load(self) -> tuple[str, datetime | None]:  # noqa: C901
+        with self.rt.db.session() as s:
+            sitting = get_sitting(s, self.sitting_id)
+            source = sitting.source_url or sitting.committee.stream_url
+            if not source:
+                raise RecordingError(f"sitting {self.sitting_id} has no source URL and its committee no stream URL")
+            rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == self.sitting_id)
+                                  .order_by(MediaSegment.seq)))
+            for row in rows:
+                s.expunge(row)
+            self.state.segments = rows
+            self.state.next_seq = rows[-1].seq + 1 if rows else 0
+            self.state.media_time = sum(r.duration for r in rows if not r.is_gap)
+            self.state.chunk_seq = len(self.rt.storage.list(f"sittings/{self.sitting_id}/audio/chunk_"))
+            if sitting.status in ("scheduled", "failed"):
+                sitting.status = "live"
+                sitting.failure_reason = None
+            sitting.started_at = sitting.started_at or utcnow()
+            self.started_at = sitting.started_at
+            return source, sitting.scheduled_end
+
+    def _stop_reason(self, end_at: datetime | None) -> str | None:
+        if self.ctx is not None and self.ctx.should_stop():
+            return "worker stopping"
+        if end_at is not None and utcnow() >= end_at:
+            return "scheduled end"
+        with self.rt.db.session(readonly=True) as s:
+            if s.scalar(select(Sitting.stop_requested).where(Sitting.id == self.sitting_id)):
+                return "stop requested"
+        return None
+
+    def _add_row(self, row: MediaSegment) -> None:
+        with self.rt.db.session() as s:
+            s.add(row)
+            s.flush()
+            s.expunge(row)
+        self.state.segments.append(row)
+        self.state.next_seq = row.seq + 1
+
+    def _publish_playlist(self, final: bool) -> None:
+        text = build_playlist(self.state.segments, final)
+        key = vod_playlist_key(self.sitting_id) if final else live_playlist_key(self.sitting_id)
+        self.rt.storage.put_bytes(key, text.encode(), "application/vnd.apple.mpegurl")
+
+    def add_gap(self, start: datetime, end: datetime) -> None:
+        """Record that nothing was received from ``start`` to ``end`` (wall clock)."""
+        log.warning("sitting %s: gap from %s to %s (%.1f s)", self.sitting_id, start, end,
+                    (end - start).total_seconds())
+        self._add_row(MediaSegment(sitting_id=self.sitting_id, seq=self.state.next_seq,
+                                   media_start=self.state.media_time, duration=0.0, wall_clock_start=start,
+                                   wall_clock_end=end, is_gap=True))
+
+    # --- one connection -------------------------------------------------------------------
+    def _collect(self, run_dir: Path, started: datetime, base_media: float, counters: dict[str, int],
+                 first_of_run: bool) -> bool:
+        """Upload finished segments and chunks; True if anything new arrived."""
+        new = False
+        for name, a, b in _read_csv(run_dir / "segments.csv", counters["seg"]):
+            counters["seg"] += 1
+            seq = self.state.next_seq
+            key = segment_key(self.sitting_id, seq)
+            self.rt.storage.put_file(key, run_dir / name, "video/mp2t")
+            (run_dir / name).unlink(missing_ok=True)
+            self._add_row(MediaSegment(
+                sitting_id=self.sitting_id, seq=seq, media_start=self.state.media_time, duration=b - a,
+                wall_clock_start=started + timedelta(seconds=a), wall_clock_end=started + timedelta(seconds=b),
+                path=key, discontinuity=first_of_run and counters["seg"] == 1,
+            ))
+            self.state.media_time += b - a
+            new = True
+        if new:
+            self._publish_playlist(final=False)
+        for name, a, _b in _read_csv(run_dir / "chunks.csv", counters["chunk"]):
+            counters["chunk"] += 1
+            key = audio_chunk_key(self.sitting_id, self.state.chunk_seq)
+            # The offset rides in the name so the live transcriber needs no index lookup.
+            offset_ms = round((base_media + a) * 1000)
+            self.rt.storage.put_file(f"{key[:-4]}_{offset_ms:012d}.wav", run_dir / name, "audio/wav")
+            (run_dir / name).unlink(missing_ok=True)
+            self.state.chunk_seq += 1
+            new = True
+        return new
+
+    def _connection(self, source: str, info: Probe | None, end_at: datetime | None, run: int) -> str | None:
+        """Record one connection until it ends; returns a stop reason, or None if the source dropped."""
+        run_dir = self.workdir / f"run-{run}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        cmd = build_command(source, run_dir, info, self.settings.segment_seconds, live_audio=not self.from_file)
+        log.debug("ffmpeg: %s", " ".join(cmd))
+        base_media = self.state.media_time
+        if self.from_file:
+            started = self.started_at + timedelta(seconds=base_media)
+        else:  # an HLS source tells the wall clock of the segment we start at; else: now
+            started = _last_program_date_time(_source_snapshot(source)) or utcnow()
+        proc = procs.spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        counters = {"seg": 0, "chunk": 0}
+        last_progress = time.monotonic()
+        stall = 2 * self.settings.segment_seconds + 10
+        reason = None
+        try:
+            while proc.poll() is None:
+                time.sleep(POLL)
+                if self._collect(run_dir, started, base_media, counters, run > 0 or bool(self.state.segments)):
+                    last_progress = time.monotonic()
+                    if self.ctx is not None and info is not None and info.duration:
+                        self.ctx.report(remuxed=round(self.state.media_time, 1), total=round(info.duration, 1))
+                reason = self._stop_reason(end_at)
+                if reason:
+                    break
+                if time.monotonic() - last_progress > stall:
+                    log.warning("sitting %s: source stalled for %.0f s, reconnecting", self.sitting_id, stall)
+                    break
+        finally:
+            procs.stop(proc)
+            err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            if err:
+                log.info("sitting %s: ffmpeg said: %s", self.sitting_id, err.splitlines()[-1])
+        self._collect(run_dir, started, base_media, counters, run > 0)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if self.from_file:
+            if proc.returncode not in (0, 255, -2):
+                detail = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
+                raise MediaError(f"ffmpeg could not convert {source}: {detail}")
+            return reason or "end of file"
+        return reason
+
+    # --- the whole recording ----------------------------------------------------------------
+    def run(self, end_at: datetime | None = None) -> str:
+        """Record until the end, a stop, or the source gone past the grace period; returns the status."""
+        source, scheduled_end = self._load()
+        end_at = end_at or scheduled_end
+        interrupted_at = self.state.last_wall_end
+        if self.from_file and self.state.segments:  # an interrupted import starts over
+            self._discard_media()
+        elif interrupted_at is not None:  # resuming after a killed worker
+            self.add_gap(interrupted_at, utcnow())
+        info: Probe | None = None
+        if not source.startswith("rtmp"):  # an RTMP server may serve one client only: no probe
+            try:
+                info = probe(source)
+            except MediaError as exc:
+                if self.from_file:
+                    raise
+                if not self.state.segments:
+                    return self._finish(f"cannot open source: {exc}")
+        run, reason, snapshot = 0, None, None
+        while True:
+            reason = self._connection(source, info, end_at, run)
+            run += 1
+            if reason:
+                break
+            dropped_at = self.state.last_wall_end or utcnow()
+            snapshot = _source_snapshot(source)
+            reason = self._reconnect_wait(source, dropped_at, end_at, snapshot)
+            if reason:
+                break
+            self.add_gap(dropped_at, _last_program_date_time(_source_snapshot(source)) or utcnow())
+        return self._finish(None if self.state.segments else f"no media received ({reason})", reason)
+
+    def _reconnect_wait(self, source: str, dropped_at: datetime, end_at: datetime | None,
+                        snapshot: bytes | None) -> str | None:
+        """Wait with backoff until the source answers again; a stop reason if it does not."""
+        delay = 1.0
+        while True:
+            reason = self._stop_reason(end_at)
+            if reason:
+                return reason
+            if (utcnow() - dropped_at).total_seconds() > self.settings.reconnect_grace:
+                return f"source gone for more than {self.settings.reconnect_grace:.0f} s"
+            try:
+                if snapshot is None or _source_snapshot(source) not in (None, snapshot):
+                    probe(source, timeout=5) if not source.startswith("rtmp") else None
+                    return None
+            except MediaError:
+                pass
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0 if snapshot is not None else 8.0)
+
+    def _discard_media(self) -> None:
+        with self.rt.db.session() as s:
+            s.execute(delete(MediaSegment).where(MediaSegment.sitting_id == self.sitting_id))
+        self.state = RecorderState()
+
+    def _finish(self, failure: str | None, reason: str | None = None) -> str:
+        if self.ctx is not None and self.ctx.stopping.is_set() and reason == "worker stopping":
+            raise JobInterrupted("recording handed back to the queue")
+        if self.state.segments:
+            self._publish_playlist(final=True)
+        with self.rt.db.session() as s:
+            sitting = get_sitting(s, self.sitting_id)
+            sitting.ended_at = utcnow()
+            sitting.duration = self.state.media_time
+            if failure:
+                sitting.status, sitting.failure_reason = "failed", failure
+                log.error("sitting %s: recording failed: %s", self.sitting_id, failure)
+            else:
+                sitting.status = "recorded"
+                log.info("sitting %s: recorded %.1f s (%s)", self.sitting_id, self.state.media_time, reason)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not failure and not self.from_file:
+            self.rt.queue.enqueue("transcribe", {"sitting": self.sitting_id},
+                                  dedupe_key=f"transcribe:{self.sitting_id}")
+        return "failed" if failure else "recorded"
+
+
+def run_record_job(ctx: JobContext) -> None:
+    """The ``record`` job: payload ``{"sitting": id, "end_at": ISO time or null}``."""
+    end_at = ctx.payload.get("end_at")
+    status = Recorder(ctx.runtime, int(ctx.payload["sitting"]), ctx).run(
+        datetime.fromisoformat(end_at) if end_at else None)
+    if status == "failed":
+        with ctx.runtime.db.session(readonly=True) as s:
+            reason = get_sitting(s, int(ctx.payload["sitting"])).failure_reason or "recording failed"
+        raise PermanentFailure(reason)

@@ -1,0 +1,97 @@
+"""Where a sitting's media lives in storage, and how to get it onto the local disk.
+
+Layout under ``sittings/<id>/``: ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (grows while
+recording), ``index.m3u8`` (the VOD playlist once finalized), ``audio/chunk_000000.wav`` …
+(16 kHz mono chunks of at most 2 s for the live transcriber, named by sequence; their
+media-time offsets are in ``audio/chunks.jsonl``).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from sanarip.storage import LocalStorage, NotFound, Storage
+
+URI_RE = re.compile(r"^[^#\s].*$", re.MULTILINE)
+
+
+def sitting_prefix(sitting_id: int) -> str:
+    return f"sittings/{int(sitting_id)}"
+
+
+def segment_key(sitting_id: int, seq: int) -> str:
+    return f"{sitting_prefix(sitting_id)}/seg_{seq:05d}.ts"
+
+
+def live_playlist_key(sitting_id: int) -> str:
+    return f"{sitting_prefix(sitting_id)}/live.m3u8"
+
+
+def vod_playlist_key(sitting_id: int) -> str:
+    return f"{sitting_prefix(sitting_id)}/index.m3u8"
+
+
+def audio_chunk_key(sitting_id: int, seq: int) -> str:
+    return f"{sitting_prefix(sitting_id)}/audio/chunk_{seq:06d}.wav"
+
+
+def audio_index_key(sitting_id: int) -> str:
+    return f"{sitting_prefix(sitting_id)}/audio/chunks.jsonl"
+
+
+def current_playlist_key(storage: Storage, sitting_id: int) -> str:
+    """The VOD playlist when finalized, else the live one; NotFound if neither exists."""
+    for key in (vod_playlist_key(sitting_id), live_playlist_key(sitting_id)):
+        if storage.exists(key):
+            return key
+    raise NotFound(f"sitting {sitting_id} has no recorded media")
+
+
+def local_playlist(storage: Storage, sitting_id: int, workdir: Path | None = None) -> Path:
+    """A local path to the sitting's playlist whose segments are readable next to it.
+
+    Local storage is used in place; other backends are copied into ``workdir`` (a new temp
+    folder by default), which the caller removes.
+    """
+    key = current_playlist_key(storage, sitting_id)
+    if isinstance(storage, LocalStorage):
+        return storage.path(key)
+    workdir = workdir or Path(tempfile.mkdtemp(prefix=f"sanarip-{sitting_id}-"))
+    text = storage.get_bytes(key).decode()
+    prefix = sitting_prefix(sitting_id)
+    for uri in URI_RE.findall(text):
+        (workdir / uri).write_bytes(storage.get_bytes(f"{prefix}/{uri}"))
+    out = workdir / Path(key).name
+    out.write_text(text)
+    return out
+
+
+def build_playlist(segments: list, final: bool, uri=lambda seg: seg.path.rsplit("/", 1)[-1]) -> str:
+    """An HLS media playlist for MediaSegment rows in order (gap rows mark discontinuities).
+
+    ``final`` adds ``EXT-X-ENDLIST`` (VOD); otherwise it is an EVENT playlist that grows.
+    ``uri`` maps a segment to the URI written (relative file name by default; the web app
+    passes presigned URLs for S3).
+    """
+    media = [s for s in segments if not s.is_gap]
+    target = max([int(s.duration + 0.999) for s in media] or [6])
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
+             f"#EXT-X-PLAYLIST-TYPE:{'VOD' if final else 'EVENT'}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    after_gap, emitted = False, False
+    for seg in segments:
+        if seg.is_gap:
+            after_gap = True
+            continue
+        if (seg.discontinuity or after_gap) and emitted:
+            lines.append("#EXT-X-DISCONTINUITY")
+        after_gap, emitted = False, True
+        if seg.wall_clock_start is not None:
+            stamp = seg.wall_clock_start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp}")
+        lines.append(f"#EXTINF:{seg.duration:.3f},")
+        lines.append(uri(seg))
+    if final:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"

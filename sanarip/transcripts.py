@@ -1,0 +1,83 @@
+"""Transcript rows: storing automatic passes and reading what the public sees.
+
+What the public sees (DESIGN.md): before a sitting's first publication, the working
+transcript (automatic text plus clerks' corrections), labelled automatic; after it, the
+latest publication, labelled official. Clerks' later edits wait for the next publication.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sanarip.models import Person, Publication, Sitting, TranscriptSegment
+from sanarip.stenogram import Segment, Stenogram, Word
+
+
+def row_to_segment(row: TranscriptSegment, speaker: str | None = None) -> Segment:
+    return Segment(
+        id=row.id, start=row.start, end=row.end, text=row.text,
+        words=[Word(**w) for w in row.words or []],
+        speaker=speaker, speaker_id=row.speaker_id, language=row.language,
+        language_prob=row.language_prob, unreliable=row.unreliable,
+    )
+
+
+def segment_to_row(sitting_id: int, seg: Segment, source: str) -> TranscriptSegment:
+    return TranscriptSegment(
+        sitting_id=sitting_id, start=seg.start, end=seg.end, text=seg.text,
+        words=[{"word": w.word, "start": w.start, "end": w.end, "prob": w.prob} for w in seg.words],
+        language=seg.language, language_prob=seg.language_prob, unreliable=seg.unreliable,
+        source=source, speaker_id=seg.speaker_id,
+    )
+
+
+def working_segments(s: Session, sitting_id: int) -> list[Segment]:
+    """The working copy: automatic text plus clerks' corrections, in time order."""
+    rows = s.execute(
+        select(TranscriptSegment, Person.name)
+        .outerjoin(Person, TranscriptSegment.speaker_id == Person.id)
+        .where(TranscriptSegment.sitting_id == sitting_id)
+        .order_by(TranscriptSegment.start, TranscriptSegment.id)
+    ).all()
+    return [row_to_segment(row, name) for row, name in rows]
+
+
+def latest_publication(s: Session, sitting_id: int) -> Publication | None:
+    return s.scalar(select(Publication).where(Publication.sitting_id == sitting_id)
+                    .order_by(Publication.number.desc()).limit(1))
+
+
+def public_stenogram(s: Session, sitting: Sitting, publication: int | None = None) -> Stenogram:
+    """The stenogram the public sees (or a given publication number)."""
+    if publication is None:
+        pub = latest_publication(s, sitting.id)
+    else:
+        pub = s.scalar(select(Publication).where(Publication.sitting_id == sitting.id,
+                                                 Publication.number == publication))
+        if pub is None:
+            raise LookupError(f"sitting {sitting.id} has no publication {publication}")
+    segments = [Segment.from_dict(d) for d in pub.segments] if pub else working_segments(s, sitting.id)
+    when = sitting.started_at or sitting.scheduled_start or sitting.created_at
+    return Stenogram(
+        segments=segments, sitting_id=sitting.id, title=sitting.title, committee=sitting.committee.slug,
+        date=when.date().isoformat() if when else None,
+        publication=pub.number if pub else None,
+        published_at=pub.published_at.isoformat() if pub else None,
+    )
+
+
+def replace_automatic(s: Session, sitting_id: int, segments: list[Segment], source: str = "final") -> int:
+    """Replace the automatic rows (live draft, earlier final pass) with ``segments``.
+
+    Rows a clerk has edited (source ``clerk``) are kept, and new segments overlapping them in
+    time are dropped, so a re-run never overwrites a correction. Returns the rows inserted.
+    """
+    kept = s.execute(select(TranscriptSegment.start, TranscriptSegment.end).where(
+        TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == "clerk")).all()
+    s.execute(delete(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id,
+                                              TranscriptSegment.source.in_(("live", "final"))))
+    fresh = [seg for seg in segments if not any(seg.start < end and start < seg.end for start, end in kept)]
+    s.add_all(segment_to_row(sitting_id, seg, source) for seg in fresh)
+    s.flush()
+    return len(fresh)

