@@ -1,0 +1,125 @@
+"""The one search interface both backends implement, and its value types."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sanarip.errors import SanaripError
+
+PAGE_SIZE = 20
+MAX_PAGE = 500
+
+
+class SearchUnavailable(SanaripError):
+    """The search engine cannot be reached or answered with an error."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One transcript segment as the public sees it."""
+
+    segment: int
+    sitting: int
+    committee: str
+    day: str  # ISO date of the sitting
+    speaker: str | None
+    speaker_id: int | None
+    language: str | None
+    start: float
+    end: float
+    text: str
+    official: bool
+
+    @property
+    def year(self) -> int:
+        return int(self.day[:4])
+
+
+@dataclass(frozen=True)
+class Filters:
+    committee: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    speaker: str | None = None
+    language: str | None = None
+    official_only: bool = False
+
+
+@dataclass
+class Hit:
+    sitting: int
+    segment: int
+    start: float
+    end: float
+    committee: str
+    day: str
+    speaker: str | None
+    language: str | None
+    official: bool
+    snippet: str
+    marked: list[str]
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sitting": self.sitting, "segment": self.segment, "start": self.start, "end": self.end,
+                "committee": self.committee, "date": self.day, "speaker": self.speaker,
+                "language": self.language, "official": self.official, "snippet": self.snippet,
+                "link": f"/s/{self.sitting}?t={self.start:.1f}"}
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    page: int = 1
+    page_size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "page": self.page, "pages": self.pages,
+                "hits": [h.to_dict() for h in self.hits], "facets": self.facets}
+
+
+class SearchIndex(ABC):
+    """Where transcript segments are indexed and searched."""
+
+    @abstractmethod
+    def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
+        """Make the sitting's documents exactly ``docs`` (remove the rest)."""
+
+    @abstractmethod
+    def add(self, docs: Iterable[Document]) -> None:
+        """Add or update documents (live segments as they are committed)."""
+
+    @abstractmethod
+    def search(self, query: str, filters: Filters | None = None, page: int = 1, sort: str = "relevance",
+               page_size: int = PAGE_SIZE) -> SearchResult:
+        """Hits for ``query`` (see search.query); QueryError if malformed."""
+
+    @abstractmethod
+    def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
+        """Build a fresh index from ``docs`` and switch to it; returns the count."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise SearchUnavailable if the engine is not reachable."""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release connections."""
+
+
+def check_page(page: int, sort: str) -> None:
+    from search.query import QueryError
+
+    if page < 1 or page > MAX_PAGE:
+        raise QueryError(f"page must be between 1 and {MAX_PAGE}")
+    if sort not in ("relevance", "date"):
+        raise QueryError("sort must be 'relevance' or 'date'")

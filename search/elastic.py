@@ -1,0 +1,198 @@
+"""The scale-out backend: Elasticsearch 8.x/9.x through the official 8.x Python client.
+
+Documents carry the shared analyzer's token strings in ``stem`` and ``word`` (whitespace
+analyzer), so no Elasticsearch language analyzer is involved and hits equal FTS5's. The
+index is versioned (``<prefix>-segments-v<N>``) behind the alias ``<prefix>-segments``;
+``rebuild`` fills a new version and swaps the alias in one atomic action.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sanarip.textanalysis import index_fields
+from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable, check_page
+from search.highlight import snippet
+from search.query import Atom, Query, parse
+
+SETTINGS = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "analysis": {"analyzer": {"tokens": {"type": "custom", "tokenizer": "whitespace"}}},
+}
+MAPPINGS = {
+    "dynamic": "strict",
+    "properties": {
+        "stem": {"type": "text", "analyzer": "tokens"},
+        "word": {"type": "text", "analyzer": "tokens", "index_options": "docs", "norms": False},
+        "text": {"type": "text", "index": False},
+        "segment": {"type": "long"},
+        "sitting": {"type": "long"},
+        "committee": {"type": "keyword"},
+        "day": {"type": "date", "format": "yyyy-MM-dd"},
+        "year": {"type": "integer"},
+        "speaker": {"type": "keyword"},
+        "speaker_id": {"type": "long"},
+        "language": {"type": "keyword"},
+        "start": {"type": "double"},
+        "end": {"type": "double"},
+        "official": {"type": "boolean"},
+    },
+}
+
+
+def _es_atom(atom: Atom) -> dict[str, Any]:
+    if atom.kind == "prefix":
+        return {"prefix": {"word": {"value": atom.terms[0]}}}
+    return {"match_phrase": {"stem": " ".join(atom.terms)}}
+
+
+def to_es(query: Query, filters: Filters) -> dict[str, Any]:
+    """The Elasticsearch bool query for a parsed query and filters."""
+    must = [_es_atom(c[0]) if len(c) == 1 else {"bool": {"should": [_es_atom(a) for a in c],
+                                                          "minimum_should_match": 1}}
+            for c in query.clauses]
+    flt: list[dict[str, Any]] = []
+    if filters.committee:
+        flt.append({"term": {"committee": filters.committee}})
+    if filters.speaker:
+        flt.append({"term": {"speaker": filters.speaker}})
+    if filters.language:
+        flt.append({"term": {"language": filters.language}})
+    if filters.official_only:
+        flt.append({"term": {"official": True}})
+    if filters.date_from or filters.date_to:
+        rng = {}
+        if filters.date_from:
+            rng["gte"] = filters.date_from.isoformat()
+        if filters.date_to:
+            rng["lte"] = filters.date_to.isoformat()
+        flt.append({"range": {"day": rng}})
+    return {"bool": {"must": must, "filter": flt, "must_not": [_es_atom(a) for a in query.excluded]}}
+
+
+def _source(d: Document) -> dict[str, Any]:
+    stem, word = index_fields(d.text)
+    return {"stem": stem, "word": word, "text": d.text, "segment": d.segment, "sitting": d.sitting,
+            "committee": d.committee, "day": d.day, "year": d.year, "speaker": d.speaker,
+            "speaker_id": d.speaker_id, "language": d.language, "start": d.start, "end": d.end,
+            "official": d.official}
+
+
+class ElasticIndex(SearchIndex):
+    def __init__(self, url: str, user: str = "", password: str = "", ca: str = "", prefix: str = "sanarip",
+                 timeout: float = 10.0) -> None:
+        from elasticsearch import Elasticsearch
+
+        kwargs: dict[str, Any] = {"request_timeout": timeout, "max_retries": 1, "retry_on_timeout": False}
+        if user:
+            kwargs["basic_auth"] = (user, password)
+        if ca:
+            kwargs["ca_certs"] = ca
+        self.es = Elasticsearch(url, **kwargs)
+        self.alias = f"{prefix}-segments"
+
+    def _call(self, fn, *args, **kwargs):
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            return fn(*args, **kwargs)
+        except TransportError as exc:
+            raise SearchUnavailable(f"search unavailable: Elasticsearch unreachable ({exc.message})") from None
+        except ApiError as exc:
+            if exc.meta.status >= 500:
+                raise SearchUnavailable(f"search unavailable: Elasticsearch error {exc.meta.status}") from None
+            raise
+
+    def _ensure(self) -> None:
+        if not self._call(self.es.indices.exists_alias, name=self.alias):
+            name = f"{self.alias}-v{time.time_ns() // 1_000_000}"
+            self._call(self.es.indices.create, index=name, settings=SETTINGS, mappings=MAPPINGS,
+                       aliases={self.alias: {"is_write_index": True}})
+
+    def _bulk(self, index: str, actions: Iterator[dict[str, Any]], refresh: bool | str = False) -> int:
+        from elasticsearch.helpers import BulkIndexError, bulk
+
+        try:
+            ok, _ = self._call(bulk, self.es, actions, index=index, chunk_size=2000, refresh=refresh)
+        except BulkIndexError as exc:
+            raise SearchUnavailable(f"search unavailable: {len(exc.errors)} documents rejected") from None
+        return ok
+
+    def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
+        self._ensure()
+        docs = list(docs)
+        keep = {f"{d.sitting}-{d.segment}" for d in docs}
+        existing = self._call(self.es.search, index=self.alias, size=10_000, _source=False,
+                              query={"term": {"sitting": sitting}})["hits"]["hits"]
+        actions = [{"_op_type": "delete", "_id": h["_id"]} for h in existing if h["_id"] not in keep]
+        actions += [{"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)} for d in docs]
+        self._bulk(self.alias, iter(actions), refresh="wait_for")
+
+    def add(self, docs: Iterable[Document]) -> None:
+        self._ensure()
+        self._bulk(self.alias, ({"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)} for d in docs),
+                   refresh="wait_for")
+
+    def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
+        new = f"{self.alias}-v{time.time_ns() // 1_000_000}"
+        self._call(self.es.indices.create, index=new, settings={**SETTINGS, "refresh_interval": "-1"},
+                   mappings=MAPPINGS)
+        count = 0
+
+        def actions() -> Iterator[dict[str, Any]]:
+            nonlocal count
+            for d in docs:
+                count += 1
+                if progress and count % 5000 == 0:
+                    progress(count)
+                yield {"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)}
+
+        self._bulk(new, actions())
+        self._call(self.es.indices.put_settings, index=new, settings={"refresh_interval": "1s"})
+        self._call(self.es.indices.refresh, index=new)
+        old = list(self._call(self.es.indices.get_alias, name=self.alias, ignore_unavailable=True).keys()) \
+            if self._call(self.es.indices.exists_alias, name=self.alias) else []
+        swap = [{"remove": {"index": o, "alias": self.alias}} for o in old]
+        swap.append({"add": {"index": new, "alias": self.alias, "is_write_index": True}})
+        self._call(self.es.indices.update_aliases, actions=swap)
+        for o in old:
+            self._call(self.es.indices.delete, index=o)
+        if progress:
+            progress(count)
+        return count
+
+    def search(self, query: str, filters: Filters | None = None, page: int = 1, sort: str = "relevance",
+               page_size: int = 20) -> SearchResult:
+        check_page(page, sort)
+        parsed = parse(query)
+        filters = filters or Filters()
+        self._ensure()
+        order: list[Any] = (["_score", {"segment": "asc"}] if sort == "relevance"
+                            else [{"day": "desc"}, {"sitting": "desc"}, {"start": "asc"}])
+        resp = self._call(
+            self.es.search, index=self.alias, query=to_es(parsed, filters), from_=(page - 1) * page_size,
+            size=page_size, sort=order, track_total_hits=True,
+            source_excludes=["stem", "word"],
+            aggs={"committee": {"terms": {"field": "committee", "size": 1000}},
+                  "speaker": {"terms": {"field": "speaker", "size": 50}},
+                  "year": {"terms": {"field": "year", "size": 1000}}},
+        )
+        hits = []
+        for h in resp["hits"]["hits"]:
+            src = h["_source"]
+            html, marked = snippet(src["text"], parsed)
+            hits.append(Hit(src["sitting"], src["segment"], src["start"], src["end"], src["committee"], src["day"],
+                            src.get("speaker"), src.get("language"), src["official"], html, marked,
+                            h.get("_score")))
+        facets = {name: {str(b["key"]): b["doc_count"] for b in agg["buckets"]}
+                  for name, agg in resp["aggregations"].items()}
+        return SearchResult(resp["hits"]["total"]["value"], hits, facets, page, page_size)
+
+    def check(self) -> None:
+        self._call(self.es.cluster.health, timeout="5s")
+
+    def close(self) -> None:
+        self.es.close()

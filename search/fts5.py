@@ -1,0 +1,202 @@
+"""The embedded backend: SQLite FTS5 in ``<data dir>/search.db``.
+
+Two tables: ``doc`` holds each segment's fields and original text; ``seg`` is a contentless
+FTS5 index over the analyzer's ``stem`` and ``word`` token strings (rowid = segment id).
+Contentless tables need the old tokens to delete a row, which the analyzer recomputes from
+``doc.text``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from sanarip.textanalysis import index_fields
+from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable, check_page
+from search.highlight import snippet
+from search.query import Atom, Query, parse
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS doc (
+    id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
+    year INTEGER NOT NULL, speaker TEXT, speaker_id INTEGER, language TEXT, start REAL NOT NULL,
+    "end" REAL NOT NULL, official INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS doc_sitting ON doc(sitting);
+CREATE VIRTUAL TABLE IF NOT EXISTS seg USING fts5(
+    stem, word, content='', tokenize='unicode61 remove_diacritics 0', prefix='2 4');
+"""
+FACETS = {"committee": "", "speaker": " LIMIT 50", "year": ""}  # facet -> row limit
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _fts_atom(atom: Atom) -> str:
+    if atom.kind == "prefix":
+        return f"word : {_quote(atom.terms[0])} *"
+    return f"stem : {_quote(' '.join(atom.terms))}"
+
+
+def to_fts(query: Query) -> str:
+    """The FTS5 MATCH expression for a parsed query."""
+    clauses = ["(" + " OR ".join(_fts_atom(a) for a in clause) + ")" for clause in query.clauses]
+    expr = " AND ".join(clauses)
+    for atom in query.excluded:
+        expr = f"({expr}) NOT {_fts_atom(atom)}"
+    return expr
+
+
+def _filters_sql(f: Filters) -> tuple[str, list]:
+    conds, args = [], []
+    if f.committee:
+        conds.append("d.committee = ?")
+        args.append(f.committee)
+    if f.date_from:
+        conds.append("d.day >= ?")
+        args.append(f.date_from.isoformat())
+    if f.date_to:
+        conds.append("d.day <= ?")
+        args.append(f.date_to.isoformat())
+    if f.speaker:
+        conds.append("d.speaker = ?")
+        args.append(f.speaker)
+    if f.language:
+        conds.append("d.language = ?")
+        args.append(f.language)
+    if f.official_only:
+        conds.append("d.official = 1")
+    return (" AND " + " AND ".join(conds)) if conds else "", args
+
+
+class Fts5Index(SearchIndex):
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, *_) -> None:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _write(self) -> _Tx:
+        return self._Tx(self._conn())
+
+    # --- writing ---------------------------------------------------------------------------
+    @staticmethod
+    def _insert(db: sqlite3.Connection, docs: Iterable[Document]) -> int:
+        rows, fts = [], []
+        for d in docs:
+            rows.append((d.segment, d.sitting, d.committee, d.day, d.year, d.speaker, d.speaker_id, d.language,
+                         d.start, d.end, int(d.official), d.text))
+            fts.append((d.segment, *index_fields(d.text)))
+        db.executemany("INSERT INTO doc VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO seg(rowid, stem, word) VALUES (?,?,?)", fts)
+        return len(rows)
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, where: str, args: list) -> None:
+        old = db.execute(f"SELECT id, text FROM doc WHERE {where}", args).fetchall()
+        db.executemany("INSERT INTO seg(seg, rowid, stem, word) VALUES ('delete', ?, ?, ?)",
+                       [(i, *index_fields(text)) for i, text in old])
+        db.executemany("DELETE FROM doc WHERE id = ?", [(i,) for i, _ in old])
+
+    def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
+        docs = list(docs)
+        with self._write() as db:
+            self._delete(db, "sitting = ?", [sitting])
+            self._insert(db, docs)
+
+    def add(self, docs: Iterable[Document]) -> None:
+        docs = list(docs)
+        if not docs:
+            return
+        with self._write() as db:
+            ids = [d.segment for d in docs]
+            self._delete(db, f"id IN ({','.join('?' * len(ids))})", ids)
+            self._insert(db, docs)
+
+    def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
+        count, batch = 0, []
+        with self._write() as db:
+            db.execute("DELETE FROM doc")
+            db.execute("INSERT INTO seg(seg) VALUES ('delete-all')")
+            for d in docs:
+                batch.append(d)
+                if len(batch) >= 5000:
+                    count += self._insert(db, batch)
+                    batch = []
+                    if progress:
+                        progress(count)
+            count += self._insert(db, batch)
+        with self._write() as db:
+            db.execute("INSERT INTO seg(seg) VALUES ('optimize')")
+        if progress:
+            progress(count)
+        return count
+
+    # --- searching ---------------------------------------------------------------------------
+    def search(self, query: str, filters: Filters | None = None, page: int = 1, sort: str = "relevance",
+               page_size: int = 20) -> SearchResult:
+        check_page(page, sort)
+        parsed = parse(query)
+        filters = filters or Filters()
+        where, args = _filters_sql(filters)
+        match = to_fts(parsed)
+        base = f"FROM seg JOIN doc d ON d.id = seg.rowid WHERE seg MATCH ?{where}"
+        order = "seg.rank" if sort == "relevance" else "d.day DESC, d.sitting DESC, d.start"
+        db = self._conn()
+        try:
+            rows = db.execute(
+                f"SELECT d.id, d.sitting, d.start, d.\"end\", d.committee, d.day, d.speaker, d.language, "
+                f"d.official, d.text, seg.rank {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                [match, *args, page_size, (page - 1) * page_size],
+            ).fetchall()
+            facets: dict[str, dict[str, int]] = {}
+            total = 0
+            for name, limit in FACETS.items():
+                counts = db.execute(
+                    f"SELECT d.{name}, count(*) {base} GROUP BY d.{name} ORDER BY count(*) DESC{limit}",
+                    [match, *args]).fetchall()
+                facets[name] = {str(k): n for k, n in counts if k is not None}
+                if name == "committee":
+                    total = sum(n for _, n in counts)
+        except sqlite3.OperationalError as exc:
+            raise SearchUnavailable(f"search index error: {exc}") from None
+        hits = []
+        for seg_id, sitting, start, end, committee, day, speaker, language, official, text, rank in rows:
+            html, marked = snippet(text, parsed)
+            hits.append(Hit(sitting, seg_id, start, end, committee, day, speaker, language, bool(official),
+                            html, marked, -rank))
+        return SearchResult(total, hits, facets, page, page_size)
+
+    def check(self) -> None:
+        try:
+            self._conn().execute("SELECT count(*) FROM doc LIMIT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise SearchUnavailable(f"search index {self.path} unusable: {exc}") from None
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,136 @@
+"""One contract, every backend: the same queries give the same hit sets and the same marks."""
+
+from datetime import date
+
+import pytest
+
+from search import Document, Filters, QueryError
+from search.query import parse
+
+CORPUS = [
+    # segment, sitting, committee, day, speaker, language, start, text, official
+    (1, 10, "budget", "2025-03-04", "Асанов", "ru", 12.5, "Депутаты обсудили бюджет на 2026 год.", False),
+    (2, 10, "budget", "2025-03-04", "Асанов", "ru", 30.0, "Слово предоставляется депутату Исаковой.", False),
+    (3, 10, "budget", "2025-03-04", "Исакова", "ru", 41.2, "Я считаю, что депутат должен отчитаться перед избирателями.", False),
+    (4, 11, "health", "2024-11-20", "Smith", "en", 5.0, "The committees reviewed the health budget.", True),
+    (5, 11, "health", "2024-11-20", "Smith", "en", 9.5, "Each committee member voted.", True),
+    (6, 12, "budget", "2026-01-15", "Токтогулов", "ky", 3.0, "Бюджеттик комиссиянын жыйыны башталды.", False),
+    (7, 12, "budget", "2026-01-15", "Токтогулов", "ky", 8.0, "Ёлка и елка: налог на ёлки не вводится.", False),
+    (8, 12, "budget", "2026-01-15", None, "ru", 15.0, "<script>alert('x')</script> налоговый кодекс & бюджет", False),
+    (9, 13, "health", "2026-02-01", "Исакова", "ru", 60.0, "Министр здравоохранения ответил на вопросы депутатов.", False),
+]
+
+
+def docs(rows=CORPUS):
+    return [Document(segment=s, sitting=st, committee=c, day=d, speaker=sp, speaker_id=None, language=lang,
+                     start=t, end=t + 4.0, text=text, official=off)
+            for s, st, c, d, sp, lang, t, text, off in rows]
+
+
+@pytest.fixture(params=["fts5", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def index(request, tmp_path):
+    if request.param == "fts5":
+        from search.fts5 import Fts5Index
+
+        idx = Fts5Index(tmp_path / "search.db")
+    else:
+        from search.elastic import ElasticIndex
+
+        idx = ElasticIndex(request.getfixturevalue("elasticsearch_url"), prefix=f"t{tmp_path.name[-12:].lower()}")
+    idx.rebuild(docs())
+    yield idx
+    idx.close()
+
+
+def ids(result):
+    return {h.segment for h in result.hits}
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("депутат", {1, 2, 3, 9}),                 # stemming: депутаты, депутату, депутатов
+    ("ДЕПУТАТЫ", {1, 2, 3, 9}),                # case folding
+    ("committees", {4, 5}),                    # English stemming
+    ("бюджет депутаты", {1}),                  # all words must match
+    ('"депутат должен"', {3}),                 # exact phrase
+    ('"должен депутат"', set()),
+    ("депутат -исаковой", {1, 3, 9}),          # exclusion
+    ("бюджет OR здравоохранения", {1, 8, 9}),  # OR
+    ("налог*", {7, 8}),                        # prefix on the unstemmed word
+    ("бюджетт*", {6}),                         # Kyrgyz: case-folded, prefix-searchable
+    ("жыйыны", {6}),
+    ("елка", {7}),                             # ё = е
+    ("ёлки", {7}),
+    ("script", {8}),
+    ("несуществующее", set()),
+])
+def test_hit_sets(index, query, expected):
+    result = index.search(query, page_size=50)
+    assert ids(result) == expected
+    assert result.total == len(expected)
+
+
+def test_marks_are_the_original_words(index):
+    result = index.search("депутат", page_size=50)
+    marked = {h.segment: h.marked for h in result.hits}
+    assert marked[1] == ["Депутаты"] and marked[2] == ["депутату"] and marked[9] == ["депутатов"]
+    hit = next(h for h in result.hits if h.segment == 1)
+    assert "<mark>Депутаты</mark>" in hit.snippet
+    phrase = index.search('"депутат должен"').hits[0]
+    assert phrase.marked == ["депутат", "должен"]
+    prefix = {h.segment: h.marked for h in index.search("налог*").hits}
+    assert prefix == {7: ["налог"], 8: ["налоговый"]}
+
+
+def test_snippets_escape_everything_but_marks(index):
+    hit = index.search("налоговый").hits[0]
+    assert "<script>" not in hit.snippet and "&lt;script&gt;" in hit.snippet
+    assert "&amp;" in hit.snippet and "<mark>налоговый</mark>" in hit.snippet
+
+
+def test_hits_carry_the_moment(index):
+    hit = index.search('"депутат должен"').hits[0]
+    assert (hit.sitting, hit.segment, hit.start, hit.end, hit.speaker) == (10, 3, 41.2, 45.2, "Исакова")
+    assert hit.to_dict()["link"] == "/s/10?t=41.2"
+
+
+def test_filters_and_facets(index):
+    assert ids(index.search("депутат", Filters(committee="health"))) == {9}
+    assert ids(index.search("депутат", Filters(speaker="Исакова"))) == {3, 9}
+    assert ids(index.search("бюджет", Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31)))) == {1}
+    assert ids(index.search("budget", Filters(official_only=True))) == {4}
+    assert ids(index.search("бюджет", Filters(language="ru"))) == {1, 8}
+    facets = index.search("депутат").facets
+    assert facets["committee"] == {"budget": 3, "health": 1}
+    assert facets["year"] == {"2025": 3, "2026": 1}
+    assert facets["speaker"] == {"Исакова": 2, "Асанов": 2}
+
+
+def test_sort_by_date_and_pagination(index):
+    by_date = index.search("депутат", sort="date", page_size=50)
+    assert [h.segment for h in by_date.hits] == [9, 1, 2, 3]
+    pages = [ids(index.search("депутат", page=p, page_size=3)) for p in (1, 2)]
+    assert len(pages[0]) == 3 and len(pages[1]) == 1 and pages[0] | pages[1] == {1, 2, 3, 9}
+    assert index.search("депутат", page=2, page_size=3).pages == 2
+
+
+def test_replace_sitting_and_add(index):
+    index.replace_sitting(10, docs([(1, 10, "budget", "2025-03-04", "Асанов", "ru", 12.5, "Новый текст о налогах.",
+                                     True)]))
+    assert ids(index.search("депутат")) == {9}
+    assert ids(index.search("налог")) == {1, 7}
+    index.add(docs([(20, 14, "budget", "2026-05-05", None, "ru", 1.0, "Живой сегмент про налоги.", False)]))
+    assert ids(index.search("налог")) == {1, 7, 20}
+
+
+@pytest.mark.parametrize("bad", ['"unbalanced', "-", "-депутат", "OR бюджет", "бюджет OR", "a*b*", "*", "   ",
+                                 "x" * 600])
+def test_malformed_queries_raise_clear_errors(index, bad):
+    with pytest.raises(QueryError) as err:
+        index.search(bad)
+    assert str(err.value) and "\n" not in str(err.value)
+
+
+def test_parser_keeps_terms_analyzed():
+    q = parse('Депутаты "налоговый кодекс" бюдж* -ёлка')
+    assert [a.terms for a in q.positive_atoms] == [("депутат",), ("налогов", "кодекс"), ("бюдж",)]
+    assert q.excluded[0].terms == ("елк",)
