@@ -44,6 +44,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8080"
     timezone: str = "Asia/Bishkek"
     segment_seconds: float = 6.0
+    transcribe_span_seconds: float = 600.0
     reconnect_grace: float = 120.0
     job_lease: float = 60.0
     job_max_attempts: int = 5

@@ -17,16 +17,13 @@ from search.base import Document, Filters, Hit, SearchIndex, SearchResult, Searc
 from search.highlight import snippet
 from search.query import Atom, Query, parse
 
-SETTINGS = {
-    "number_of_shards": 1,
-    "number_of_replicas": 0,
-    "analysis": {"analyzer": {"tokens": {"type": "custom", "tokenizer": "whitespace"}}},
-}
+# "whitespace" is a built-in analyzer of the server itself (no analysis module needed).
+SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
 MAPPINGS = {
     "dynamic": "strict",
     "properties": {
-        "stem": {"type": "text", "analyzer": "tokens"},
-        "word": {"type": "text", "analyzer": "tokens", "index_options": "docs", "norms": False},
+        "stem": {"type": "text", "analyzer": "whitespace"},
+        "word": {"type": "text", "analyzer": "whitespace", "index_options": "docs", "norms": False},
         "text": {"type": "text", "index": False},
         "segment": {"type": "long"},
         "sitting": {"type": "long"},

@@ -17,7 +17,7 @@ import pytest
 
 from sanarip.config import load_settings
 from sanarip.runtime import Runtime
-from tests.services import create_pg_database, moto_s3, postgres_bindir, postgres_cluster
+from tests.services import create_pg_database, elasticsearch_node, moto_s3, postgres_bindir, postgres_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -108,3 +108,28 @@ def run_cli(*args: str, env: dict[str, str], input: str | None = None, timeout: 
     if check and proc.returncode != 0:
         raise AssertionError(f"sanarip {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+# --- Elasticsearch ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def elasticsearch_url(request) -> Iterator[str]:
+    """A real Elasticsearch 8.x node for the session, started only when an ES test needs it."""
+    from elasticsearch import Elasticsearch
+
+    try:
+        node = elasticsearch_node()
+        url = node.__enter__()
+    except FileNotFoundError as exc:
+        unavailable(str(exc))
+    try:
+        client = Elasticsearch(url, request_timeout=30)
+        client.cluster.health(wait_for_status="yellow", timeout="60s")
+        node_info = next(iter(client.nodes.info()["nodes"].values()))  # GET / lives in a module we lack
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"Elasticsearch node {node_info['version']} ({node_info['build_flavor']}) at {url}"
+        if reporter:
+            reporter.write_line(message)
+        client.close()
+        yield url
+    finally:
+        node.__exit__(None, None, None)

@@ -99,3 +99,62 @@ def moto_s3() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+ES_LAUNCHER = Path(__file__).resolve().parent / "es-launcher"
+
+
+def build_es_launcher() -> None:
+    """Compile the launcher and copy its jars to target/lib (Maven caches them in ~/.m2)."""
+    target = ES_LAUNCHER / "target"
+    sources = [ES_LAUNCHER / "pom.xml", *ES_LAUNCHER.glob("src/**/*.java")]
+    stamp = target / "classes" / "sanarip" / "Launcher.class"
+    if stamp.exists() and (target / "lib").is_dir() and all(
+            p.stat().st_mtime <= stamp.stat().st_mtime for p in sources):
+        return
+    subprocess.run(["mvn", "-q", "-B", "-f", str(ES_LAUNCHER / "pom.xml"), "compile",
+                    "dependency:copy-dependencies", "-DoutputDirectory=target/lib"], check=True)
+
+
+@contextmanager
+def elasticsearch_node(timeout: float = 180.0) -> Iterator[str]:
+    """A real Elasticsearch node (see tests/es-launcher); yields its URL. Runs as ``nobody``
+    when we are root, because Elasticsearch refuses to run as root."""
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise FileNotFoundError("Maven and a JDK are needed to start the test Elasticsearch node")
+    build_es_launcher()
+    home = Path(tempfile.mkdtemp(prefix="sanarip-es-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(home, "nobody")
+        as_user = ["runuser", "-u", "nobody", "--"]
+    target = ES_LAUNCHER / "target"
+    cmd = as_user + ["java", "-Xms512m", "-Xmx1g", "-Dtests.security.manager=false",
+                     f"-Dsanarip.es.home={home}", "-Djava.io.tmpdir=" + str(home),
+                     "-cp", f"{target / 'classes'}:{target / 'lib'}/*", "sanarip.Launcher"]
+    log = open(home.parent / f"{home.name}.log", "w+b")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    try:
+        url = None
+        deadline = time.monotonic() + timeout
+        while url is None:
+            line = proc.stdout.readline().decode(errors="replace")
+            if line.startswith("SANARIP_ES_URL="):
+                url = line.split("=", 1)[1].strip()
+            elif not line and proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError("Elasticsearch launcher exited:\n" + log.read().decode(errors="replace")[-3000:])
+            if time.monotonic() > deadline:
+                raise TimeoutError("Elasticsearch did not start in time")
+        yield url
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+        Path(log.name).unlink(missing_ok=True)

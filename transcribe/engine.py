@@ -50,6 +50,7 @@ class Options:
     beam_size: int = 5
     vad: bool = True
     word_timestamps: bool = True
+    span_seconds: float = SPAN_SECONDS  # resumable unit of work
 
     def whisper_kwargs(self, language: str | None) -> dict[str, Any]:
         """Exactly the keyword arguments given to ``WhisperModel.transcribe`` (the bench reuses them)."""
@@ -99,9 +100,9 @@ def plan(model: Any, audio: np.ndarray, options: Options) -> list[Span]:
     duration = len(audio) / SAMPLE_RATE
     if options.language != "auto" or not model.model.is_multilingual:
         language = None if options.language == "auto" else options.language
-        if duration <= SPAN_SECONDS:
+        if duration <= options.span_seconds:
             return [Span(0.0, duration, language)]
-        cuts = _cut_points(speech_chunks(audio), duration, SPAN_SECONDS)
+        cuts = _cut_points(speech_chunks(audio), duration, options.span_seconds)
         return [Span(a, b, language) for a, b in cuts]
 
     chunks = speech_chunks(audio)
@@ -124,7 +125,7 @@ def plan(model: Any, audio: np.ndarray, options: Options) -> list[Span]:
     for chunk in decided:
         prev = spans[-1] if spans else None
         if (prev and prev.language == chunk.language and prev.unreliable == chunk.unreliable
-                and chunk.end - prev.start <= SPAN_SECONDS):
+                and chunk.end - prev.start <= options.span_seconds):
             prev.end = chunk.end
             prev.language_prob = min(prev.language_prob or 1.0, chunk.language_prob or 1.0)
         else:

@@ -32,7 +32,8 @@ def run_transcribe_job(ctx: JobContext) -> None:
         committee = sitting.committee
         model_name = ctx.payload.get("model") or committee.model or rt.settings.model
         options = Options(language=ctx.payload.get("language") or "auto",
-                          fallback_language=committee.fallback_language)
+                          fallback_language=committee.fallback_language,
+                          span_seconds=rt.settings.transcribe_span_seconds)
     model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
     workdir = Path(tempfile.mkdtemp(prefix="sanarip-final-"))
     try:
