@@ -8,10 +8,12 @@ With ``language="auto"`` the language is decided per speech chunk (each utteranc
 pauses, at most 30 s), not once per recording: consecutive chunks of one language form a span
 transcribed with that language, so a Russian passage between two English ones is kept.
 
-Kyrgyz has no Whisper language token. A chunk detected with low confidence, or as one of the
-languages Whisper confuses Kyrgyz with (Kazakh, Tatar, Bashkir, Uzbek, Turkish …), is marked
+Kyrgyz has no Whisper language token. A chunk detected with low confidence, as one of the
+languages Whisper confuses Kyrgyz with (Kazakh, Tatar, Bashkir, Uzbek, Turkish …), or as a
+language the sitting is not expected to use (default: Russian and English) is marked
 ``unreliable``; it is transcribed with the committee's fallback language when the operator set
-one, else with the detected stand-in (Kazakh is written in a Cyrillic close to Kyrgyz).
+one, else with the detected language (for the Turkic stand-ins, Kazakh is written in a Cyrillic
+close to Kyrgyz).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 SPAN_SECONDS = 600.0
-KYRGYZ_STAND_INS = frozenset({"kk", "tt", "ba", "uz", "tr", "az", "tk", "mn"})
 LOW_CONFIDENCE = 0.5
 MIN_DETECT_SECONDS = 1.5
 HALLUCINATIONS = re.compile(
@@ -51,6 +52,7 @@ class Options:
     vad: bool = True
     word_timestamps: bool = True
     span_seconds: float = SPAN_SECONDS  # resumable unit of work
+    expected_languages: tuple[str, ...] = ("ru", "en")  # others are marked unreliable
 
     def whisper_kwargs(self, language: str | None) -> dict[str, Any]:
         """Exactly the keyword arguments given to ``WhisperModel.transcribe`` (the bench reuses them)."""
@@ -114,7 +116,7 @@ def plan(model: Any, audio: np.ndarray, options: Options) -> list[Span]:
             decided.append(Span(c_start, c_end, prev.language, prev.language_prob, prev.unreliable))
             continue
         lang, prob, _ = model.detect_language(piece)
-        unreliable = prob < LOW_CONFIDENCE or lang in KYRGYZ_STAND_INS
+        unreliable = prob < LOW_CONFIDENCE or lang not in options.expected_languages
         if unreliable and options.fallback_language:
             lang = options.fallback_language
         decided.append(Span(c_start, c_end, lang, round(float(prob), 3), unreliable))
