@@ -1,0 +1,61 @@
+"""The Flask web front end: ``create_app(settings)`` and its blueprints.
+
+The web process never runs ffmpeg or loads a model; it reads the database, storage and the
+search index, and enqueues jobs for workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from sanarip.config import Settings, load_settings
+from sanarip.runtime import Runtime
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(settings: Settings) -> str:
+    """SANARIP_SECRET_KEY, else a random key kept (0600) in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the web application for ``settings`` (default: from the environment)."""
+    settings = settings or load_settings()
+    runtime = Runtime(settings)
+    runtime.db.upgrade()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=1 << 20,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["sanarip"] = runtime
+
+    from web import api, auth, clerk, errors, feeds, i18n, live, media, ops, public, vendor
+
+    i18n.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    for module in (public, live, feeds, api, media, ops, auth, clerk, vendor):
+        app.register_blueprint(module.bp)
+    app.jinja_env.globals.update(tz=settings.tz)
+    return app

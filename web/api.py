@@ -1,0 +1,164 @@
+"""The open-data JSON API, ``/api/v1``: committees, sittings, transcripts, search, persons, exports.
+
+Lists are paginated as ``{"items": [...], "next": url | null}``; GET responses allow any origin.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, abort, jsonify, request, url_for
+from sqlalchemy import select
+
+from sanarip.catalog import committee_dict, sitting_dict
+from sanarip.models import Committee, Person, Sitting
+from sanarip.stenogram import to_json
+from sanarip.transcripts import public_stenogram
+from web.deps import runtime, search_index
+from web.openapi import openapi_document
+from web.views import committee_or_404, int_arg, person_or_404, search_filters, sitting_or_404, sort_arg
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PER_PAGE = 50
+
+
+@bp.after_request
+def cors(resp: Response) -> Response:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+def page_of(query, to_dict, endpoint: str, **params):
+    """A page of ``query`` as ``{"items", "next"}``."""
+    page = int_arg("page", 1)
+    per_page = int_arg("per_page", PER_PAGE, 1, 500)
+    with runtime().db.session(readonly=True) as s:
+        rows = list(s.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
+        items = [to_dict(r) for r in rows[:per_page]]
+    nxt = url_for(endpoint, page=page + 1, per_page=per_page, _external=True, **params) \
+        if len(rows) > per_page else None
+    return jsonify({"items": items, "next": nxt})
+
+
+def person_dict(p: Person) -> dict:
+    return {"id": p.id, "name": p.name, "faction": p.faction, "role": p.role}
+
+
+@bp.route("/committees")
+def committees():
+    return page_of(select(Committee).order_by(Committee.slug), committee_dict, "api.committees")
+
+
+@bp.route("/committees/<slug>")
+def committee(slug: str):
+    with runtime().db.session(readonly=True) as s:
+        return jsonify(committee_dict(committee_or_404(s, slug)))
+
+
+@bp.route("/sittings")
+def sittings():
+    query = select(Sitting).order_by(Sitting.id)
+    params = {}
+    if request.args.get("committee"):
+        with runtime().db.session(readonly=True) as s:
+            c = committee_or_404(s, request.args["committee"])
+        query = query.where(Sitting.committee_id == c.id)
+        params["committee"] = c.slug
+    if request.args.get("status"):
+        query = query.where(Sitting.status == request.args["status"])
+        params["status"] = request.args["status"]
+    return page_of(query, sitting_dict, "api.sittings", **params)
+
+
+@bp.route("/sittings/<int:sitting_id>")
+def sitting(sitting_id: int):
+    with runtime().db.session(readonly=True) as s:
+        st = sitting_or_404(s, sitting_id)
+        data = sitting_dict(st)
+        data["links"] = {"page": url_for("public.sitting_page", sitting_id=st.id, _external=True),
+                         "transcript": url_for("api.transcript", sitting_id=st.id, _external=True),
+                         "playlist": url_for("public.playlist", sitting_id=st.id, _external=True)}
+        return jsonify(data)
+
+
+@bp.route("/sittings/<int:sitting_id>/transcript")
+def transcript(sitting_id: int):
+    """What the public sees, with words and their times (the JSON export schema)."""
+    version = request.args.get("v", type=int)
+    with runtime().db.session(readonly=True) as s:
+        sitting_obj = sitting_or_404(s, sitting_id)
+        try:
+            body = to_json(public_stenogram(s, sitting_obj, version))
+        except LookupError:
+            abort(404, f"Sitting {sitting_id} has no published version {version}.")
+    return Response(body, mimetype="application/json")
+
+
+@bp.route("/search")
+def search():
+    query = request.args.get("q", "")
+    page = int_arg("page", 1, 1, 500)
+    result = search_index().search(query, search_filters(), page=page, sort=sort_arg())
+    data = result.to_dict()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    data["items"] = data.pop("hits")
+    data["next"] = url_for("api.search", page=page + 1, _external=True, **args) if page < result.pages else None
+    return jsonify(data)
+
+
+@bp.route("/persons")
+def persons():
+    return page_of(select(Person).order_by(Person.name), person_dict, "api.persons")
+
+
+@bp.route("/persons/<int:person_id>")
+def person(person_id: int):
+    from web.views import speaking_time
+
+    with runtime().db.session(readonly=True) as s:
+        p = person_or_404(s, person_id)
+        data = person_dict(p)
+        data["sittings"] = [{"sitting": st.id, "seconds": round(secs, 1), "segments": n}
+                            for st, secs, n in speaking_time(s, person_id)]
+        return jsonify(data)
+
+
+EXPORT_FIELDS = ["sitting", "date", "segment", "start", "end", "speaker", "language", "official", "text"]
+
+
+def _export_rows(slug: str) -> Iterator[dict]:
+    with runtime().db.session(readonly=True) as s:
+        c = committee_or_404(s, slug)
+        for st in s.scalars(select(Sitting).where(Sitting.committee_id == c.id).order_by(Sitting.id)):
+            steno = public_stenogram(s, st)
+            for seg in steno.segments:
+                yield {"sitting": st.id, "date": steno.date, "segment": seg.id, "start": seg.start, "end": seg.end,
+                       "speaker": seg.speaker, "language": seg.language,
+                       "official": steno.publication is not None, "text": seg.text}
+
+
+@bp.route("/committees/<slug>/export.jsonl")
+def export_jsonl(slug: str):
+    rows = list(_export_rows(slug))  # read inside the request, then stream
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return Response(body, mimetype="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}.jsonl"'})
+
+
+@bp.route("/committees/<slug>/export.csv")
+def export_csv(slug: str):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    writer.writerows(_export_rows(slug))
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}.csv"'})
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(request.host_url.rstrip("/") + "/api/v1"))

@@ -1,0 +1,47 @@
+"""Error pages (HTML) and error bodies (JSON under /api): a helpful message, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from sanarip.catalog import NotFoundError
+from search import QueryError, SearchUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in ("/healthz",)
+
+
+def error_response(status: int, message: str, **extra):
+    if _wants_json():
+        return jsonify({"error": message, "status": status, **extra}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(NotFoundError)
+    def not_found(exc: NotFoundError):
+        return error_response(404, str(exc))
+
+    @app.errorhandler(QueryError)
+    def bad_query(exc: QueryError):
+        return error_response(400, f"Malformed query: {exc}")
+
+    @app.errorhandler(SearchUnavailable)
+    def search_down(exc: SearchUnavailable):
+        log.warning("search unavailable: %s", exc)
+        return error_response(503, "Search is temporarily unavailable; please try again in a minute.")
+
+    @app.errorhandler(Exception)
+    def crash(exc: Exception):
+        log.exception("unhandled error on %s", request.path)
+        return error_response(500, "Something went wrong on our side; the error has been logged.")

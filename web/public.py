@@ -1,0 +1,149 @@
+"""Public pages: home, sitting (video + synchronized transcript), search, committee, person."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from sqlalchemy import select
+
+from sanarip.medialayout import build_playlist
+from sanarip.models import Committee, MediaSegment, Sitting, utcnow
+from sanarip.stenogram import EXPORTERS, export
+from sanarip.transcripts import public_stenogram
+from web.deps import runtime, search_index
+from web.views import (
+    committee_or_404,
+    int_arg,
+    person_or_404,
+    search_filters,
+    sitting_or_404,
+    sort_arg,
+    speaking_time,
+    time_arg,
+)
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def home():
+    now = utcnow()
+    with runtime().db.session(readonly=True) as s:
+        live = list(s.scalars(select(Sitting).where(Sitting.status == "live").order_by(Sitting.started_at)))
+        upcoming = list(s.scalars(select(Sitting).where(Sitting.status == "scheduled", Sitting.scheduled_start > now)
+                                  .order_by(Sitting.scheduled_start).limit(20)))
+        committees = list(s.scalars(select(Committee).order_by(Committee.name)))
+        recent = {
+            c.id: list(s.scalars(select(Sitting).where(Sitting.committee_id == c.id,
+                                                       Sitting.status.in_(("recorded", "transcribed", "published")))
+                                 .order_by(Sitting.started_at.desc()).limit(5)))
+            for c in committees
+        }
+        return render_template("home.html", live=live, upcoming=upcoming, committees=committees, recent=recent)
+
+
+def _sitting_page(sitting_id: int, publication: int | None):
+    start = time_arg("t")
+    with runtime().db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        try:
+            stenogram = public_stenogram(s, sitting, publication)
+        except LookupError:
+            abort(404, f"Sitting {sitting_id} has no published version {publication}.")
+        has_media = s.scalar(select(MediaSegment.id).where(MediaSegment.sitting_id == sitting_id,
+                                                           MediaSegment.is_gap.is_(False)).limit(1)) is not None
+        return render_template("sitting.html", sitting=sitting, st=stenogram, turns=stenogram.turns(),
+                               start=start or 0.0, has_media=has_media, formats=list(EXPORTERS),
+                               version=publication)
+
+
+@bp.route("/s/<int:sitting_id>")
+def sitting_page(sitting_id: int):
+    return _sitting_page(sitting_id, None)
+
+
+@bp.route("/s/<int:sitting_id>/v/<int:number>")
+def sitting_version(sitting_id: int, number: int):
+    """The permanent citation link of a published version."""
+    return _sitting_page(sitting_id, number)
+
+
+@bp.route("/s/<int:sitting_id>/export.<fmt>")
+def sitting_export(sitting_id: int, fmt: str):
+    if fmt not in EXPORTERS:
+        abort(404, f"Unknown format '{fmt}'; available: {', '.join(EXPORTERS)}.")
+    version = request.args.get("v", type=int)
+    with runtime().db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        try:
+            body = export(public_stenogram(s, sitting, version), fmt)
+        except LookupError:
+            abort(404, f"Sitting {sitting_id} has no published version {version}.")
+    mimetype = EXPORTERS[fmt][1]
+    resp = Response(body, mimetype=mimetype)
+    if fmt != "vtt":
+        resp.headers["Content-Disposition"] = f'attachment; filename="sitting-{sitting_id}.{fmt}"'
+    return resp
+
+
+@bp.route("/s/<int:sitting_id>/playlist.m3u8")
+def playlist(sitting_id: int):
+    """The sitting's HLS playlist, built from its media rows (presigned URLs on S3)."""
+    rt = runtime()
+    with rt.db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sitting_id)
+                              .order_by(MediaSegment.seq)))
+        final = sitting.status != "live"
+    if not rows:
+        abort(404, "This sitting has no recorded media yet.")
+
+    def uri(seg: MediaSegment) -> str:
+        return rt.storage.media_url(seg.path) or url_for("media.media", key=seg.path)
+
+    resp = Response(build_playlist(rows, final, uri), mimetype="application/vnd.apple.mpegurl")
+    resp.headers["Cache-Control"] = "no-cache" if not final else "public, max-age=60"
+    return resp
+
+
+@bp.route("/search")
+def search_page():
+    query = (request.args.get("q") or "").strip()
+    page = int_arg("page", 1, 1, 500)
+    filters = search_filters()
+    sort = sort_arg()
+    with runtime().db.session(readonly=True) as s:
+        committees = list(s.scalars(select(Committee).order_by(Committee.name)))
+    context = {"q": query, "filters": filters, "sort": sort, "committees": committees, "result": None,
+               "error": None}
+    if query:
+        from search import QueryError
+
+        try:
+            context["result"] = search_index().search(query, filters, page=page, sort=sort)
+        except QueryError as exc:
+            context["error"] = str(exc)
+            return render_template("search.html", **context), 400
+    return render_template("search.html", **context)
+
+
+@bp.route("/c/<slug>")
+def committee_page(slug: str):
+    page = int_arg("page", 1)
+    with runtime().db.session(readonly=True) as s:
+        c = committee_or_404(s, slug)
+        sittings = list(s.scalars(select(Sitting).where(Sitting.committee_id == c.id)
+                                  .order_by(Sitting.scheduled_start.desc().nullslast(), Sitting.id.desc())
+                                  .offset((page - 1) * 50).limit(51)))
+        return render_template("committee.html", committee=c, sittings=sittings[:50], page=page,
+                               more=len(sittings) > 50)
+
+
+@bp.route("/p/<int:person_id>")
+def person_page(person_id: int):
+    with runtime().db.session(readonly=True) as s:
+        person = person_or_404(s, person_id)
+        rows = speaking_time(s, person_id)
+        total = sum(secs for _, secs, _ in rows)
+        return render_template("person.html", person=person, rows=rows, total=timedelta(seconds=round(total)))

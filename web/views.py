@@ -1,0 +1,95 @@
+"""Shared view helpers: parameter parsing and small queries used by pages and the API."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from flask import abort, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sanarip.models import Committee, Person, Sitting, TranscriptSegment
+from search import Filters
+
+
+def int_arg(name: str, default: int, lo: int = 1, hi: int = 10_000) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, f"'{name}' must be a whole number")
+    if not lo <= value <= hi:
+        abort(400, f"'{name}' must be between {lo} and {hi}")
+    return value
+
+
+def time_arg(name: str = "t") -> float | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        abort(400, f"'{name}' must be a number of seconds, such as 754.2")
+    if not math.isfinite(value) or value < 0:
+        abort(400, f"'{name}' must be a number of seconds, such as 754.2")
+    return value
+
+
+def date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, f"'{name}' must be a date such as 2026-03-01")
+
+
+def search_filters() -> Filters:
+    return Filters(committee=request.args.get("committee") or None, date_from=date_arg("from"),
+                   date_to=date_arg("to"), speaker=request.args.get("speaker") or None,
+                   language=request.args.get("language") or None,
+                   official_only=request.args.get("official") in ("1", "true", "on"))
+
+
+def sort_arg() -> str:
+    sort = request.args.get("sort") or "relevance"
+    if sort not in ("relevance", "date"):
+        abort(400, "'sort' must be relevance or date")
+    return sort
+
+
+def sitting_or_404(s: Session, sitting_id: int) -> Sitting:
+    sitting = s.get(Sitting, sitting_id)
+    if sitting is None:
+        abort(404, f"There is no sitting number {sitting_id}.")
+    return sitting
+
+
+def committee_or_404(s: Session, slug: str) -> Committee:
+    c = s.scalar(select(Committee).where(Committee.slug == slug))
+    if c is None:
+        abort(404, f"There is no committee '{slug}'.")
+    return c
+
+
+def person_or_404(s: Session, person_id: int) -> Person:
+    p = s.get(Person, person_id)
+    if p is None:
+        abort(404, f"There is no person number {person_id}.")
+    return p
+
+
+def speaking_time(s: Session, person_id: int) -> list[tuple[Sitting, float, int]]:
+    """(sitting, seconds spoken, segments) for a person, newest sitting first (working copy)."""
+    rows = s.execute(
+        select(TranscriptSegment.sitting_id, func.sum(TranscriptSegment.end - TranscriptSegment.start), func.count())
+        .where(TranscriptSegment.speaker_id == person_id).group_by(TranscriptSegment.sitting_id)
+    ).all()
+    sittings = {st.id: st for st in s.scalars(select(Sitting).where(Sitting.id.in_([r[0] for r in rows])))}
+    out = [(sittings[sid], float(secs or 0), n) for sid, secs, n in rows]
+    return sorted(out, key=lambda r: r[0].id, reverse=True)
