@@ -151,6 +151,7 @@ class Recorder:
         self.sitting_id = sitting_id
         self.ctx = ctx
         self.from_file = from_file
+        self.live_audio = False
         self.settings = runtime.settings
         self.state = RecorderState()
         self.workdir = self.settings.data_dir / "work" / f"record-{sitting_id}"
@@ -302,6 +303,9 @@ class Recorder:
                     raise
                 if not self.state.segments:
                     return self._finish(f"cannot open source: {exc}")
+        self.live_audio = not self.from_file and (info is None or info.audio is not None)
+        if self.live_audio:  # the live draft follows the audio chunks, then queues the final pass
+            self.rt.queue.enqueue("live", {"sitting": self.sitting_id}, dedupe_key=f"live:{self.sitting_id}")
         run, reason, snapshot = 0, None, None
         while True:
             reason = self._connection(source, info, end_at, run)
@@ -356,7 +360,7 @@ class Recorder:
                 sitting.status = "recorded"
                 log.info("sitting %s: recorded %.1f s (%s)", self.sitting_id, self.state.media_time, reason)
         shutil.rmtree(self.workdir, ignore_errors=True)
-        if not failure and not self.from_file:
+        if not failure and not self.from_file and not self.live_audio:
             self.rt.queue.enqueue("transcribe", {"sitting": self.sitting_id},
                                   dedupe_key=f"transcribe:{self.sitting_id}")
         return "failed" if failure else "recorded"

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from sanarip.catalog import get_sitting
-from sanarip.jobs import JobContext
+from sanarip.jobs import JobContext, PermanentFailure
 from sanarip.medialayout import local_playlist, sitting_prefix
 from sanarip.stenogram import Segment
+from sanarip.storage import NotFound
 from sanarip.transcripts import replace_automatic
 from transcribe.engine import Options, Span, decode, plan, span_to_dict, transcribe_audio
 from transcribe.models import load_model
@@ -38,6 +39,8 @@ def run_transcribe_job(ctx: JobContext) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="sanarip-final-"))
     try:
         audio = decode(str(local_playlist(rt.storage, sitting_id, workdir)))
+    except NotFound as exc:
+        raise PermanentFailure(str(exc)) from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if "spans" in ctx.progress:

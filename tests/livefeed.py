@@ -1,0 +1,36 @@
+"""Feeding recorded speech to the live transcriber as ingest would: 2 s WAV chunks in storage."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import numpy as np
+
+from sanarip.medialayout import audio_chunk_key
+from sanarip.storage import Storage
+
+SR = 16000
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def put_chunks(storage: Storage, sitting_id: int, audio: np.ndarray, first_seq: int = 0, offset: float = 0.0,
+               seconds: float = 2.0) -> int:
+    """Store ``audio`` as chunk files; returns the next sequence number."""
+    step = int(seconds * SR)
+    seq = first_seq
+    for i in range(0, len(audio), step):
+        key = audio_chunk_key(sitting_id, seq)
+        ms = round((offset + i / SR) * 1000)
+        storage.put_bytes(f"{key[:-4]}_{ms:012d}.wav", wav_bytes(audio[i:i + step]))
+        seq += 1
+    return seq

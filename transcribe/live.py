@@ -1,0 +1,231 @@
+"""The live draft: incremental transcription of ingest's 2 s audio chunks while a sitting records.
+
+Stable-prefix commitment in the manner of LocalAgreement-2: the uncommitted audio buffer is
+re-transcribed as chunks arrive, and the words on which two consecutive hypotheses agree
+are committed. Committed words are grouped into segments (closed at a sentence end, a
+pause, or a length limit) that are saved as ``source="live"`` rows and indexed at once. The
+buffer is trimmed at committed segment boundaries, so each pass sees at most ~20 s.
+
+When the recording ends and every chunk is read, the rest of the hypothesis is committed,
+and the final pass is queued; it replaces the draft.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+import wave
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from sanarip.catalog import get_sitting
+from sanarip.jobs import JobContext
+from sanarip.medialayout import sitting_prefix
+from sanarip.models import Sitting, TranscriptSegment
+from sanarip.stenogram import Segment, Word
+from sanarip.transcripts import segment_to_row
+from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE
+from transcribe.models import load_model
+
+log = logging.getLogger(__name__)
+
+MAX_BUFFER = 20.0  # seconds of uncommitted audio re-transcribed at most
+MAX_SEGMENT = 12.0
+PAUSE = 0.8
+POLL = 0.25
+CHUNK_RE = re.compile(r"chunk_(\d{6})_(\d{12})\.wav$")
+WHISPER_LANGUAGES = frozenset({"ru", "en", "kk", "tt", "uz", "tr", "de", "fr", "uk", "ba", "az"})
+
+
+def _norm(word: str) -> str:
+    return re.sub(r"[^\w]", "", word.casefold())
+
+
+def read_chunk(data: bytes) -> np.ndarray:
+    """A 16-bit mono WAV as float32 samples."""
+    with wave.open(io.BytesIO(data)) as wav:
+        frames = wav.readframes(wav.getnframes())
+    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+
+
+@dataclass
+class LiveState:
+    """The transcriber's moving parts, all in media seconds."""
+
+    buffer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    buffer_start: float = 0.0
+    committed_until: float = 0.0
+    previous: list[Word] = field(default_factory=list)  # last hypothesis after committed_until
+    pending: list[Word] = field(default_factory=list)  # committed words not yet in a segment
+    next_seq: int = 0
+    prompt: str = ""
+
+
+class LiveTranscriber:
+    def __init__(self, model: Any, language: str | None, on_segment) -> None:
+        self.model = model
+        self.language = language
+        self.on_segment = on_segment
+        self.state = LiveState()
+
+    # --- audio in ------------------------------------------------------------------------
+    def feed(self, offset: float, samples: np.ndarray) -> None:
+        st = self.state
+        if not len(st.buffer):
+            st.buffer_start = max(offset, st.committed_until) if st.committed_until else offset
+            skip = int(max(0.0, st.buffer_start - offset) * SAMPLE_RATE)
+            st.buffer = samples[skip:]
+        else:
+            st.buffer = np.concatenate([st.buffer, samples])
+
+    @property
+    def buffered(self) -> float:
+        return len(self.state.buffer) / SAMPLE_RATE
+
+    # --- one pass ----------------------------------------------------------------------------
+    def _hypothesis(self) -> list[Word]:
+        st = self.state
+        segments, _ = self.model.transcribe(
+            st.buffer, language=self.language, beam_size=5, word_timestamps=True, vad_filter=True,
+            condition_on_previous_text=False, initial_prompt=st.prompt[-200:] or None)
+        words = []
+        for seg in segments:
+            if HALLUCINATIONS.match(seg.text.strip()):
+                continue
+            for w in seg.words or []:
+                start = st.buffer_start + w.start
+                if start >= st.committed_until - 0.05 and _norm(w.word):
+                    words.append(Word(w.word, round(start, 3), round(st.buffer_start + w.end, 3),
+                                      round(float(w.probability), 3)))
+        return words
+
+    def step(self, final: bool = False) -> None:
+        """Transcribe the buffer and commit what two hypotheses agree on (everything if final)."""
+        st = self.state
+        if self.buffered < 0.5 and not final:
+            return
+        hyp = self._hypothesis() if self.buffered >= 0.3 else []
+        if final:
+            agreed = hyp
+        else:
+            n = 0
+            while n < min(len(hyp), len(st.previous)) and _norm(hyp[n].word) == _norm(st.previous[n].word):
+                n += 1
+            agreed = hyp[:n]
+        for w in agreed:
+            self._commit(w)
+        st.previous = hyp[len(agreed):]
+        if final:
+            self._close_segment()
+        elif self.buffered > MAX_BUFFER:
+            # Nothing agreed for too long: commit the oldest part of the hypothesis.
+            cut = st.buffer_start + MAX_BUFFER / 2
+            for w in [w for w in st.previous if w.end <= cut]:
+                self._commit(w)
+            st.previous = [w for w in st.previous if w.end > cut]
+            self._close_segment()
+            self._trim(max(cut, st.committed_until))
+
+    def _commit(self, word: Word) -> None:
+        st = self.state
+        if st.pending and (word.start - st.pending[-1].end > PAUSE or word.end - st.pending[0].start > MAX_SEGMENT):
+            self._close_segment()
+        st.pending.append(word)
+        st.committed_until = word.end
+        if word.word.rstrip().endswith((".", "?", "!", "…")) and word.end - st.pending[0].start >= 2.0:
+            self._close_segment()
+
+    def _close_segment(self) -> None:
+        st = self.state
+        if not st.pending:
+            return
+        words, st.pending = st.pending, []
+        text = "".join(w.word for w in words).strip()
+        seg = Segment(start=words[0].start, end=words[-1].end, text=text, words=words, language=self.language)
+        st.prompt = (st.prompt + " " + text)[-400:]
+        self.on_segment(seg)
+        self._trim(seg.end)
+
+    def _trim(self, until: float) -> None:
+        st = self.state
+        drop = int(max(0.0, until - st.buffer_start) * SAMPLE_RATE)
+        if drop > 0:
+            st.buffer = st.buffer[drop:]
+            st.buffer_start += drop / SAMPLE_RATE
+
+
+def _live_language(committee) -> str | None:
+    lang = committee.default_language
+    if lang in WHISPER_LANGUAGES:
+        return lang
+    return committee.fallback_language  # Kyrgyz: the operator's choice, else auto-detect (None)
+
+
+def run_live_job(ctx: JobContext) -> None:
+    """The ``live`` job: payload ``{"sitting": id}``; runs until the recording ends."""
+    rt = ctx.runtime
+    sitting_id = int(ctx.payload["sitting"])
+    with rt.db.session(readonly=True) as s:
+        sitting = get_sitting(s, sitting_id)
+        language = ctx.payload.get("language") or _live_language(sitting.committee)
+        model_name = ctx.payload.get("model") or sitting.committee.model or rt.settings.model
+        committed = s.scalar(select(func.max(TranscriptSegment.end)).where(
+            TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == "live")) or 0.0
+    model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
+    from search import open_index
+    from search.documents import sitting_documents
+
+    index = open_index(rt.settings)
+
+    def save(seg: Segment) -> None:
+        with rt.db.session() as s:
+            if s.scalar(select(TranscriptSegment.id).where(TranscriptSegment.sitting_id == sitting_id,
+                                                           TranscriptSegment.source != "live").limit(1)):
+                return  # the final pass has already replaced the draft
+            row = segment_to_row(sitting_id, seg, "live")
+            s.add(row)
+            s.flush()
+            docs = [d for d in sitting_documents(s, s.get(Sitting, sitting_id)) if d.segment == row.id]
+        try:
+            index.add(docs)  # live segments are searchable within seconds
+        except Exception as exc:  # noqa: BLE001 - search trouble must not stop the draft
+            log.warning("sitting %s: live segment not indexed now (%s); the final pass will index it",
+                        sitting_id, exc)
+            rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")
+
+    live = LiveTranscriber(model, language, save)
+    live.state.committed_until = committed
+    prefix = f"{sitting_prefix(sitting_id)}/audio/chunk_"
+    seq = int(ctx.progress.get("seq", 0))
+    try:
+        while True:
+            ctx.check()
+            keys = rt.storage.list(f"{prefix}{seq:06d}_")
+            if keys:
+                m = CHUNK_RE.search(keys[0])
+                offset = int(m.group(2)) / 1000
+                if offset + 2.5 > committed:  # skip chunks the draft already covered (resume)
+                    live.feed(offset, read_chunk(rt.storage.get_bytes(keys[0])))
+                seq += 1
+                if not rt.storage.list(f"{prefix}{seq:06d}_"):  # caught up: transcribe now
+                    live.step()
+                    ctx.report(seq=seq)
+                continue
+            with rt.db.session(readonly=True) as s:
+                status = s.scalar(select(Sitting.status).where(Sitting.id == sitting_id))
+            if status not in ("live", "scheduled"):
+                if not rt.storage.list(f"{prefix}{seq:06d}_"):
+                    break
+                continue
+            time.sleep(POLL)
+        live.step(final=True)
+    finally:
+        index.close()
+    log.info("sitting %s: live draft finished after %d chunks", sitting_id, seq)
+    if seq:
+        rt.queue.enqueue("transcribe", {"sitting": sitting_id}, dedupe_key=f"transcribe:{sitting_id}")
