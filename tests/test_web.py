@@ -1,0 +1,206 @@
+"""The web app through Flask's test client on a real SQLite database and FTS5 index."""
+
+import re
+
+import pytest
+
+from sanarip.config import load_settings
+from tests.seed import seed
+from web import create_app
+
+MEDIA = bytes(range(256)) * 40  # 10,240 bytes
+
+
+@pytest.fixture
+def app(settings_env):
+    app = create_app(load_settings(settings_env))
+    app.config["ids"] = seed(app.extensions["sanarip"], MEDIA)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_pages_render(client, app):
+    ids = app.config["ids"]
+    for url in ["/", f"/s/{ids['sitting']}", f"/s/{ids['sitting']}?t=12.5", "/search", "/search?q=бюджет",
+                "/c/budget", f"/p/{ids['person']}", f"/live/{ids['live']}", "/login"]:
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        assert b"Traceback" not in resp.data
+
+
+def test_home_lists_live_upcoming_and_recent(client, app):
+    html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    ids = app.config["ids"]
+    assert "LIVE" in html and f"/live/{ids['live']}" in html
+    assert "Next week" in html and "2099-01-01" in html
+    assert f"/s/{ids['sitting']}" in html
+
+
+def test_sitting_page_transcript_and_player(client, app):
+    sid = app.config["ids"]["sitting"]
+    html = client.get(f"/s/{sid}?t=9.5", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'data-start="9.5"' in html and f'data-src="/s/{sid}/playlist.m3u8"' in html
+    assert "Automatic transcript, unverified" in html
+    assert f"/s/{sid}/export.vtt" in html and "/static/vendor/hls.min.js" in html
+    assert 'href="/p/' in html and "Айгуль Асанова" in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    for fmt in ("vtt", "srt", "json", "txt", "xml"):
+        assert f"export.{fmt}" in html
+
+
+@pytest.mark.parametrize("url", ["/s/9999", "/s/1/export.doc", "/c/nope", "/p/9999", "/s/1/v/7", "/nope"])
+def test_not_found_pages_are_helpful(client, url):
+    resp = client.get(url)
+    assert resp.status_code == 404
+    assert b"Traceback" not in resp.data and b"error-message" in resp.data
+
+
+@pytest.mark.parametrize("url", ["/s/1?t=abc", "/s/1?t=-3", "/s/1?t=nan", "/search?q=x&page=0",
+                                 "/search?q=x&from=yesterday", "/search?q=x&sort=popular"])
+def test_bad_parameters_are_400(client, url):
+    resp = client.get(url)
+    assert resp.status_code == 400 and b"error-message" in resp.data
+
+
+def test_search_page_hits_seek_and_escape(client, app):
+    sid = app.config["ids"]["sitting"]
+    html = client.get("/search?q=депутаты").get_data(as_text=True)
+    assert f'href="/s/{sid}?t=4.0"' in html and "<mark>Депутаты</mark>" in html
+    html = client.get("/search?q=символы").get_data(as_text=True)
+    assert "<script>alert" not in html and "&lt;script&gt;" in html and "<mark>символы</mark>" in html
+    html = client.get("/search?q=бюджет&committee=health").get_data(as_text=True)
+    assert f'href="/s/{sid}' not in html
+    facets = client.get("/search?q=бюджет").get_data(as_text=True)
+    assert re.search(r'committee=budget[^"]*">budget</a> <span class="count">\d+', facets)
+
+
+def test_malformed_query_is_400_with_message(client):
+    resp = client.get('/search?q="unclosed')
+    assert resp.status_code == 400
+    assert "unbalanced quote" in resp.get_data(as_text=True)
+
+
+def test_exports(client, app):
+    import json
+
+    sid = app.config["ids"]["sitting"]
+    vtt = client.get(f"/s/{sid}/export.vtt")
+    assert vtt.status_code == 200 and vtt.mimetype == "text/vtt" and vtt.data.startswith(b"WEBVTT")
+    data = json.loads(client.get(f"/s/{sid}/export.json").data)
+    assert data["segments"][1]["words"][0]["word"] == "Депутаты"
+    assert client.get(f"/s/{sid}/export.xml").data.startswith(b"<?xml")
+    assert "attachment" in client.get(f"/s/{sid}/export.srt").headers["Content-Disposition"]
+
+
+def test_playlist_and_media_ranges(client, app):
+    sid = app.config["ids"]["sitting"]
+    pl = client.get(f"/s/{sid}/playlist.m3u8").get_data(as_text=True)
+    assert "#EXT-X-ENDLIST" in pl and f"/media/sittings/{sid}/seg_00000.ts" in pl
+    full = client.get(f"/media/sittings/{sid}/seg_00001.ts")
+    assert full.status_code == 200 and full.data == MEDIA and full.headers["Accept-Ranges"] == "bytes"
+    part = client.get(f"/media/sittings/{sid}/seg_00001.ts", headers={"Range": "bytes=100-355"})
+    assert part.status_code == 206 and part.data == MEDIA[100:356]
+    assert part.headers["Content-Range"] == f"bytes 100-355/{len(MEDIA)}"
+    tail = client.get(f"/media/sittings/{sid}/seg_00001.ts", headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.data == MEDIA[-10:]
+    bad = client.get(f"/media/sittings/{sid}/seg_00001.ts", headers={"Range": "bytes=99999-"})
+    assert bad.status_code == 416
+
+
+@pytest.mark.parametrize("url", [
+    "/media/../secret_key", "/media/sittings/../../secret_key", "/media/sittings/1/..%2f..%2fsecret_key",
+    "/media/%2e%2e/%2e%2e/etc/passwd", "/media/sittings%2f..%2f..%2fsecret_key", "/media//etc/passwd",
+    "/media/sanarip.db", "/media/sittings/1/seg_99999.ts",
+])
+def test_media_refuses_traversal(client, app, url):
+    resp = client.get(url, follow_redirects=True)
+    assert resp.status_code == 404
+    assert MEDIA not in resp.data and app.config["SECRET_KEY"].encode() not in resp.data
+
+
+def test_api_lists_paginate_with_next(client, app):
+    first = client.get("/api/v1/committees?per_page=1").get_json()
+    assert len(first["items"]) == 1 and first["items"][0]["slug"] == "budget"
+    second = client.get(first["next"]).get_json()
+    assert second["items"][0]["slug"] == "health" and second["next"] is None
+    resp = client.get("/api/v1/sittings?committee=budget")
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert [s["id"] for s in resp.get_json()["items"]] == sorted(app.config["ids"][k]
+                                                                  for k in ("sitting", "live", "upcoming"))
+    assert client.get("/api/v1/sittings?committee=nope").status_code == 404
+    assert client.get("/api/v1/sittings?page=x").get_json()["error"]
+
+
+def test_api_objects(client, app):
+    ids = app.config["ids"]
+    sitting = client.get(f"/api/v1/sittings/{ids['sitting']}").get_json()
+    assert sitting["committee"] == "budget" and sitting["links"]["transcript"].endswith("/transcript")
+    transcript = client.get(f"/api/v1/sittings/{ids['sitting']}/transcript").get_json()
+    assert transcript["sitting"]["status"] == "automatic" and transcript["segments"][0]["words"]
+    hits = client.get("/api/v1/search?q=бюджет").get_json()
+    assert hits["total"] >= 2 and hits["items"][0]["link"].startswith(f"/s/{ids['sitting']}?t=")
+    assert client.get('/api/v1/search?q="x').status_code == 400
+    person = client.get(f"/api/v1/persons/{ids['person']}").get_json()
+    assert person["sittings"] == [{"sitting": ids["sitting"], "seconds": 9.5, "segments": 2}]
+    assert client.get("/api/v1/persons").get_json()["items"][0]["name"] == "Айгуль Асанова"
+    assert client.get("/api/v1/sittings/9999").status_code == 404
+
+
+def test_bulk_exports(client):
+    import csv
+    import io
+    import json
+
+    lines = client.get("/api/v1/committees/budget/export.jsonl").get_data(as_text=True).splitlines()
+    rows = [json.loads(x) for x in lines]
+    assert len(rows) == 5 and {"sitting", "start", "text", "speaker", "official"} <= rows[0].keys()
+    table = list(csv.DictReader(io.StringIO(client.get("/api/v1/committees/budget/export.csv").get_data(as_text=True))))
+    assert len(table) == 5 and table[1]["text"].startswith("Депутаты")
+
+
+def test_openapi_document_is_valid_and_complete(client, app):
+    from openapi_spec_validator import validate
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    validate(doc)
+    documented = {p for p in doc["paths"]}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json":
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+            assert path in documented, f"{rule.rule} missing from the OpenAPI document"
+
+
+def test_health_and_metrics(client):
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.get_json()["checks"] == {
+        "database": "ok", "storage": "ok", "search": "ok"}
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'sanarip_sittings{status="live"} 1' in metrics
+    assert "sanarip_transcription_lag_seconds" in metrics
+
+
+def test_live_segments_and_events(client, app):
+    lid = app.config["ids"]["live"]
+    data = client.get(f"/live/{lid}/segments?after=-1").get_json()
+    assert data["status"] == "live" and data["segments"][0]["text"] == "Живой текст заседания."
+    assert client.get(f"/live/{lid}/segments?after=5").get_json()["segments"] == []
+    sid = app.config["ids"]["sitting"]  # an ended sitting: the stream says so and closes
+    body = client.get(f"/live/{sid}/events").get_data(as_text=True)
+    assert "event: segment" in body and "event: ended" in body
+
+
+def test_feeds_parse(client):
+    import feedparser
+    import icalendar
+
+    atom = feedparser.parse(client.get("/search.atom?q=бюджет").data)
+    assert not atom.bozo and atom.entries and "/s/" in atom.entries[0].link and "?t=" in atom.entries[0].link
+    cal = icalendar.Calendar.from_ical(client.get("/schedule.ics").data)
+    events = [e for e in cal.walk("VEVENT")]
+    assert any(str(e["SUMMARY"]).endswith("Next week") for e in events)
+    one = icalendar.Calendar.from_ical(client.get("/schedule.ics?committee=health").data)
+    assert not list(one.walk("VEVENT"))
