@@ -74,7 +74,7 @@ def build_command(
     if source.startswith(("http://", "https://")):
         in_opts.update(rw_timeout=10_000_000, reconnect=0)
         if ".m3u8" in source:
-            in_opts.update(live_start_index=-1, m3u8_hold_counters=10)
+            in_opts.update(live_start_index=-1, m3u8_hold_counters=3)
     elif source.startswith("rtsp"):
         in_opts.update(rtsp_transport="tcp", timeout=10_000_000)
     elif source.startswith("rtmp"):
@@ -128,6 +128,31 @@ def _last_program_date_time(playlist: bytes | None) -> datetime | None:
     except ValueError:
         return None
     return stamp if stamp.tzinfo else None
+
+
+class _HlsWatch:
+    """Watches an HLS source's playlist: stalled when it stops changing for 3 target durations.
+
+    ffmpeg's HLS reader waits a long time for a frozen playlist, and a publisher that comes
+    back quickly can hide the drop from it; watching the playlist catches both.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.last = _source_snapshot(source)
+        self.changed = time.monotonic()
+
+    def stalled(self) -> bool:
+        if self.last is None:
+            return False
+        body = _source_snapshot(self.source)
+        now = time.monotonic()
+        if body is not None and body != self.last:
+            self.last, self.changed = body, now
+            return False
+        m = re.search(rb"#EXT-X-TARGETDURATION:(\d+)", self.last)
+        target = int(m.group(1)) if m else 6
+        return now - self.changed > 3 * target + 1
 
 
 def _source_snapshot(source: str) -> bytes | None:
@@ -252,27 +277,35 @@ class Recorder:
             started = self.started_at + timedelta(seconds=base_media)
         else:  # an HLS source tells the wall clock of the segment we start at; else: now
             started = _last_program_date_time(_source_snapshot(source)) or utcnow()
-        proc = procs.spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stderr = open(run_dir / "ffmpeg.log", "wb")  # noqa: SIM115 - closed below; a pipe could fill up
+        proc = procs.spawn(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
         counters = {"seg": 0, "chunk": 0}
-        last_progress = time.monotonic()
+        now = time.monotonic()
+        last_progress = last_check = now
+        watch = _HlsWatch(source) if not self.from_file else None
         stall = 2 * self.settings.segment_seconds + 10
         reason = None
         try:
             while proc.poll() is None:
                 time.sleep(POLL)
+                now = time.monotonic()
                 if self._collect(run_dir, started, base_media, counters, run > 0 or bool(self.state.segments)):
-                    last_progress = time.monotonic()
+                    last_progress = now
                     if self.ctx is not None and info is not None and info.duration:
                         self.ctx.report(remuxed=round(self.state.media_time, 1), total=round(info.duration, 1))
+                if now - last_check < 1.0:
+                    continue
+                last_check = now
                 reason = self._stop_reason(end_at)
                 if reason:
                     break
-                if time.monotonic() - last_progress > stall:
-                    log.warning("sitting %s: source stalled for %.0f s, reconnecting", self.sitting_id, stall)
+                if now - last_progress > stall or (watch is not None and watch.stalled()):
+                    log.warning("sitting %s: source stalled, reconnecting", self.sitting_id)
                     break
         finally:
             procs.stop(proc)
-            err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            stderr.close()
+            err = (run_dir / "ffmpeg.log").read_text(errors="replace").strip()
             if err:
                 log.info("sitting %s: ffmpeg said: %s", self.sitting_id, err.splitlines()[-1])
         self._collect(run_dir, started, base_media, counters, run > 0)
@@ -330,12 +363,20 @@ class Recorder:
                 return reason
             if (utcnow() - dropped_at).total_seconds() > self.settings.reconnect_grace:
                 return f"source gone for more than {self.settings.reconnect_grace:.0f} s"
-            try:
-                if snapshot is None or _source_snapshot(source) not in (None, snapshot):
-                    probe(source, timeout=5) if not source.startswith("rtmp") else None
+            if snapshot is not None:  # HLS: new media in the playlist means the source is back
+                now_body = _source_snapshot(source)
+                log.debug("sitting %s: waiting for the source (%s)", self.sitting_id,
+                          "changed" if now_body not in (None, snapshot) else "unchanged")
+                if now_body not in (None, snapshot):
                     return None
-            except MediaError:
-                pass
+            elif source.startswith("rtmp"):
+                return None  # the next ffmpeg run is the probe (an RTMP server may serve one client)
+            else:
+                try:
+                    probe(source, timeout=5)
+                    return None
+                except MediaError:
+                    pass
             time.sleep(delay)
             delay = min(delay * 2, 2.0 if snapshot is not None else 8.0)
 

@@ -465,7 +465,7 @@ def _progress_bar(label: str):
 
     @contextmanager
     def bar():
-        with tqdm(desc=label, unit="step", file=sys.stderr, disable=None, leave=False) as t:
+        with tqdm(desc=label, unit="step", file=sys.stderr, mininterval=0.5, leave=False) as t:
             def on_progress(p: dict) -> None:
                 total = len(p["spans"]) if isinstance(p.get("spans"), list) else p.get("total")
                 done = p.get("done", p.get("remuxed", p.get("indexed")))
@@ -536,3 +536,86 @@ def reindex() -> None:
         count = index.rebuild(all_documents(s), progress=progress)
     index.close()
     click.echo(f"indexed {count} segments")
+
+
+# --- accounts and persons -------------------------------------------------------------------------
+@cli.group()
+def user() -> None:
+    """Clerk, editor and admin accounts."""
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise SanaripError("no password given on standard input")
+    return line.rstrip("\r\n")
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["clerk", "editor", "admin"]), required=True)
+def user_add(username: str, role: str) -> None:
+    """Add a user; the password is prompted (or read as one line from a pipe)."""
+    from sanarip.accounts import add_user
+
+    password = _read_password()
+    with ready_runtime().db.session() as s:
+        add_user(s, username, password, role)
+    click.echo(f"added {role} {username}")
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable a user: their sessions and tokens stop working."""
+    from sqlalchemy import select
+
+    from sanarip.accounts import audit
+    from sanarip.models import User
+
+    with ready_runtime().db.session() as s:
+        u = s.scalar(select(User).where(User.username == username))
+        if u is None:
+            raise SanaripError(f"no user {username!r}")
+        u.active = False
+        audit(s, None, "user.disable", {"username": username})
+    click.echo(f"disabled {username}")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for scripts (Authorization: Bearer …)."""
+
+
+@token.command("create")
+@click.argument("username")
+def token_create(username: str) -> None:
+    """Create an API token for USERNAME and print it (it is shown only once)."""
+    from sanarip.accounts import create_token
+
+    with ready_runtime().db.session() as s:
+        click.echo(create_token(s, username))
+
+
+@cli.group()
+def person() -> None:
+    """Persons (deputies, officials) who speak in sittings."""
+
+
+@person.command("add")
+@click.argument("name")
+@click.option("--faction")
+@click.option("--role")
+def person_add(name: str, faction: str | None, role: str | None) -> None:
+    """Add a person; prints their id."""
+    from sanarip.models import Person
+
+    if not name.strip():
+        raise SanaripError("name must not be empty")
+    with ready_runtime().db.session() as s:
+        p = Person(name=" ".join(name.split()), faction=faction, role=role)
+        s.add(p)
+        s.flush()
+        click.echo(p.id)

@@ -49,7 +49,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
-SITTING_STATUSES = ("scheduled", "live", "recorded", "transcribed", "published", "failed")
+SITTING_STATUSES = ("scheduled", "live", "recorded", "transcribed", "reviewed", "published", "failed")
 SEGMENT_SOURCES = ("live", "final", "clerk")
 ROLES = ("clerk", "editor", "admin")
 

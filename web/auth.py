@@ -26,7 +26,8 @@ from web.i18n import LANGUAGES
 
 bp = Blueprint("auth", __name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-LOGIN_WINDOW, LOGIN_MAX_FAILURES = 300.0, 5
+LOGIN_WINDOW = 300.0
+LOGIN_MAX_FAILURES = {"user": 5, "ip": 20}  # per username, per client address, within the window
 
 
 class _LoginLimiter:
@@ -45,7 +46,7 @@ class _LoginLimiter:
     def blocked(self, *keys: str) -> bool:
         now = time.monotonic()
         with self.lock:
-            return any(len(self._recent(k, now)) >= LOGIN_MAX_FAILURES for k in keys)
+            return any(len(self._recent(k, now)) >= LOGIN_MAX_FAILURES[k.split(":", 1)[0]] for k in keys)
 
     def fail(self, *keys: str) -> None:
         now = time.monotonic()

@@ -1,7 +1,229 @@
-"""The clerks' editor and write API (filled in by the clerks issue)."""
+"""The clerks' side: the write API (edit, split, merge, revert, review, publish, persons),
+the editor page and the history page.
+
+Writes need a login (with CSRF) or an API token with the right role: clerk edits, editor
+also publishes. Before a sitting's first publication the public sees the working copy, so
+an edit re-indexes the segment at once; after it, the public view changes only on publish.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import html
+import logging
+from difflib import SequenceMatcher
+from typing import Any
 
+from flask import Blueprint, abort, g, jsonify, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from sanarip.editing import (
+    Conflict,
+    EditError,
+    edit_segment,
+    mark_reviewed,
+    merge_segments,
+    publish,
+    revert,
+    segment_json,
+    split_segment,
+)
+from sanarip.models import Person, Publication, Revision, Sitting, TranscriptSegment, User
+from sanarip.transcripts import latest_publication, working_segments
+from search.documents import sitting_documents
+from web.auth import require_role
+from web.deps import runtime, search_index
+from web.errors import error_response
+from web.views import sitting_or_404
+
+log = logging.getLogger(__name__)
 bp = Blueprint("clerk", __name__)
+MAX_EDIT_BYTES = 64 * 1024
+
+
+def _json_body() -> dict[str, Any]:
+    if request.content_length and request.content_length > MAX_EDIT_BYTES:
+        abort(413, f"Request too large (at most {MAX_EDIT_BYTES // 1024} KB).")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "Send a JSON object (Content-Type: application/json).")
+    return data
+
+
+def _reindex(sitting_id: int) -> None:
+    """Bring the index in line with what the public now sees (queued for retry if search is down)."""
+    rt = runtime()
+    with rt.db.session(readonly=True) as s:
+        docs = sitting_documents(s, s.get(Sitting, sitting_id))
+    try:
+        search_index().replace_sitting(sitting_id, docs)
+    except Exception as exc:  # noqa: BLE001 - the edit is saved; indexing retries in a job
+        log.warning("sitting %s: re-index queued (%s)", sitting_id, exc)
+        rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")
+
+
+def _write(action):
+    """Run ``action(session)`` in one transaction; map domain errors to HTTP answers."""
+    rt = runtime()
+    try:
+        with rt.db.session() as s:
+            result, sitting_id = action(s)
+            published = latest_publication(s, sitting_id) is not None
+    except LookupError as exc:
+        return error_response(404, str(exc))
+    except EditError as exc:
+        return error_response(400, str(exc))
+    except Conflict as exc:
+        return error_response(409, str(exc), current=exc.current)
+    if not published or request.endpoint == "clerk.publish_sitting":
+        _reindex(sitting_id)
+    return jsonify(result)
+
+
+@bp.route("/api/v1/segments/<int:segment_id>", methods=["PATCH"])
+@require_role("clerk")
+def patch_segment(segment_id: int):
+    body = _json_body()
+
+    def action(s):
+        row = edit_segment(s, segment_id, body, g.user.id)
+        return segment_json(s, row), row.sitting_id
+
+    return _write(action)
+
+
+@bp.route("/api/v1/segments/<int:segment_id>/split", methods=["POST"])
+@require_role("clerk")
+def split(segment_id: int):
+    body = _json_body()
+
+    def action(s):
+        first, second = split_segment(s, segment_id, body.get("version"), body.get("offset"), g.user.id)
+        return {"first": segment_json(s, first), "second": segment_json(s, second)}, first.sitting_id
+
+    return _write(action)
+
+
+@bp.route("/api/v1/segments/<int:segment_id>/merge", methods=["POST"])
+@require_role("clerk")
+def merge(segment_id: int):
+    body = _json_body()
+
+    def action(s):
+        row = merge_segments(s, segment_id, body.get("version"), body.get("next_version"), g.user.id)
+        return segment_json(s, row), row.sitting_id
+
+    return _write(action)
+
+
+def revision_json(s, rev: Revision) -> dict[str, Any]:
+    editor = s.scalar(select(User.username).where(User.id == rev.editor_id)) if rev.editor_id else None
+    return {"id": rev.id, "segment": rev.segment_id, "action": rev.action, "before": rev.before, "after": rev.after,
+            "editor": editor, "at": rev.at.isoformat()}
+
+
+@bp.route("/api/v1/segments/<int:segment_id>/revisions")
+@require_role("clerk")
+def segment_revisions(segment_id: int):
+    with runtime().db.session(readonly=True) as s:
+        revs = s.scalars(select(Revision).where(Revision.segment_id == segment_id).order_by(Revision.id.desc()))
+        return jsonify({"items": [revision_json(s, r) for r in revs], "next": None})
+
+
+@bp.route("/api/v1/revisions/<int:revision_id>/revert", methods=["POST"])
+@require_role("clerk")
+def revert_revision(revision_id: int):
+    def action(s):
+        row = revert(s, revision_id, g.user.id)
+        return segment_json(s, row), row.sitting_id
+
+    return _write(action)
+
+
+@bp.route("/api/v1/sittings/<int:sitting_id>/review", methods=["POST"])
+@require_role("clerk")
+def review_sitting(sitting_id: int):
+    def action(s):
+        mark_reviewed(s, sitting_id, g.user.id)
+        return {"sitting": sitting_id, "status": "reviewed"}, sitting_id
+
+    return _write(action)
+
+
+@bp.route("/api/v1/sittings/<int:sitting_id>/publish", methods=["POST"])
+@require_role("editor")
+def publish_sitting(sitting_id: int):
+    def action(s):
+        pub = publish(s, sitting_id, g.user.id)
+        link = url_for("public.sitting_version", sitting_id=sitting_id, number=pub.number, _external=True)
+        return {"sitting": sitting_id, "number": pub.number, "published_at": pub.published_at.isoformat(),
+                "link": link}, sitting_id
+
+    return _write(action)
+
+
+@bp.route("/api/v1/persons", methods=["POST"])
+@require_role("clerk")
+def add_person():
+    body = _json_body()
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 300:
+        return error_response(400, "'name' is required (at most 300 characters)")
+    fields = {k: (body.get(k) or None) for k in ("faction", "role")}
+    if any(v is not None and (not isinstance(v, str) or len(v) > 300) for v in fields.values()):
+        return error_response(400, "'faction' and 'role' must be short texts")
+    with runtime().db.session() as s:
+        person = Person(name=" ".join(name.split()), **fields)
+        s.add(person)
+        s.flush()
+        data = {"id": person.id, "name": person.name, "faction": person.faction, "role": person.role}
+    return jsonify(data), 201
+
+
+# --- pages -----------------------------------------------------------------------------------
+@bp.route("/s/<int:sitting_id>/edit")
+@require_role("clerk")
+def editor(sitting_id: int):
+    with runtime().db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        if sitting.status in ("scheduled", "live"):
+            abort(409, "The live draft is read-only: the editor opens after the final pass.")
+        rows = list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id)
+                              .order_by(TranscriptSegment.start, TranscriptSegment.id)))
+        persons = list(s.scalars(select(Person).order_by(Person.name)))
+        pub = latest_publication(s, sitting_id)
+        return render_template("editor.html", sitting=sitting, rows=rows, persons=persons, publication=pub)
+
+
+def word_diff(before: str, after: str) -> Markup:
+    """An HTML word diff: <del> and <ins> around changes, everything escaped."""
+    a, b = before.split(), after.split()
+    out = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag in ("delete", "replace"):
+            out.append(f"<del>{html.escape(' '.join(a[i1:i2]))}</del>")
+        if tag in ("insert", "replace"):
+            out.append(f"<ins>{html.escape(' '.join(b[j1:j2]))}</ins>")
+        if tag == "equal":
+            out.append(html.escape(" ".join(a[i1:i2])))
+    return Markup(" ".join(out))
+
+
+@bp.route("/s/<int:sitting_id>/history")
+@require_role("clerk")
+def history(sitting_id: int):
+    """Every change to the sitting's stenogram, newest first, with word diffs."""
+    with runtime().db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        revs = list(s.scalars(select(Revision).where(Revision.sitting_id == sitting_id)
+                              .order_by(Revision.id.desc()).limit(500)))
+        entries = []
+        for rev in revs:
+            before = " | ".join(d["text"] for d in rev.before["segments"])
+            after = " | ".join(d["text"] for d in rev.after["segments"])
+            entries.append((revision_json(s, rev), word_diff(before, after)))
+        pubs = list(s.scalars(select(Publication).where(Publication.sitting_id == sitting_id)
+                              .order_by(Publication.number.desc())))
+        working = len(working_segments(s, sitting_id))
+        return render_template("history.html", sitting=sitting, entries=entries, publications=pubs,
+                               working=working)

@@ -1,0 +1,309 @@
+"""Clerks' corrections: edit, split, merge, revert and publish, with full history.
+
+Every change is a ``Revision`` holding the affected segments before and after, so any change
+can be reverted. Saves are optimistic: each carries the segment ``version`` it edits, and a
+stale version is refused (``Conflict``) instead of silently overwriting another clerk's work.
+After a text edit, words that did not change keep their timestamps; only changed words get
+interpolated times (see ``realign_words``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from difflib import SequenceMatcher
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sanarip.accounts import audit
+from sanarip.errors import SanaripError
+from sanarip.models import Person, Publication, Revision, Sitting, TranscriptSegment, utcnow
+from sanarip.stenogram import Word
+from sanarip.transcripts import working_segments
+
+MAX_TEXT = 5000
+EDITABLE_STATUSES = ("recorded", "transcribed", "reviewed", "published")
+
+
+class EditError(SanaripError):
+    """Bad input for an edit (HTTP 400)."""
+
+
+class Conflict(SanaripError):
+    """The segment changed since the editor loaded it (HTTP 409); ``current`` shows the other edit."""
+
+    def __init__(self, message: str, current: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+# --- words --------------------------------------------------------------------------------
+def _key(word: str) -> str:
+    return re.sub(r"[^\w]", "", word.casefold())
+
+
+def realign_words(old: list[Word], new_text: str, start: float, end: float) -> list[Word]:
+    """Words for ``new_text``: unchanged words keep their times, changed ones are interpolated.
+
+    Old and new words are aligned (difflib on case-folded words without punctuation). A
+    replaced run takes the time span of the words it replaces, split evenly; inserted words
+    share the gap between their neighbours. Everything is clamped to [start, end] and kept
+    monotonic.
+    """
+    surfaces = new_text.split()
+    new = [(" " if i else "") + w for i, w in enumerate(surfaces)]
+    times: list[tuple[float, float, float] | None] = [None] * len(new)
+    matcher = SequenceMatcher(a=[_key(w.word) for w in old], b=[_key(w) for w in new], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                w = old[i1 + k]
+                times[j1 + k] = (w.start, w.end, w.prob)
+        elif tag == "replace":
+            a, b = old[i1].start, old[i2 - 1].end
+            step = (b - a) / (j2 - j1)
+            for k in range(j2 - j1):
+                times[j1 + k] = (a + k * step, a + (k + 1) * step, 0.0)
+    # Inserted words: spread over the gap between the known neighbours.
+    i = 0
+    while i < len(new):
+        if times[i] is not None:
+            i += 1
+            continue
+        j = i
+        while j < len(new) and times[j] is None:
+            j += 1
+        lo = times[i - 1][1] if i > 0 else start
+        hi = times[j][0] if j < len(new) else end
+        hi = max(hi, lo)
+        step = (hi - lo) / (j - i)
+        for k in range(i, j):
+            times[k] = (lo + (k - i) * step, lo + (k - i + 1) * step, 0.0)
+        i = j
+    out: list[Word] = []
+    cursor = start
+    for word, (a, b, p) in zip(new, times, strict=True):
+        a = min(max(a, cursor, start), end)
+        b = min(max(b, a), end)
+        out.append(Word(word, round(a, 3), round(b, 3), p))
+        cursor = a
+    return out
+
+
+# --- snapshots and revisions ----------------------------------------------------------------
+def snapshot(row: TranscriptSegment) -> dict[str, Any]:
+    return {"id": row.id, "start": row.start, "end": row.end, "text": row.text, "words": list(row.words or []),
+            "speaker_id": row.speaker_id, "language": row.language, "language_prob": row.language_prob,
+            "unreliable": row.unreliable, "source": row.source, "version": row.version}
+
+
+def segment_json(s: Session, row: TranscriptSegment) -> dict[str, Any]:
+    data = snapshot(row)
+    data["speaker"] = s.scalar(select(Person.name).where(Person.id == row.speaker_id)) if row.speaker_id else None
+    return data
+
+
+def _revision(s: Session, sitting_id: int, segment_id: int, action: str, before: list[dict], after: list[dict],
+              editor_id: int | None) -> Revision:
+    rev = Revision(sitting_id=sitting_id, segment_id=segment_id, action=action, before={"segments": before},
+                   after={"segments": after}, editor_id=editor_id)
+    s.add(rev)
+    return rev
+
+
+def _load(s: Session, segment_id: int, version: Any) -> TranscriptSegment:
+    row = s.get(TranscriptSegment, segment_id)
+    if row is None:
+        raise LookupError(f"no segment {segment_id}")
+    sitting = s.get(Sitting, row.sitting_id)
+    if row.source == "live" or sitting.status not in EDITABLE_STATUSES:
+        raise EditError("the live draft is read-only; edit after the final pass")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise EditError("'version' (an integer) is required: the version of the segment you edited")
+    if row.version != version:
+        raise Conflict(f"segment {segment_id} was changed by someone else (now version {row.version})",
+                       segment_json(s, row))
+    return row
+
+
+def _bump(s: Session, row: TranscriptSegment, expected: int, values: dict[str, Any]) -> None:
+    """Conditional update: only if the version is still ``expected`` (concurrent saves lose)."""
+    values = {**values, "version": expected + 1, "source": "clerk", "updated_at": utcnow()}
+    done = s.execute(update(TranscriptSegment).where(TranscriptSegment.id == row.id,
+                                                     TranscriptSegment.version == expected).values(**values)
+                     .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        s.rollback()
+        raise Conflict(f"segment {row.id} was changed by someone else", None)
+    s.refresh(row)
+
+
+def _neighbours(s: Session, row: TranscriptSegment) -> tuple[TranscriptSegment | None, TranscriptSegment | None]:
+    base = select(TranscriptSegment).where(TranscriptSegment.sitting_id == row.sitting_id,
+                                           TranscriptSegment.id != row.id)
+    prev = s.scalar(base.where(TranscriptSegment.start <= row.start).order_by(TranscriptSegment.start.desc(),
+                                                                            TranscriptSegment.id.desc()).limit(1))
+    nxt = s.scalar(base.where(TranscriptSegment.start >= row.start).order_by(TranscriptSegment.start,
+                                                                           TranscriptSegment.id).limit(1))
+    return prev, nxt
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise EditError(f"'{name}' must be a number of seconds ≥ 0")
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise EditError("'text' must not be empty")
+    if len(value) > MAX_TEXT:
+        raise EditError(f"'text' is too long (at most {MAX_TEXT} characters)")
+    return " ".join(value.split())
+
+
+def edit_segment(s: Session, segment_id: int, changes: dict[str, Any], editor_id: int | None) -> TranscriptSegment:
+    """Apply ``changes`` (text, start, end, speaker, with the edited ``version``); returns the row."""
+    unknown = set(changes) - {"text", "start", "end", "speaker", "version"}
+    if unknown:
+        raise EditError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if not set(changes) - {"version"}:
+        raise EditError("nothing to change: send text, start, end or speaker")
+    row = _load(s, segment_id, changes.get("version"))
+    before = snapshot(row)
+    text = _text(changes["text"]) if "text" in changes else row.text
+    start = _number(changes["start"], "start") if "start" in changes else row.start
+    end = _number(changes["end"], "end") if "end" in changes else row.end
+    if end <= start:
+        raise EditError("'end' must be after 'start'")
+    prev, nxt = _neighbours(s, row)
+    if prev is not None and start < prev.end - 1e-3:
+        raise EditError(f"overlaps the previous segment, which ends at {prev.end:.3f}")
+    if nxt is not None and end > nxt.start + 1e-3:
+        raise EditError(f"overlaps the next segment, which starts at {nxt.start:.3f}")
+    speaker_id = row.speaker_id
+    if "speaker" in changes:
+        speaker_id = changes["speaker"]
+        if speaker_id is not None and (isinstance(speaker_id, bool) or not isinstance(speaker_id, int)
+                                       or s.get(Person, speaker_id) is None):
+            raise EditError(f"unknown speaker {changes['speaker']!r}: add the person first")
+    old_words = [Word(**w) for w in row.words or []]
+    words = realign_words(old_words, text, start, end) if (text != row.text or start != row.start
+                                                            or end != row.end) else old_words
+    _bump(s, row, row.version, {"text": text, "start": start, "end": end, "speaker_id": speaker_id,
+                                "words": [w.__dict__ for w in words]})
+    _revision(s, row.sitting_id, row.id, "edit", [before], [snapshot(row)], editor_id)
+    return row
+
+
+def split_segment(s: Session, segment_id: int, version: Any, offset: Any, editor_id: int | None):
+    """Split at a character offset of the text; the words decide the split time."""
+    row = _load(s, segment_id, version)
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise EditError("'offset' must be a character position in the text")
+    first_text, second_text = row.text[:offset].strip(), row.text[offset:].strip()
+    if not first_text or not second_text:
+        raise EditError("split must leave text on both sides")
+    before = snapshot(row)
+    words = [Word(**w) for w in row.words or []]
+    n_first = len(first_text.split())
+    first_words, second_words = words[:n_first], words[n_first:]
+    at = second_words[0].start if second_words else row.start + (row.end - row.start) * offset / len(row.text)
+    at = min(max(at, row.start + 0.001), row.end - 0.001)
+    second = TranscriptSegment(sitting_id=row.sitting_id, start=at, end=row.end, text=second_text,
+                               words=[w.__dict__ for w in realign_words(second_words, second_text, at, row.end)],
+                               speaker_id=row.speaker_id, language=row.language, language_prob=row.language_prob,
+                               unreliable=row.unreliable, source="clerk")
+    _bump(s, row, row.version, {"text": first_text, "end": at,
+                                "words": [w.__dict__ for w in realign_words(first_words, first_text, row.start, at)]})
+    s.add(second)
+    s.flush()
+    _revision(s, row.sitting_id, row.id, "split", [before], [snapshot(row), snapshot(second)], editor_id)
+    return row, second
+
+
+def merge_segments(s: Session, segment_id: int, version: Any, next_version: Any, editor_id: int | None):
+    """Merge a segment with the one after it."""
+    row = _load(s, segment_id, version)
+    _, nxt = _neighbours(s, row)
+    if nxt is None:
+        raise EditError("this is the last segment: there is nothing to merge it with")
+    _load(s, nxt.id, next_version)
+    before = [snapshot(row), snapshot(nxt)]
+    words = list(row.words or []) + [dict(w, word=" " + w["word"].lstrip()) for w in nxt.words or []]
+    if words and not row.words:
+        words[0] = dict(words[0], word=words[0]["word"].lstrip())
+    _bump(s, row, row.version, {"text": f"{row.text} {nxt.text}", "end": max(row.end, nxt.end), "words": words})
+    s.delete(nxt)
+    s.flush()
+    _revision(s, row.sitting_id, row.id, "merge", before, [snapshot(row)], editor_id)
+    return row
+
+
+def revert(s: Session, revision_id: int, editor_id: int | None) -> TranscriptSegment:
+    """Restore the segments as they were before a revision, if nothing changed them since."""
+    rev = s.get(Revision, revision_id)
+    if rev is None:
+        raise LookupError(f"no revision {revision_id}")
+    after = {d["id"]: d for d in rev.after["segments"]}
+    before = {d["id"]: d for d in rev.before["segments"]}
+    current = {}
+    for seg_id, state in after.items():
+        row = s.get(TranscriptSegment, seg_id)
+        if row is None or row.version != state["version"]:
+            raise Conflict(f"segment {seg_id} changed after revision {revision_id}; revert the later change first",
+                           segment_json(s, row) if row else None)
+        current[seg_id] = row
+    now_state = [snapshot(r) for r in current.values()]
+    for seg_id, row in current.items():
+        if seg_id not in before:
+            s.delete(row)
+    s.flush()
+    restored: list[TranscriptSegment] = []
+    for seg_id, state in before.items():
+        values = {k: state[k] for k in ("start", "end", "text", "words", "speaker_id", "language", "language_prob",
+                                        "unreliable")}
+        row = current.get(seg_id)
+        if row is not None:
+            _bump(s, row, row.version, values)
+        else:
+            row = TranscriptSegment(id=seg_id, sitting_id=rev.sitting_id, source="clerk",
+                                    version=state["version"] + 1, **values)
+            s.add(row)
+            s.flush()
+        restored.append(row)
+    _revision(s, rev.sitting_id, rev.segment_id or restored[0].id, "revert", now_state,
+              [snapshot(r) for r in restored], editor_id)
+    return next(r for r in restored if r.id == (rev.segment_id or restored[0].id))
+
+
+def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
+    """Freeze the working copy as the next numbered official version."""
+    sitting = s.get(Sitting, sitting_id)
+    if sitting is None:
+        raise LookupError(f"no sitting {sitting_id}")
+    if sitting.status not in ("transcribed", "reviewed", "published"):
+        raise EditError(f"sitting {sitting_id} is {sitting.status}; publish after the final pass")
+    segments = working_segments(s, sitting_id)
+    if not segments:
+        raise EditError("there is no transcript to publish")
+    number = (s.scalar(select(func.max(Publication.number)).where(Publication.sitting_id == sitting_id)) or 0) + 1
+    pub = Publication(sitting_id=sitting_id, number=number, editor_id=editor_id,
+                      segments=[seg.to_dict() for seg in segments])
+    s.add(pub)
+    sitting.status = "published"
+    audit(s, editor_id, "sitting.publish", {"sitting": sitting_id, "number": number})
+    s.flush()
+    return pub
+
+
+def mark_reviewed(s: Session, sitting_id: int, editor_id: int | None) -> None:
+    sitting = s.get(Sitting, sitting_id)
+    if sitting is None:
+        raise LookupError(f"no sitting {sitting_id}")
+    if sitting.status not in ("transcribed", "reviewed"):
+        raise EditError(f"sitting {sitting_id} is {sitting.status}; only a transcribed sitting can be reviewed")
+    sitting.status = "reviewed"
+    audit(s, editor_id, "sitting.review", {"sitting": sitting_id})

@@ -1,0 +1,251 @@
+"""Recording simulated livestreams and importing files: real ffmpeg, real sockets on 127.0.0.1."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import av
+import pytest
+from sqlalchemy import select
+
+from ingest.media import ffmpeg_exe
+from sanarip.config import load_settings
+from sanarip.medialayout import vod_playlist_key
+from sanarip.models import MediaSegment, Sitting
+from sanarip.runtime import Runtime
+from tests.conftest import run_cli
+from tests.streams import HlsPublisher, http_folder, make_clip, rtmp_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(settings_env):
+    settings_env.update(SANARIP_MODEL="tiny.en", SANARIP_RECONNECT_GRACE="30", SANARIP_JOB_LEASE="4")
+    run_cli("committee", "add", "budget", "--name", "Budget", env=settings_env)
+    return settings_env
+
+
+@pytest.fixture
+def rt(env):
+    runtime = Runtime(load_settings(env))
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, testdata):
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", 20, testdata / "en/jfk.flac")
+
+
+def rows(rt, sitting_id):
+    with rt.db.session(readonly=True) as s:
+        sitting = s.get(Sitting, sitting_id)
+        segs = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sitting_id)
+                              .order_by(MediaSegment.seq)))
+        s.expunge_all()
+        return sitting, segs
+
+
+def decode_seconds(rt, sitting_id) -> float:
+    """Decode the VOD playlist end to end; returns the decoded audio duration."""
+    path = rt.storage.path(vod_playlist_key(sitting_id))
+    samples = 0
+    rate = 1
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            samples += frame.samples
+            rate = frame.sample_rate
+    return samples / rate
+
+
+def test_hls_recording_survives_a_drop(env, rt, clip, tmp_path):
+    pub = HlsPublisher(clip, tmp_path / "src", loop=True)
+    with http_folder(tmp_path / "src") as base:
+        pub.start()
+        time.sleep(4)
+        rec = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "record", f"{base}/live.m3u8",
+                                "--committee", "budget", "--duration", "50"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        began = datetime.now(UTC)
+        time.sleep(16)
+        pub.kill()
+        killed = datetime.now(UTC)
+        time.sleep(10)
+        pub.start(append=True)
+        restarted = datetime.now(UTC)
+        out, err = rec.communicate(timeout=120)
+        pub.kill()
+    assert rec.returncode == 0, err
+    sitting_id = int(out.split()[0])
+    sitting, segs = rows(rt, sitting_id)
+    assert sitting.status == "recorded"
+    gaps = [s for s in segs if s.is_gap]
+    assert len(gaps) == 1
+    gap = gaps[0]
+    assert abs((gap.wall_clock_start - killed).total_seconds()) <= 2.5
+    assert abs((gap.wall_clock_end - restarted).total_seconds()) <= 2.5
+    media = [s for s in segs if not s.is_gap]
+    assert [s.seq for s in segs] == list(range(len(segs)))  # no segment lost
+    assert all(abs(a.media_start + a.duration - b.media_start) < 1e-6 for a, b in pairwise(media))
+    published = (killed - began).total_seconds() + (began + timedelta(seconds=50) - restarted).total_seconds()
+    assert abs(sitting.duration - published) <= 6.0 + 1.5  # within one segment (plus start-up)
+    assert abs(decode_seconds(rt, sitting_id) - sitting.duration) <= 1.0
+    playlist = rt.storage.get_bytes(vod_playlist_key(sitting_id)).decode()
+    assert "#EXT-X-DISCONTINUITY" in playlist and "#EXT-X-PROGRAM-DATE-TIME" in playlist
+    assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    chunks = rt.storage.list(f"sittings/{sitting_id}/audio/chunk_")
+    assert len(chunks) >= sitting.duration / 2 - 2  # ≤ 2 s audio chunks for the live draft
+
+
+def test_source_ending_finishes_after_grace(env, rt, tmp_path, testdata):
+    env["SANARIP_RECONNECT_GRACE"] = "8"
+    short = make_clip(tmp_path / "short.mp4", 12, testdata / "en/jfk.flac")
+    pub = HlsPublisher(short, tmp_path / "src")
+    with http_folder(tmp_path / "src") as base:
+        pub.start()
+        time.sleep(3)
+        t0 = time.monotonic()
+        out = run_cli("record", f"{base}/live.m3u8", "--committee", "budget", env=env, timeout=120).stdout
+        took = time.monotonic() - t0
+    sitting, segs = rows(rt, int(out.split()[0]))
+    assert sitting.status == "recorded" and 5 <= sitting.duration <= 12
+    assert took < 9 + 8 + 12  # remaining stream + stall detection + grace
+
+
+def test_unreachable_and_non_media_sources_fail_clearly(env, rt, tmp_path):
+    bad = run_cli("record", "http://127.0.0.1:1/live.m3u8", "--committee", "budget", "--duration", "5",
+                  env=env, check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines()[-1].startswith("error: cannot open source")
+    sitting, _ = rows(rt, int(bad.stdout.split()[0]))
+    assert sitting.status == "failed" and "cannot open source" in sitting.failure_reason
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "notes.txt").write_text("not a video\n" * 100)
+    with http_folder(tmp_path / "www") as base:
+        bad = run_cli("record", f"{base}/notes.txt", "--committee", "budget", "--duration", "5", env=env, check=False)
+    assert bad.returncode == 1 and "not playable media" in bad.stderr
+    listing = run_cli("sitting", "list", env=env).stdout
+    assert listing.count("failed") == 2
+    assert run_cli("record", "nope://x", "--committee", "budget", env=env, check=False).returncode == 1
+    unknown = run_cli("record", "http://127.0.0.1:1/x.m3u8", "--committee", "zzz", env=env, check=False)
+    assert "unknown committee 'zzz'" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_rtmp_source(env, rt, tmp_path, testdata):
+    short = make_clip(tmp_path / "short.mp4", 10, testdata / "en/jfk.flac")
+    with rtmp_server(short) as url:
+        time.sleep(0.5)
+        env["SANARIP_RECONNECT_GRACE"] = "5"
+        out = run_cli("record", url, "--committee", "budget", "--duration", "30", env=env, timeout=120).stdout
+    sitting, segs = rows(rt, int(out.split()[0]))
+    assert sitting.status == "recorded" and 7 <= sitting.duration <= 11
+    assert abs(decode_seconds(rt, sitting.id) - sitting.duration) <= 1.0
+
+
+def test_stop_command_ends_a_recording(env, rt, clip, tmp_path):
+    pub = HlsPublisher(clip, tmp_path / "src", loop=True)
+    with http_folder(tmp_path / "src") as base:
+        pub.start()
+        time.sleep(3)
+        rec = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "record", f"{base}/live.m3u8",
+                                "--committee", "budget"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        sitting_id = int(rec.stdout.readline())
+        time.sleep(10)
+        assert run_cli("stop", str(sitting_id), env=env).returncode == 0
+        rec.wait(60)
+        pub.kill()
+    sitting, segs = rows(rt, sitting_id)
+    assert sitting.status == "recorded" and sitting.duration >= 6
+    again = run_cli("stop", str(sitting_id), env=env, check=False)
+    assert again.returncode == 1 and "not live" in again.stderr
+
+
+def _ffmpeg_children(marker: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "ffmpeg" in line and marker in line]
+
+
+def test_killed_worker_resumes_elsewhere_with_a_gap(env, rt, clip, tmp_path):
+    pub = HlsPublisher(clip, tmp_path / "src", loop=True)
+    exe = str(Path(sys.executable).parent / "sanarip")
+    with http_folder(tmp_path / "src") as base:
+        pub.start()
+        time.sleep(3)
+        start = datetime.now(UTC)
+        sid = int(run_cli("schedule", "add", "--committee", "budget", "--start", start.isoformat(),
+                          "--end", (start + timedelta(seconds=45)).isoformat(), "--source", f"{base}/live.m3u8",
+                          env=env).stdout)
+        first = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=subprocess.DEVNULL)
+        time.sleep(15)
+        marker = f"record-{sid}"
+        assert _ffmpeg_children(marker), "the worker's ffmpeg is running"
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        killed = datetime.now(UTC)
+        time.sleep(1)
+        assert not _ffmpeg_children(marker), "ffmpeg died with its worker"
+        second = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 90
+        while rows(rt, sid)[0].status != "recorded" and time.monotonic() < deadline:
+            time.sleep(1)
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=30)
+        pub.kill()
+    sitting, segs = rows(rt, sid)
+    assert sitting.status == "recorded"
+    gaps = [s for s in segs if s.is_gap]
+    assert len(gaps) == 1
+    assert abs((gaps[0].wall_clock_start - killed).total_seconds()) <= 6.0 + 2  # the segment in progress
+    assert (gaps[0].wall_clock_end - gaps[0].wall_clock_start).total_seconds() >= 4  # lease expiry
+    assert abs(decode_seconds(rt, sid) - sitting.duration) <= 1.0
+    assert "#EXT-X-DISCONTINUITY" in rt.storage.get_bytes(vod_playlist_key(sid)).decode()
+
+
+def _make(path: Path, speech: Path, args: list[str]) -> Path:
+    video = ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10:duration=8"] if "-an" not in args else []
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *video, "-i", str(speech), "-t", "8",
+           *[a for a in args if a != "-an"], str(path)]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    ("a.mp4", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]),
+    ("a.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]),
+    ("a.webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libopus"]),
+    ("a.mp3", ["-an", "-c:a", "libmp3lame"]),
+    ("a.wav", ["-an", "-c:a", "pcm_s16le"]),
+    ("a.flac", ["-an", "-c:a", "flac"]),
+])
+def test_import_formats(env, rt, tmp_path, testdata, name, args):
+    src = _make(tmp_path / name, testdata / "en/jfk.flac", args)
+    result = run_cli("import", str(src), "--committee", "budget", "--date", "2025-05-06", env=env, timeout=300)
+    sid = int(result.stdout.split()[0])
+    sitting, segs = rows(rt, sid)
+    assert sitting.status == "transcribed" and abs(sitting.duration - 8.0) <= 0.6
+    assert sitting.started_at.date().isoformat() == "2025-05-06"
+    assert abs(decode_seconds(rt, sid) - 8.0) <= 0.6
+    hits = run_cli("search", "fellow americans", "--json", env=env).stdout
+    assert f'"sitting": {sid}' in hits
+    assert "%" in result.stderr or "it/s" in result.stderr or "step" in result.stderr  # progress shown
+    again = run_cli("import", str(src), "--committee", "budget", env=env)
+    assert int(again.stdout.split()[0]) == sid and "already imported" in again.stderr
+
+
+def test_import_errors(env, tmp_path, testdata):
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not media")
+    bad = run_cli("import", str(notes), "--committee", "budget", env=env, check=False)
+    assert bad.returncode == 1 and "not playable media" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_cli("import", str(testdata / "en/jfk.flac"), "--committee", "nope", env=env, check=False)
+    assert bad.returncode == 1 and "sanarip committee add nope" in bad.stderr
+    bad = run_cli("import", str(tmp_path / "missing.mp4"), "--committee", "budget", env=env, check=False)
+    assert bad.returncode == 1 and "no such file" in bad.stderr
+    assert run_cli("sitting", "list", "--json", env=env).stdout.strip() == "[]"
