@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 HLS_VIDEO = frozenset({"h264", "hevc"})
 HLS_AUDIO = frozenset({"aac", "mp3", "ac3"})
+# Demuxers that turn non-media files into "video" (text as ANSI art, still images): refused.
+NOT_RECORDINGS = frozenset({"tty", "image2", "bin", "idf", "adf", "xbin", "ansi"})
 
 
 class MediaError(SanaripError):
@@ -60,6 +62,9 @@ def probe(source: str, timeout: float = 15.0) -> Probe:
             a = next((s for s in container.streams if s.type == "audio"), None)
             if v is None and a is None:
                 raise MediaError(f"{source}: no audio or video stream")
+            fmt = container.format.name.split(",")[0]
+            if fmt in NOT_RECORDINGS or fmt.endswith("_pipe"):
+                raise MediaError(f"{source}: not playable media (a {fmt} file, not a recording)")
             duration = container.duration / 1e6 if container.duration else None
             return Probe(
                 video=v.codec_context.name if v is not None else None,

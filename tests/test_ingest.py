@@ -168,7 +168,7 @@ def test_stop_command_ends_a_recording(env, rt, clip, tmp_path):
 
 
 def _ffmpeg_children(marker: str) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if "ffmpeg" in line and marker in line]
 
 
@@ -182,7 +182,7 @@ def test_killed_worker_resumes_elsewhere_with_a_gap(env, rt, clip, tmp_path):
         sid = int(run_cli("schedule", "add", "--committee", "budget", "--start", start.isoformat(),
                           "--end", (start + timedelta(seconds=45)).isoformat(), "--source", f"{base}/live.m3u8",
                           env=env).stdout)
-        first = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=subprocess.DEVNULL)
+        first = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=open(tmp_path / "w1.log", "w"))
         time.sleep(15)
         marker = f"record-{sid}"
         assert _ffmpeg_children(marker), "the worker's ffmpeg is running"
