@@ -134,3 +134,16 @@ def schedule_sitting(s: Session, committee: str, start: datetime, end: datetime,
     s.add(st)
     s.flush()
     return st.id
+
+
+def configure_committee(s: Session, c: Committee, stream_url: str | None = None,
+                        fallback_language: str | None = None, model: str | None = None) -> None:
+    """Set the given settings ('none' clears fallback_language and model)."""
+    if stream_url is not None:
+        c.stream_url = validate_stream_url(stream_url)
+    if fallback_language is not None:
+        if fallback_language != "none" and not LANG_RE.match(fallback_language):
+            raise SanaripError(f"invalid language code {fallback_language!r}: expected a Whisper code such as ru, kk")
+        c.fallback_language = None if fallback_language == "none" else fallback_language
+    if model is not None:
+        c.model = None if model == "none" else model

@@ -125,14 +125,33 @@ def committee() -> None:
 @click.option("--name-ky", help="Name in Kyrgyz.")
 @click.option("--name-ru", help="Name in Russian.")
 @click.option("--name-en", help="Name in English.")
-def committee_add(slug: str, name: str, stream_url: str | None, language: str, **names: str | None) -> None:
+@click.option("--fallback-language", help="Whisper language for chunks detected unreliably (e.g. Kyrgyz speech).")
+@click.option("--model", help="This committee's model: a registry name or a CTranslate2 folder.")
+def committee_add(slug: str, name: str, stream_url: str | None, language: str, fallback_language: str | None,
+                  model: str | None, **names: str | None) -> None:
     """Add a committee."""
-    from sanarip.catalog import add_committee
+    from sanarip.catalog import add_committee, configure_committee
 
     per_lang = {k.removeprefix("name_"): v for k, v in names.items() if v}
     with ready_runtime().db.session() as s:
-        add_committee(s, slug, name, stream_url, language, per_lang)
+        c = add_committee(s, slug, name, stream_url, language, per_lang)
+        configure_committee(s, c, fallback_language=fallback_language, model=model)
     click.echo(f"added committee {slug}")
+
+
+@committee.command("set")
+@click.argument("slug")
+@click.option("--stream-url")
+@click.option("--fallback-language", help="Whisper language for unreliable chunks; 'none' clears it.")
+@click.option("--model", help="Registry name or CTranslate2 folder; 'none' clears it.")
+def committee_set(slug: str, stream_url: str | None, fallback_language: str | None, model: str | None) -> None:
+    """Change a committee's stream URL, fallback language or model."""
+    from sanarip.catalog import configure_committee, get_committee
+
+    with ready_runtime().db.session() as s:
+        configure_committee(s, get_committee(s, slug), stream_url=stream_url, fallback_language=fallback_language,
+                            model=model)
+    click.echo(f"updated committee {slug}")
 
 
 @committee.command("list")

@@ -1,12 +1,168 @@
-"""`make demo`: initialise the embedded defaults and serve the web front end.
+"""`make demo`: a simulated committee livestream through the whole pipeline on the embedded defaults.
 
-(The full simulated-livestream walkthrough is built in the end-to-end issue.)
+It starts, all on 127.0.0.1: a synthesized Russian/English sitting published as live HLS,
+a recording worker (record + live draft), a processing worker (final pass + indexing) and
+the web server, then prints the URLs and follows the sitting: live → recorded → transcribed
+and searchable. Ctrl-C stops everything (children die with this process in any case).
+
+Options: --port N (default 8080, or a free one), --repeat N (a longer sitting),
+--exit-when-done (stop once the sitting is searchable: for tests and benchmarks).
 """
 
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ingest.simulate import SCRIPT, make_sitting_video, publish_hls, write_speech  # noqa: E402
+from sanarip import procs  # noqa: E402
+
 BIN = Path(sys.executable).parent
-subprocess.run([BIN / "sanarip", "init"], check=True)
-subprocess.run([BIN / "sanarip", "serve"], check=False)
+SANARIP = str(BIN / "sanarip")
+
+
+def say(message: str) -> None:
+    print(f"[demo {datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+
+def cli(*args: str, env: dict[str, str]) -> str:
+    return subprocess.run([SANARIP, *args], env=env, check=True, capture_output=True, text=True).stdout
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--exit-when-done", action="store_true")
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    env.setdefault("SANARIP_DATA_DIR", str(ROOT / "data"))
+    data = Path(env["SANARIP_DATA_DIR"])
+    cli("init", env=env)
+    committees = json.loads(cli("committee", "list", "--json", env=env))
+    if not any(c["slug"] == "budget" for c in committees):
+        cli("committee", "add", "budget", "--name", "Committee on budget and finance", "--language", "ru",
+            "--name-ky", "Бюджет жана финансы комитети", "--name-ru", "Комитет по бюджету и финансам",
+            "--name-en", "Committee on budget and finance", "--fallback-language", "ru", env=env)
+
+    work = data / "demo"
+    work.mkdir(parents=True, exist_ok=True)
+    video = work / f"sitting-x{args.repeat}.mp4"
+    if not video.exists():
+        say("synthesizing the sitting (eSpeak NG) …")
+        write_speech(work / "speech.wav", SCRIPT * args.repeat)
+        make_sitting_video(work / "speech.wav", video)
+    from ingest.media import probe
+
+    duration = probe(str(video)).duration or 60.0
+
+    port = free_port(args.port)
+    children: list[subprocess.Popen] = []
+
+    def start(*cmd: str) -> subprocess.Popen:
+        proc = procs.spawn([SANARIP, *cmd], env=env, stdin=subprocess.DEVNULL)
+        children.append(proc)
+        return proc
+
+    def shutdown(*_args) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        start("serve", "--port", str(port))
+        start("worker", "--kinds", "record,live", "--long-slots", "4")
+        start("worker", "--kinds", "transcribe,index,import", "--concurrency", "1")
+        with publish_hls(video, work / "stream") as (url, publisher):
+            time.sleep(2)
+            now = datetime.now(UTC)
+            title = f"Demo sitting {now.astimezone().strftime('%Y-%m-%d %H:%M')}"
+            sitting = int(cli("schedule", "add", "--committee", "budget", "--title", title,
+                              "--start", now.isoformat(), "--end", (now + timedelta(seconds=duration + 8)).isoformat(),
+                              "--source", url, env=env))
+            base = f"http://127.0.0.1:{port}"
+            say(f"stream {url} is live; sitting {sitting}")
+            say(f"open {base}/  (live page: {base}/live/{sitting})")
+            follow(base, sitting, args.exit_when_done)
+            publisher.wait()
+        return 0
+    except KeyboardInterrupt:
+        say("stopping …")
+        return 0
+    finally:
+        for proc in children:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in children:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        say("stopped")
+
+
+def follow(base: str, sitting: int, exit_when_done: bool) -> None:
+    """Print the sitting's progress; return when searchable (or keep serving until Ctrl-C)."""
+    seen_status, seen_lines, searchable = None, 0, False
+    while True:
+        try:
+            info = get_json(f"{base}/api/v1/sittings/{sitting}")
+            lines = len(get_json(f"{base}/live/{sitting}/segments?after=-1")["segments"])
+        except OSError:
+            time.sleep(1)
+            continue
+        if info["status"] != seen_status:
+            seen_status = info["status"]
+            say(f"sitting {sitting}: {seen_status}")
+        if lines != seen_lines and seen_status == "live":
+            say(f"live transcript: {lines} lines")
+        seen_lines = lines
+        if seen_status in ("transcribed", "failed") and not searchable:
+            steno = get_json(f"{base}/api/v1/sittings/{sitting}/transcript")["segments"]
+            word = next((w for s in steno for w in s["text"].split() if len(w.strip(".,")) > 6), None)
+            if word:
+                q = urllib.parse.quote(word.strip(".,"))
+                hits = get_json(f"{base}/api/v1/search?q={q}&committee=budget")
+                final_ids = {s["id"] for s in steno}
+                if any(h["sitting"] == sitting and h["segment"] in final_ids for h in hits["items"]):
+                    searchable = True
+                    say(f"searchable: {base}/search?q={q}")
+                    if exit_when_done:
+                        return
+        if seen_status == "failed" and exit_when_done:
+            return
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -111,9 +111,9 @@ def run_cli(*args: str, env: dict[str, str], input: str | None = None, timeout: 
 
 
 # --- Elasticsearch ------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def elasticsearch_url(request) -> Iterator[str]:
-    """A real Elasticsearch 8.x node for the session, started only when an ES test needs it."""
+    """A real Elasticsearch 8.x node, started only for modules whose tests need it (it is not idle-cheap)."""
     from elasticsearch import Elasticsearch
 
     try:

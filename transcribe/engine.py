@@ -8,12 +8,13 @@ With ``language="auto"`` the language is decided per speech chunk (each utteranc
 pauses, at most 30 s), not once per recording: consecutive chunks of one language form a span
 transcribed with that language, so a Russian passage between two English ones is kept.
 
-Kyrgyz has no Whisper language token. A chunk detected with low confidence, as one of the
-languages Whisper confuses Kyrgyz with (Kazakh, Tatar, Bashkir, Uzbek, Turkish …), or as a
-language the sitting is not expected to use (default: Russian and English) is marked
-``unreliable``; it is transcribed with the committee's fallback language when the operator set
-one, else with the detected language (for the Turkic stand-ins, Kazakh is written in a Cyrillic
-close to Kyrgyz).
+Kyrgyz has no Whisper language token. A chunk detected with low confidence, or as a language
+the sitting is not expected to use (default: Russian and English), is marked ``unreliable``.
+It is transcribed with the committee's fallback language when the operator set one. Else a
+Turkic detection (Kazakh, Tatar, Bashkir, Uzbek, Turkish …: what Whisper hears in Kyrgyz
+speech) is kept as a stand-in for Kyrgyz (Kazakh is written in a Cyrillic close to Kyrgyz),
+and any other unexpected language is replaced by the most probable expected one (a Russian
+speaker with an accent is often heard as Polish or German).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sanarip.stenogram import Segment, Word
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+KYRGYZ_STAND_INS = frozenset({"kk", "tt", "ba", "uz", "tr", "az", "tk", "mn"})
 SPAN_SECONDS = 600.0
 LOW_CONFIDENCE = 0.5
 MIN_DETECT_SECONDS = 1.5
@@ -115,10 +117,12 @@ def plan(model: Any, audio: np.ndarray, options: Options) -> list[Span]:
             prev = decided[-1]
             decided.append(Span(c_start, c_end, prev.language, prev.language_prob, prev.unreliable))
             continue
-        lang, prob, _ = model.detect_language(piece)
+        lang, prob, ranking = model.detect_language(piece)
         unreliable = prob < LOW_CONFIDENCE or lang not in options.expected_languages
         if unreliable and options.fallback_language:
             lang = options.fallback_language
+        elif lang not in options.expected_languages and lang not in KYRGYZ_STAND_INS:
+            lang, prob = next(((code, p) for code, p in ranking if code in options.expected_languages), (lang, prob))
         decided.append(Span(c_start, c_end, lang, round(float(prob), 3), unreliable))
     if not decided:
         return []

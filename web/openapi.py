@@ -85,6 +85,10 @@ def openapi_document(server: str) -> dict[str, Any]:
             "summary": "Revert a segment to the state before a revision",
             "security": [{"bearer": []}, {"session": []}], "parameters": [_param("revision_id", "path", "integer")],
             "responses": {"200": _ok("Segment"), **WRITE_ERRORS}}},
+        "/sittings/{sitting_id}/review": {"post": {
+            "summary": "Mark a transcribed sitting as reviewed (clerk)",
+            "security": [{"bearer": []}, {"session": []}], "parameters": [_param("sitting_id", "path", "integer")],
+            "responses": {"200": _ok("Review"), **WRITE_ERRORS}}},
         "/sittings/{sitting_id}/publish": {"post": {
             "summary": "Publish the working copy as the next official version (editor)",
             "security": [{"bearer": []}, {"session": []}], "parameters": [_param("sitting_id", "path", "integer")],
@@ -143,6 +147,7 @@ def openapi_document(server: str) -> dict[str, Any]:
             "id": integer, "segment": integer, "action": text, "before": obj, "after": obj, "editor": nullable_text,
             "at": text}},
         "RevisionList": _list("Revision"),
+        "Review": {"type": "object", "properties": {"sitting": integer, "status": text}},
         "Publication": {"type": "object", "properties": {"sitting": integer, "number": integer,
                                                           "published_at": text, "link": text}},
     }

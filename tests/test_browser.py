@@ -1,0 +1,179 @@
+"""A real browser (Debian's Chromium through Playwright) against a real `sanarip serve`."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI, ROOT, run_cli
+from tests.services import free_port, wait_for_port
+from tests.streams import make_clip
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, testdata):
+    """A data dir with one imported, transcribed sitting, served by `sanarip serve`."""
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail("Debian's chromium is required under CI")
+        pytest.skip("Debian's chromium is not installed")
+    tmp = tmp_path_factory.mktemp("site")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SANARIP_")}
+    env.update(SANARIP_DATA_DIR=str(tmp / "data"), SANARIP_MODEL="tiny.en", SANARIP_SECRET_KEY="browser-test")
+    run_cli("committee", "add", "budget", "--name", "Budget committee", env=env)
+    clip = make_clip(tmp / "sitting.mp4", 30, testdata / "en/mfa_acoustic_corpus_spontaneous.wav")
+    sitting = int(run_cli("import", str(clip), "--committee", "budget", "--title", "Spontaneous speech",
+                          env=env, timeout=300).stdout.split()[0])
+    run_cli("user", "add", "clara", "--role", "clerk", env=env, input=PASSWORD + "\n")
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc=server)
+    yield {"url": f"http://127.0.0.1:{port}", "sitting": sitting, "env": env}
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                    "--autoplay-policy=no-user-gesture-required"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(locale="en-US")
+    pg = context.new_page()
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def segments(site) -> list[dict]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{site['url']}/api/v1/sittings/{site['sitting']}/transcript") as resp:
+        return json.loads(resp.read())["segments"]
+
+
+def wait_time(page, target: float, timeout: float = 20.0) -> float:
+    deadline = time.monotonic() + timeout
+    t = -1.0
+    while time.monotonic() < deadline:
+        t = page.evaluate("document.getElementById('player').currentTime")
+        ready = page.evaluate("document.getElementById('player').readyState")
+        if abs(t - target) <= 0.5 and ready >= 1:
+            return t
+        time.sleep(0.2)
+    return t
+
+
+def test_click_a_line_seeks_the_video(site, page):
+    segs = segments(site)
+    assert len(segs) >= 3
+    page.goto(f"{site['url']}/s/{site['sitting']}")
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20000)
+    target = segs[2]
+    page.click(f"#seg-{target['id']}")
+    assert abs(wait_time(page, target["start"]) - target["start"]) <= 0.5
+    assert "current" in page.get_attribute(f"#seg-{target['id']}", "class")
+
+
+def test_search_hit_opens_the_player_at_its_second(site, page):
+    segs = segments(site)
+    word = next(w for w in re.findall(r"\w{5,}", segs[-1]["text"]))
+    page.goto(f"{site['url']}/search?q={word}")
+    link = page.locator("a.hit-link").first
+    href = link.get_attribute("href")
+    second = float(href.split("t=")[1])
+    link.click()
+    page.wait_for_url(re.compile(r"/s/\d+\?t="))
+    assert abs(wait_time(page, second) - second) <= 0.5
+
+
+def test_clerk_edits_a_line_and_finds_it_in_search(site, page):
+    segs = segments(site)
+    target = segs[1]
+    page.goto(f"{site['url']}/login")
+    page.fill("#username", "clara")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{site['url']}/s/{site['sitting']}/edit")
+    box = page.locator(f"#text-{target['id']}")
+    box.fill(target["text"] + " Zanzibar")
+    page.locator(f"#row-{target['id']} button.save").click()
+    page.wait_for_function(f"document.querySelector('#row-{target['id']} .row-status').textContent.includes('Saved')")
+    page.goto(f"{site['url']}/search?q=zanzibar")
+    link = page.locator("a.hit-link").first
+    assert f"t={target['start']:.1f}" in link.get_attribute("href")
+    link.click()
+    page.wait_for_url(re.compile(r"/s/\d+\?t="))
+    assert abs(wait_time(page, target["start"]) - target["start"]) <= 0.5
+
+
+def _axe(page) -> list[dict]:
+    page.add_script_tag(url="/static/vendor/axe.min.js")
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("path", ["/", "/s/{sitting}", "/search?q=uh", "/live/{sitting}"])
+def test_no_serious_accessibility_violations(site, page, path):
+    page.goto(site["url"] + path.format(sitting=site["sitting"]))
+    bad = _axe(page)
+    assert not bad, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in bad]
+
+
+def test_phone_viewport(site, browser):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, locale="ru-RU")
+    pg = context.new_page()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, path in (("home", "/"), ("sitting", f"/s/{site['sitting']}"), ("search", "/search?q=uh")):
+        pg.goto(site["url"] + path)
+        width = pg.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375 + 1, f"{name} scrolls sideways ({width}px)"
+        pg.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
+    context.close()
+
+
+def test_keyboard_only_player_and_transcript(site, page):
+    segs = segments(site)
+    page.goto(f"{site['url']}/s/{site['sitting']}")
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20000)
+    page.focus(f"#seg-{segs[0]['id']}")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert abs(wait_time(page, segs[2]["start"]) - segs[2]["start"]) <= 0.5
+
+
+def test_language_switch_changes_the_ui(site, page):
+    page.goto(site["url"] + "/search")
+    assert page.locator("h1").inner_text() == "Search the stenograms"
+    page.select_option("#lang-select", "ru")
+    page.click("form.lang button")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Поиск по стенограммам"
+    assert page.url.endswith("/search")
+    page.goto(site["url"] + "/")
+    assert page.locator("html").get_attribute("lang") == "ru"  # remembered in a cookie
+    page.select_option("#lang-select", "ky")
+    page.click("form.lang button")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Комитеттердин отурумдары"
