@@ -337,7 +337,7 @@ class Recorder:
                 if not self.state.segments:
                     return self._finish(f"cannot open source: {exc}")
         self.live_audio = not self.from_file and (info is None or info.audio is not None)
-        if self.live_audio:  # the live draft follows the audio chunks, then queues the final pass
+        if self.live_audio:  # the live draft follows the audio chunks while we record
             self.rt.queue.enqueue("live", {"sitting": self.sitting_id}, dedupe_key=f"live:{self.sitting_id}")
         run, reason, snapshot = 0, None, None
         while True:
@@ -401,7 +401,7 @@ class Recorder:
                 sitting.status = "recorded"
                 log.info("sitting %s: recorded %.1f s (%s)", self.sitting_id, self.state.media_time, reason)
         shutil.rmtree(self.workdir, ignore_errors=True)
-        if not failure and not self.from_file and not self.live_audio:
+        if not failure and not self.from_file:
             self.rt.queue.enqueue("transcribe", {"sitting": self.sitting_id},
                                   dedupe_key=f"transcribe:{self.sitting_id}")
         return "failed" if failure else "recorded"

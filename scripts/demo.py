@@ -106,7 +106,7 @@ def main() -> int:
             now = datetime.now(UTC)
             title = f"Demo sitting {now.astimezone().strftime('%Y-%m-%d %H:%M')}"
             sitting = int(cli("schedule", "add", "--committee", "budget", "--title", title,
-                              "--start", now.isoformat(), "--end", (now + timedelta(seconds=duration + 8)).isoformat(),
+                              "--start", now.isoformat(), "--end", (now + timedelta(seconds=duration + 3)).isoformat(),
                               "--source", url, env=env))
             base = f"http://127.0.0.1:{port}"
             say(f"stream {url} is live; sitting {sitting}")

@@ -133,3 +133,23 @@ def elasticsearch_url(request) -> Iterator[str]:
         yield url
     finally:
         node.__exit__(None, None, None)
+
+
+# --- Browser -------------------------------------------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (which must not download a browser of its own)."""
+    if not CHROMIUM.exists():
+        unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                    "--autoplay-policy=no-user-gesture-required"])
+        yield b
+        b.close()

@@ -2,12 +2,15 @@
 
 Stable-prefix commitment in the manner of LocalAgreement-2: the uncommitted audio buffer is
 re-transcribed as chunks arrive, and the words on which two consecutive hypotheses agree
-are committed. Committed words are grouped into segments (closed at a sentence end, a
+are committed. When the speaker pauses (the hypothesis ends at least ``SILENCE`` seconds
+before the buffer does), the whole hypothesis is committed at once: words followed by a
+pause rarely change, and waiting for a second pass would only add latency. Committed words are grouped into segments (closed at a sentence end, a
 pause, or a length limit) that are saved as ``source="live"`` rows and indexed at once. The
 buffer is trimmed at committed segment boundaries, so each pass sees at most ~20 s.
 
-When the recording ends and every chunk is read, the rest of the hypothesis is committed,
-and the final pass is queued; it replaces the draft.
+When the recording ends, the rest of the hypothesis is committed and the job ends at once:
+the recorder has queued the final pass, which replaces the draft. Decoding is greedy (the
+final pass uses beam search) to keep up with the stream on a small CPU.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from transcribe.models import load_model
 
 log = logging.getLogger(__name__)
 
-MAX_BUFFER = 20.0  # seconds of uncommitted audio re-transcribed at most
+MAX_BUFFER = 15.0  # seconds of uncommitted audio re-transcribed at most
 MAX_SEGMENT = 12.0
+SILENCE = 1.0
 PAUSE = 0.8
 POLL = 0.25
 CHUNK_RE = re.compile(r"chunk_(\d{6})_(\d{12})\.wav$")
@@ -63,7 +67,6 @@ class LiveState:
     previous: list[Word] = field(default_factory=list)  # last hypothesis after committed_until
     pending: list[Word] = field(default_factory=list)  # committed words not yet in a segment
     next_seq: int = 0
-    prompt: str = ""
 
 
 class LiveTranscriber:
@@ -91,8 +94,8 @@ class LiveTranscriber:
     def _hypothesis(self) -> list[Word]:
         st = self.state
         segments, _ = self.model.transcribe(
-            st.buffer, language=self.language, beam_size=5, word_timestamps=True, vad_filter=True,
-            condition_on_previous_text=False, initial_prompt=st.prompt[-200:] or None)
+            st.buffer, language=self.language, beam_size=1, word_timestamps=True, vad_filter=True,
+            condition_on_previous_text=False, temperature=0.0, max_new_tokens=min(400, int(self.buffered * 10) + 20))
         words = []
         for seg in segments:
             if HALLUCINATIONS.match(seg.text.strip()):
@@ -110,7 +113,8 @@ class LiveTranscriber:
         if self.buffered < 0.5 and not final:
             return
         hyp = self._hypothesis() if self.buffered >= 0.3 else []
-        if final:
+        buffer_end = st.buffer_start + self.buffered
+        if final or (hyp and buffer_end - hyp[-1].end >= SILENCE):
             agreed = hyp
         else:
             n = 0
@@ -120,7 +124,7 @@ class LiveTranscriber:
         for w in agreed:
             self._commit(w)
         st.previous = hyp[len(agreed):]
-        if final:
+        if final or (agreed and agreed is hyp):
             self._close_segment()
         elif self.buffered > MAX_BUFFER:
             # Nothing agreed for too long: commit the oldest part of the hypothesis.
@@ -147,7 +151,6 @@ class LiveTranscriber:
         words, st.pending = st.pending, []
         text = "".join(w.word for w in words).strip()
         seg = Segment(start=words[0].start, end=words[-1].end, text=text, words=words, language=self.language)
-        st.prompt = (st.prompt + " " + text)[-400:]
         self.on_segment(seg)
         self._trim(seg.end)
 
@@ -166,8 +169,17 @@ def _live_language(committee) -> str | None:
     return committee.fallback_language  # Kyrgyz: the operator's choice, else auto-detect (None)
 
 
+def _still_live(rt, sitting_id: int) -> bool:
+    with rt.db.session(readonly=True) as s:
+        return s.scalar(select(Sitting.status).where(Sitting.id == sitting_id)) in ("live", "scheduled")
+
+
 def run_live_job(ctx: JobContext) -> None:
-    """The ``live`` job: payload ``{"sitting": id}``; runs until the recording ends."""
+    """The ``live`` job: payload ``{"sitting": id, "drain": bool}``; runs until the recording ends.
+
+    With ``drain`` it first transcribes every chunk already stored (offline use: tests,
+    benchmarks); otherwise a backlog is dropped once the recording has ended.
+    """
     rt = ctx.runtime
     sitting_id = int(ctx.payload["sitting"])
     with rt.db.session(readonly=True) as s:
@@ -202,30 +214,30 @@ def run_live_job(ctx: JobContext) -> None:
     live.state.committed_until = committed
     prefix = f"{sitting_prefix(sitting_id)}/audio/chunk_"
     seq = int(ctx.progress.get("seq", 0))
+    drain = bool(ctx.payload.get("drain"))
+    last_status_check = time.monotonic()
     try:
         while True:
             ctx.check()
             keys = rt.storage.list(f"{prefix}{seq:06d}_")
+            if keys and not drain and time.monotonic() - last_status_check > 5:
+                last_status_check = time.monotonic()
+                if not _still_live(rt, sitting_id):
+                    break  # behind, and the recording is over: the final pass takes it from here
             if keys:
                 m = CHUNK_RE.search(keys[0])
                 offset = int(m.group(2)) / 1000
                 if offset + 2.5 > committed:  # skip chunks the draft already covered (resume)
                     live.feed(offset, read_chunk(rt.storage.get_bytes(keys[0])))
                 seq += 1
-                if not rt.storage.list(f"{prefix}{seq:06d}_"):  # caught up: transcribe now
+                if drain or not rt.storage.list(f"{prefix}{seq:06d}_"):  # caught up: transcribe now
                     live.step()
                     ctx.report(seq=seq)
                 continue
-            with rt.db.session(readonly=True) as s:
-                status = s.scalar(select(Sitting.status).where(Sitting.id == sitting_id))
-            if status not in ("live", "scheduled"):
-                if not rt.storage.list(f"{prefix}{seq:06d}_"):
-                    break
-                continue
+            if not _still_live(rt, sitting_id):
+                break
             time.sleep(POLL)
         live.step(final=True)
     finally:
         index.close()
     log.info("sitting %s: live draft finished after %d chunks", sitting_id, seq)
-    if seq:
-        rt.queue.enqueue("transcribe", {"sitting": sitting_id}, dedupe_key=f"transcribe:{sitting_id}")
