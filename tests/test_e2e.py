@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
-from tests.services import free_port
+from tests.services import free_port, wait_for_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -52,6 +52,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     page.goto(f"{base}/live/{sitting}")
     page.wait_for_selector("#transcript li", timeout=60_000)  # the live draft is rolling
     first = page.locator("#transcript li").count()
+    assert page.locator("#ended").is_hidden()
     page.wait_for_function(f"document.querySelectorAll('#transcript li').length > {first}", timeout=10_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-live.png"), full_page=True)
@@ -61,7 +62,6 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     assert demo.returncode == 0, lines
     assert any("sitting" in x and ": recorded" in x for x in lines)
     searchable = next(x for x in lines if "searchable:" in x)
-    page.wait_for_selector("#ended:not([hidden])", timeout=30_000)  # the live page points to the recording
 
     db = sqlite3.connect(tmp_path / "data" / "sanarip.db")
     sources = {row[0] for row in db.execute("SELECT source FROM transcript_segment WHERE sitting_id = ?",
@@ -73,6 +73,9 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
                          (sitting,)).fetchall()
     assert english and any("delegation" in t.lower() or "budget" in t.lower() for (t,) in english)
 
+    server = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the demo has stopped its own
+    wait_for_port(port, proc=server)
     page.goto(searchable.split("searchable: ")[1].strip())
     link = page.locator("a.hit-link").first
     second = float(link.get_attribute("href").split("t=")[1])
@@ -82,5 +85,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     now = page.evaluate("document.getElementById('player').currentTime")
     assert abs(now - second) <= 0.5
     page.screenshot(path=str(ARTIFACTS / "e2e-sitting.png"), full_page=True)
+    server.terminate()
+    server.wait(10)
     leftovers = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(tmp_path) not in leftovers  # no orphaned worker, server or ffmpeg

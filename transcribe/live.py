@@ -4,13 +4,16 @@ Stable-prefix commitment in the manner of LocalAgreement-2: the uncommitted audi
 re-transcribed as chunks arrive, and the words on which two consecutive hypotheses agree
 are committed. When the speaker pauses (the hypothesis ends at least ``SILENCE`` seconds
 before the buffer does), the whole hypothesis is committed at once: words followed by a
-pause rarely change, and waiting for a second pass would only add latency. Committed words are grouped into segments (closed at a sentence end, a
-pause, or a length limit) that are saved as ``source="live"`` rows and indexed at once. The
-buffer is trimmed at committed segment boundaries, so each pass sees at most ~20 s.
+pause rarely change, and waiting for a second pass would only add latency.
+
+Committed words are grouped into segments (closed at a sentence end, a pause, or a length
+limit) that are saved as ``source="live"`` rows and indexed at once. The buffer is trimmed
+at committed segment boundaries, so each pass sees at most ``MAX_BUFFER`` seconds.
 
 When the recording ends, the rest of the hypothesis is committed and the job ends at once:
-the recorder has queued the final pass, which replaces the draft. Decoding is greedy (the
-final pass uses beam search) to keep up with the stream on a small CPU.
+the recorder has queued the final pass, which replaces the draft. Decoding is greedy, without
+temperature fallback and with a token cap (the final pass uses beam search): each pass stays
+short, so the draft keeps up with the stream on a small CPU.
 """
 
 from __future__ import annotations
