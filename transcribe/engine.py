@@ -99,6 +99,21 @@ def _cut_points(chunks: list[tuple[float, float]], duration: float, limit: float
     return spans
 
 
+def decide_language(model: Any, piece: np.ndarray, options: Options) -> tuple[str | None, float | None, bool]:
+    """(language, probability, unreliable) for one speech chunk, by the rules in this module's doc."""
+    if options.language != "auto":
+        return options.language, None, False
+    if not model.model.is_multilingual:
+        return None, None, False
+    lang, prob, ranking = model.detect_language(piece)
+    unreliable = prob < LOW_CONFIDENCE or lang not in options.expected_languages
+    if unreliable and options.fallback_language:
+        lang = options.fallback_language
+    elif lang not in options.expected_languages and lang not in KYRGYZ_STAND_INS:
+        lang, prob = next(((code, p) for code, p in ranking if code in options.expected_languages), (lang, prob))
+    return lang, round(float(prob), 3), unreliable
+
+
 def plan(model: Any, audio: np.ndarray, options: Options) -> list[Span]:
     """Decide the spans (and their languages) a recording is transcribed in."""
     duration = len(audio) / SAMPLE_RATE
@@ -117,13 +132,7 @@ def plan(model: Any, audio: np.ndarray, options: Options) -> list[Span]:
             prev = decided[-1]
             decided.append(Span(c_start, c_end, prev.language, prev.language_prob, prev.unreliable))
             continue
-        lang, prob, ranking = model.detect_language(piece)
-        unreliable = prob < LOW_CONFIDENCE or lang not in options.expected_languages
-        if unreliable and options.fallback_language:
-            lang = options.fallback_language
-        elif lang not in options.expected_languages and lang not in KYRGYZ_STAND_INS:
-            lang, prob = next(((code, p) for code, p in ranking if code in options.expected_languages), (lang, prob))
-        decided.append(Span(c_start, c_end, lang, round(float(prob), 3), unreliable))
+        decided.append(Span(c_start, c_end, *decide_language(model, piece, options)))
     if not decided:
         return []
     # Merge consecutive chunks of one language (and reliability) into spans, cut in the pauses.

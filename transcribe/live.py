@@ -35,7 +35,7 @@ from sanarip.medialayout import sitting_prefix
 from sanarip.models import Sitting, TranscriptSegment
 from sanarip.stenogram import Segment, Word
 from sanarip.transcripts import segment_to_row
-from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE
+from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE, Options, decide_language
 from transcribe.models import load_model
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,14 @@ SILENCE = 1.0
 PAUSE = 0.8
 POLL = 0.25
 CHUNK_RE = re.compile(r"chunk_(\d{6})_(\d{12})\.wav$")
-WHISPER_LANGUAGES = frozenset({"ru", "en", "kk", "tt", "uz", "tr", "de", "fr", "uk", "ba", "az"})
 
 
 def _norm(word: str) -> str:
     return re.sub(r"[^\w]", "", word.casefold())
+
+
+def _norm_text(text: str) -> str:
+    return " ".join(_norm(w) for w in text.split())
 
 
 def read_chunk(data: bytes) -> np.ndarray:
@@ -70,14 +73,25 @@ class LiveState:
     previous: list[Word] = field(default_factory=list)  # last hypothesis after committed_until
     pending: list[Word] = field(default_factory=list)  # committed words not yet in a segment
     next_seq: int = 0
+    last_text: str = ""  # normalized text and end of the last segment emitted
+    last_end: float = 0.0
 
 
 class LiveTranscriber:
-    def __init__(self, model: Any, language: str | None, on_segment) -> None:
+    """Feed it audio, call ``step`` when caught up; committed segments go to ``on_segment``.
+
+    With ``options.language == "auto"`` each pass decides the language of its buffer by the
+    final pass's rules (expected languages, Kyrgyz stand-ins, fallback).
+    """
+
+    def __init__(self, model: Any, options: Options, on_segment) -> None:
         self.model = model
-        self.language = language
+        self.options = options
         self.on_segment = on_segment
         self.state = LiveState()
+        self.language: str | None = None
+        self.language_prob: float | None = None
+        self.unreliable = False
 
     # --- audio in ------------------------------------------------------------------------
     def feed(self, offset: float, samples: np.ndarray) -> None:
@@ -96,6 +110,7 @@ class LiveTranscriber:
     # --- one pass ----------------------------------------------------------------------------
     def _hypothesis(self) -> list[Word]:
         st = self.state
+        self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer, self.options)
         segments, _ = self.model.transcribe(
             st.buffer, language=self.language, beam_size=1, word_timestamps=True, vad_filter=True,
             condition_on_previous_text=False, temperature=0.0, max_new_tokens=min(400, int(self.buffered * 10) + 20))
@@ -153,9 +168,13 @@ class LiveTranscriber:
             return
         words, st.pending = st.pending, []
         text = "".join(w.word for w in words).strip()
-        seg = Segment(start=words[0].start, end=words[-1].end, text=text, words=words, language=self.language)
-        self.on_segment(seg)
+        seg = Segment(start=words[0].start, end=words[-1].end, text=text, words=words, language=self.language,
+                      language_prob=self.language_prob, unreliable=self.unreliable)
         self._trim(seg.end)
+        if st.last_text == _norm_text(text) and seg.start - st.last_end < 3.0:
+            return  # the same line again: a hallucination loop, not speech
+        st.last_text, st.last_end = _norm_text(text), seg.end
+        self.on_segment(seg)
 
     def _trim(self, until: float) -> None:
         st = self.state
@@ -163,13 +182,6 @@ class LiveTranscriber:
         if drop > 0:
             st.buffer = st.buffer[drop:]
             st.buffer_start += drop / SAMPLE_RATE
-
-
-def _live_language(committee) -> str | None:
-    lang = committee.default_language
-    if lang in WHISPER_LANGUAGES:
-        return lang
-    return committee.fallback_language  # Kyrgyz: the operator's choice, else auto-detect (None)
 
 
 def _still_live(rt, sitting_id: int) -> bool:
@@ -187,7 +199,8 @@ def run_live_job(ctx: JobContext) -> None:
     sitting_id = int(ctx.payload["sitting"])
     with rt.db.session(readonly=True) as s:
         sitting = get_sitting(s, sitting_id)
-        language = ctx.payload.get("language") or _live_language(sitting.committee)
+        options = Options(language=ctx.payload.get("language") or "auto",
+                          fallback_language=sitting.committee.fallback_language)
         model_name = ctx.payload.get("model") or sitting.committee.model or rt.settings.model
         committed = s.scalar(select(func.max(TranscriptSegment.end)).where(
             TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == "live")) or 0.0
@@ -213,7 +226,7 @@ def run_live_job(ctx: JobContext) -> None:
                         sitting_id, exc)
             rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")
 
-    live = LiveTranscriber(model, language, save)
+    live = LiveTranscriber(model, options, save)
     live.state.committed_until = committed
     prefix = f"{sitting_prefix(sitting_id)}/audio/chunk_"
     seq = int(ctx.progress.get("seq", 0))
