@@ -1,18 +1,18 @@
 """The shared text analyzer: one tokenization, folding and stemming for every search backend.
 
 FTS5 has no Russian stemmer and no ``ё`` folding, and Elasticsearch's analyzers differ from
-both, so Sanarip analyzes text in Python and hands the engines ready-made tokens:
-``stem`` tokens (Snowball: Russian for Cyrillic words, English for Latin ones) for words and
-phrases, ``word`` tokens (folded, unstemmed) for prefix queries. Kyrgyz words are Cyrillic and
-go through the Russian stemmer, which only trims common endings; they stay case-folded and
-prefix-searchable.
+both, so Sanarip analyzes text in Python and hands the engines ready-made tokens: one stem per
+word (Snowball: Russian for Cyrillic words, English for Latin ones). Words and phrases match
+stems; a prefix query ``p*`` matches words whose stem begins with the stem of ``p`` (Snowball
+only trims endings, so ``налог*`` finds налог, налоги, налоговый). Kyrgyz words are Cyrillic
+and go through the Russian stemmer, which only trims common endings; they stay case-folded
+and prefix-searchable.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import Stemmer
 
@@ -34,11 +34,18 @@ def fold(text: str) -> str:
     return text.casefold().replace("ё", "е")
 
 
-@lru_cache(maxsize=200_000)
+_STEM_CACHE: dict[str, str] = {}
+
+
 def stem_word(word: str) -> str:
-    """Stem one folded word with the Snowball stemmer of its script."""
-    stemmer = _STEMMERS["ru"] if CYRILLIC_RE.search(word) else _STEMMERS["en"]
-    return stemmer.stemWord(word)
+    """Stem one folded word with the Snowball stemmer of its script (memoized: vocabularies are Zipfian)."""
+    stem = _STEM_CACHE.get(word)
+    if stem is None:
+        stemmer = _STEMMERS["ru"] if CYRILLIC_RE.search(word) else _STEMMERS["en"]
+        stem = stemmer.stemWord(word)
+        if len(_STEM_CACHE) < 500_000:
+            _STEM_CACHE[word] = stem
+    return stem
 
 
 def tokens(text: str) -> list[Token]:
@@ -50,7 +57,6 @@ def tokens(text: str) -> list[Token]:
     return out
 
 
-def index_fields(text: str) -> tuple[str, str]:
-    """(stems, words) as space-separated token strings, aligned position by position."""
-    toks = tokens(text)
-    return " ".join(t.stem for t in toks), " ".join(t.word for t in toks)
+def index_text(text: str) -> str:
+    """The stems of ``text``, space-separated: what the search engines index."""
+    return " ".join([stem_word(fold(w)) for w in WORD_RE.findall(text)])

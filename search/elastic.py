@@ -1,8 +1,7 @@
 """The scale-out backend: Elasticsearch 8.x/9.x through the official 8.x Python client.
 
-Documents carry the shared analyzer's token strings in ``stem`` and ``word`` (whitespace
-analyzer), so no Elasticsearch language analyzer is involved and hits equal FTS5's. The
-index is versioned (``<prefix>-segments-v<N>``) behind the alias ``<prefix>-segments``;
+Documents carry the shared analyzer's stems in ``stem`` (whitespace analyzer), so no
+Elasticsearch language analyzer is involved and hits equal FTS5's. The index is versioned (``<prefix>-segments-v<N>``) behind the alias ``<prefix>-segments``;
 ``rebuild`` fills a new version and swaps the alias in one atomic action.
 """
 
@@ -12,7 +11,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sanarip.textanalysis import index_fields
+from sanarip.textanalysis import index_text
 from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable, check_page
 from search.highlight import snippet
 from search.query import Atom, Query, parse
@@ -23,7 +22,6 @@ MAPPINGS = {
     "dynamic": "strict",
     "properties": {
         "stem": {"type": "text", "analyzer": "whitespace"},
-        "word": {"type": "text", "analyzer": "whitespace", "index_options": "docs", "norms": False},
         "text": {"type": "text", "index": False},
         "segment": {"type": "long"},
         "sitting": {"type": "long"},
@@ -42,7 +40,7 @@ MAPPINGS = {
 
 def _es_atom(atom: Atom) -> dict[str, Any]:
     if atom.kind == "prefix":
-        return {"prefix": {"word": {"value": atom.terms[0]}}}
+        return {"prefix": {"stem": {"value": atom.terms[0]}}}
     return {"match_phrase": {"stem": " ".join(atom.terms)}}
 
 
@@ -71,8 +69,7 @@ def to_es(query: Query, filters: Filters) -> dict[str, Any]:
 
 
 def _source(d: Document) -> dict[str, Any]:
-    stem, word = index_fields(d.text)
-    return {"stem": stem, "word": word, "text": d.text, "segment": d.segment, "sitting": d.sitting,
+    return {"stem": index_text(d.text), "text": d.text, "segment": d.segment, "sitting": d.sitting,
             "committee": d.committee, "day": d.day, "year": d.year, "speaker": d.speaker,
             "speaker_id": d.speaker_id, "language": d.language, "start": d.start, "end": d.end,
             "official": d.official}
@@ -172,7 +169,7 @@ class ElasticIndex(SearchIndex):
         resp = self._call(
             self.es.search, index=self.alias, query=to_es(parsed, filters), from_=(page - 1) * page_size,
             size=page_size, sort=order, track_total_hits=True,
-            source_excludes=["stem", "word"],
+            source_excludes=["stem"],
             aggs={"committee": {"terms": {"field": "committee", "size": 1000}},
                   "speaker": {"terms": {"field": "speaker", "size": 50}},
                   "year": {"terms": {"field": "year", "size": 1000}}},

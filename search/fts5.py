@@ -1,7 +1,7 @@
 """The embedded backend: SQLite FTS5 in ``<data dir>/search.db``.
 
 Two tables: ``doc`` holds each segment's fields and original text; ``seg`` is a contentless
-FTS5 index over the analyzer's ``stem`` and ``word`` token strings (rowid = segment id).
+FTS5 index over the analyzer's stems (rowid = segment id).
 Contentless tables need the old tokens to delete a row, which the analyzer recomputes from
 ``doc.text``.
 """
@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from sanarip.textanalysis import index_fields
+from sanarip.textanalysis import index_text
 from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable, check_page
 from search.highlight import snippet
 from search.query import Atom, Query, parse
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS doc (
     "end" REAL NOT NULL, official INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS doc_sitting ON doc(sitting);
 CREATE VIRTUAL TABLE IF NOT EXISTS seg USING fts5(
-    stem, word, content='', tokenize='unicode61 remove_diacritics 0', prefix='2 4');
+    stem, content='', tokenize='unicode61 remove_diacritics 0');
 """
 FACETS = {"committee": "", "speaker": " LIMIT 50", "year": ""}  # facet -> row limit
 
@@ -36,8 +36,8 @@ def _quote(term: str) -> str:
 
 def _fts_atom(atom: Atom) -> str:
     if atom.kind == "prefix":
-        return f"word : {_quote(atom.terms[0])} *"
-    return f"stem : {_quote(' '.join(atom.terms))}"
+        return f"{_quote(atom.terms[0])} *"
+    return _quote(" ".join(atom.terms))
 
 
 def to_fts(query: Query) -> str:
@@ -108,16 +108,16 @@ class Fts5Index(SearchIndex):
         for d in docs:
             rows.append((d.segment, d.sitting, d.committee, d.day, d.year, d.speaker, d.speaker_id, d.language,
                          d.start, d.end, int(d.official), d.text))
-            fts.append((d.segment, *index_fields(d.text)))
+            fts.append((d.segment, index_text(d.text)))
         db.executemany("INSERT INTO doc VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        db.executemany("INSERT INTO seg(rowid, stem, word) VALUES (?,?,?)", fts)
+        db.executemany("INSERT INTO seg(rowid, stem) VALUES (?,?)", fts)
         return len(rows)
 
     @staticmethod
     def _delete(db: sqlite3.Connection, where: str, args: list) -> None:
         old = db.execute(f"SELECT id, text FROM doc WHERE {where}", args).fetchall()
-        db.executemany("INSERT INTO seg(seg, rowid, stem, word) VALUES ('delete', ?, ?, ?)",
-                       [(i, *index_fields(text)) for i, text in old])
+        db.executemany("INSERT INTO seg(seg, rowid, stem) VALUES ('delete', ?, ?)",
+                       [(i, index_text(text)) for i, text in old])
         db.executemany("DELETE FROM doc WHERE id = ?", [(i,) for i, _ in old])
 
     def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:

@@ -21,7 +21,7 @@ def matched_tokens(toks: list[Token], query: Query) -> set[int]:
         if atom.kind == "word":
             hits.update(i for i, t in enumerate(toks) if t.stem == atom.terms[0])
         elif atom.kind == "prefix":
-            hits.update(i for i, t in enumerate(toks) if t.word.startswith(atom.terms[0]))
+            hits.update(i for i, t in enumerate(toks) if t.stem.startswith(atom.terms[0]))
         else:
             n = len(atom.terms)
             for i in range(len(toks) - n + 1):

@@ -1,9 +1,8 @@
 """The query language: words (all must match), "exact phrases", prefix*, -exclusion, OR.
 
 ``parse`` turns a query string into a ``Query``: a conjunction of clauses, each clause a
-disjunction of atoms; excluded atoms are kept apart. Atoms hold analyzed tokens (stems for
-words and phrases, the folded word for prefixes), so both backends and the highlighter see
-exactly the same terms.
+disjunction of atoms; excluded atoms are kept apart. Atoms hold analyzed tokens (stems), so
+both backends and the highlighter see exactly the same terms.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from sanarip.errors import SanaripError
-from sanarip.textanalysis import fold, tokens
+from sanarip.textanalysis import tokens
 
 MAX_QUERY_LENGTH = 500
 MAX_ATOMS = 32
@@ -26,7 +25,7 @@ class QueryError(SanaripError):
 @dataclass(frozen=True)
 class Atom:
     kind: str  # "word" | "phrase" | "prefix"
-    terms: tuple[str, ...]  # stems (word, phrase) or one folded prefix
+    terms: tuple[str, ...]  # stems (a prefix atom: the stem of the prefix)
     source: str  # as the user typed it
 
 
@@ -55,7 +54,7 @@ def _atom(raw: str) -> Atom | None:
             raise QueryError(f"'{raw}' has no letters before '*'")
         if len(toks) > 1:
             raise QueryError(f"a prefix must be one word: {raw!r}")
-        return Atom("prefix", (fold(toks[0].word),), raw)
+        return Atom("prefix", (toks[0].stem,), raw)
     stems = tuple(t.stem for t in tokens(raw))
     if not stems:
         return None
