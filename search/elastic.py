@@ -2,7 +2,8 @@
 
 Documents carry the shared analyzer's stems in ``stem`` (whitespace analyzer), so no
 Elasticsearch language analyzer is involved and hits equal FTS5's. The index is versioned
-(``<prefix>-segments-v<N>``) behind the alias ``<prefix>-segments``; ``rebuild`` fills a new version and swaps the alias in one atomic action.
+(``<prefix>-segments-v<N>``) behind the alias ``<prefix>-segments``; ``rebuild`` fills a new
+version and swaps the alias in one atomic action.
 """
 
 from __future__ import annotations
