@@ -269,20 +269,35 @@ def worker(kinds: str | None, concurrency: int, long_slots: int, until_idle: boo
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port (one per core).")
 @click.option("--debug", "flask_debug", is_flag=True, help="Use Flask's development server.")
-def serve(host: str, port: int, threads: int, flask_debug: bool) -> None:
+def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool) -> None:
     """Serve the web front end (waitress)."""
-    from web import create_app
+    import socket
 
-    rt = ready_runtime()
-    app = create_app(rt.settings)
-    click.echo(f"serving on http://{host}:{port}/", err=True)
-    if flask_debug:
-        app.run(host=host, port=port, debug=True)
-        return
     import waitress
 
-    waitress.serve(app, host=host, port=port, threads=threads, ident="sanarip")
+    from sanarip import procs
+    from web import create_app
+
+    settings = ready_runtime().settings
+    if flask_debug:
+        create_app(settings).run(host=host, port=port, debug=True)
+        return
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise SanaripError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(1024)
+    click.echo(f"serving on http://{host}:{port}/ ({processes} process(es) x {threads} threads)", err=True)
+    if processes == 1:
+        waitress.serve(create_app(settings), sockets=[sock], threads=threads, ident="sanarip")
+        return
+    procs.serve_forked(processes, lambda: waitress.serve(create_app(settings), sockets=[sock], threads=threads,
+                                                         ident="sanarip"))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,3 +35,31 @@ def stop(proc: subprocess.Popen, timeout: float = 5.0) -> int | None:
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+def serve_forked(count: int, run) -> None:
+    """Run ``run()`` in ``count`` forked children (they die with us); stop them all on SIGTERM/SIGINT."""
+    import os
+
+    children = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            _die_with_parent()
+            try:
+                run()
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop_all(*_args) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    for pid in children:
+        os.waitpid(pid, 0)

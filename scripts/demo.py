@@ -6,7 +6,8 @@ the web server, then prints the URLs and follows the sitting: live → recorded 
 and searchable. Ctrl-C stops everything (children die with this process in any case).
 
 Options: --port N (default 8080, or a free one), --repeat N (a longer sitting),
---exit-when-done (stop once the sitting is searchable: for tests and benchmarks).
+--speech FILE (use a recording instead of synthesized speech), --exit-when-done (stop once
+the sitting is searchable: for tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--speech", type=Path, help="a speech recording to use instead of synthesis")
     parser.add_argument("--exit-when-done", action="store_true")
     args = parser.parse_args()
 
@@ -76,11 +78,14 @@ def main() -> int:
 
     work = data / "demo"
     work.mkdir(parents=True, exist_ok=True)
-    video = work / f"sitting-x{args.repeat}.mp4"
-    if not video.exists():
-        say("synthesizing the sitting (eSpeak NG) …")
-        write_speech(work / "speech.wav", SCRIPT * args.repeat)
-        make_sitting_video(work / "speech.wav", video)
+    if args.speech:
+        video = make_sitting_video(args.speech, work / "sitting-given.mp4")
+    else:
+        video = work / f"sitting-x{args.repeat}.mp4"
+        if not video.exists():
+            say("synthesizing the sitting (eSpeak NG) …")
+            write_speech(work / "speech.wav", SCRIPT * args.repeat)
+            make_sitting_video(work / "speech.wav", video)
     from ingest.media import probe
 
     duration = probe(str(video)).duration or 60.0
@@ -102,6 +107,7 @@ def main() -> int:
         start("worker", "--kinds", "record,live", "--long-slots", "4")
         start("worker", "--kinds", "transcribe,index,import", "--concurrency", "1")
         with publish_hls(video, work / "stream") as (url, publisher):
+            say(f"stream started at {time.time():.3f}")
             time.sleep(2)
             now = datetime.now(UTC)
             title = f"Demo sitting {now.astimezone().strftime('%Y-%m-%d %H:%M')}"
@@ -111,8 +117,7 @@ def main() -> int:
             base = f"http://127.0.0.1:{port}"
             say(f"stream {url} is live; sitting {sitting}")
             say(f"open {base}/  (live page: {base}/live/{sitting})")
-            follow(base, sitting, args.exit_when_done)
-            publisher.wait()
+            follow(base, sitting, args.exit_when_done, publisher)
         return 0
     except KeyboardInterrupt:
         say("stopping …")
@@ -131,10 +136,13 @@ def main() -> int:
         say("stopped")
 
 
-def follow(base: str, sitting: int, exit_when_done: bool) -> None:
+def follow(base: str, sitting: int, exit_when_done: bool, publisher: subprocess.Popen) -> None:
     """Print the sitting's progress; return when searchable (or keep serving until Ctrl-C)."""
-    seen_status, seen_lines, searchable = None, 0, False
+    seen_status, seen_lines, searchable, stream_over = None, 0, False, False
     while True:
+        if not stream_over and publisher.poll() is not None:
+            stream_over = True
+            say(f"stream ended at {time.time():.3f}")
         try:
             info = get_json(f"{base}/api/v1/sittings/{sitting}")
             lines = len(get_json(f"{base}/live/{sitting}/segments?after=-1")["segments"])
@@ -156,7 +164,7 @@ def follow(base: str, sitting: int, exit_when_done: bool) -> None:
                 final_ids = {s["id"] for s in steno}
                 if any(h["sitting"] == sitting and h["segment"] in final_ids for h in hits["items"]):
                     searchable = True
-                    say(f"searchable: {base}/search?q={q}")
+                    say(f"searchable at {time.time():.3f}: {base}/search?q={q}")
                     if exit_when_done:
                         return
         if seen_status == "failed" and exit_when_done:

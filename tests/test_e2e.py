@@ -61,7 +61,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     lines += out.splitlines()
     assert demo.returncode == 0, lines
     assert any("sitting" in x and ": recorded" in x for x in lines)
-    searchable = next(x for x in lines if "searchable:" in x)
+    searchable = next(x for x in lines if "searchable at" in x)
 
     db = sqlite3.connect(tmp_path / "data" / "sanarip.db")
     sources = {row[0] for row in db.execute("SELECT source FROM transcript_segment WHERE sitting_id = ?",
@@ -76,7 +76,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     server = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the demo has stopped its own
     wait_for_port(port, proc=server)
-    page.goto(searchable.split("searchable: ")[1].strip())
+    page.goto(searchable.split(": ", 1)[1].strip())
     link = page.locator("a.hit-link").first
     second = float(link.get_attribute("href").split("t=")[1])
     link.click()
