@@ -182,22 +182,27 @@ def test_killed_worker_resumes_elsewhere_with_a_gap(env, rt, clip, tmp_path):
         sid = int(run_cli("schedule", "add", "--committee", "budget", "--start", start.isoformat(),
                           "--end", (start + timedelta(seconds=45)).isoformat(), "--source", f"{base}/live.m3u8",
                           env=env).stdout)
-        first = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=open(tmp_path / "w1.log", "w"))
-        time.sleep(15)
-        marker = f"record-{sid}"
-        assert _ffmpeg_children(marker), "the worker's ffmpeg is running"
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait()
-        killed = datetime.now(UTC)
-        time.sleep(1)
-        assert not _ffmpeg_children(marker), "ffmpeg died with its worker"
-        second = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 90
-        while rows(rt, sid)[0].status != "recorded" and time.monotonic() < deadline:
+        first = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=subprocess.DEVNULL)
+        second = None
+        try:
+            time.sleep(15)
+            marker = f"record-{sid}"
+            assert _ffmpeg_children(marker), "the worker's ffmpeg is running"
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait()
+            killed = datetime.now(UTC)
             time.sleep(1)
-        second.send_signal(signal.SIGTERM)
-        second.communicate(timeout=30)
-        pub.kill()
+            assert not _ffmpeg_children(marker), "ffmpeg died with its worker"
+            second = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 90
+            while rows(rt, sid)[0].status != "recorded" and time.monotonic() < deadline:
+                time.sleep(1)
+        finally:
+            for proc in (first, second):
+                if proc is not None and proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(30)
+            pub.kill()
     sitting, segs = rows(rt, sid)
     assert sitting.status == "recorded"
     gaps = [s for s in segs if s.is_gap]

@@ -1,0 +1,119 @@
+"""The transcribe and live jobs on real speech: resuming after a kill, clerk edits kept, live WER."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from sanarip.catalog import add_committee
+from sanarip.config import load_settings
+from sanarip.models import Job, Sitting, TranscriptSegment
+from sanarip.runtime import Runtime
+from sanarip.stenogram import Segment
+from sanarip.transcripts import replace_automatic
+from tests.conftest import run_cli
+from tests.helpers import wer
+from tests.livefeed import put_chunks
+from transcribe.engine import decode
+
+pytestmark = pytest.mark.slow
+LONG_RU = "ru/long_voxforge_1-20121125-pgp_7utts.wav"
+
+
+@pytest.fixture
+def env(settings_env):
+    settings_env.update(SANARIP_MODEL="base", SANARIP_TRANSCRIBE_SPAN_SECONDS="20", SANARIP_JOB_LEASE="3")
+    run_cli("committee", "add", "budget", "--name", "Budget", env=settings_env)
+    return settings_env
+
+
+def texts(rt, sitting_id, source=None):
+    with rt.db.session(readonly=True) as s:
+        q = select(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id)
+        if source:
+            q = q.where(TranscriptSegment.source == source)
+        return [r.text for r in s.scalars(q.order_by(TranscriptSegment.start))]
+
+
+def test_killed_transcription_resumes_from_its_last_span(env, testdata, tmp_path):
+    out = run_cli("import", str(testdata / LONG_RU), "--committee", "budget", "--background", env=env).stdout
+    sid = int(out.split()[0])
+    rt = Runtime(load_settings(env))
+    exe = str(Path(sys.executable).parent / "sanarip")
+    subprocess.run([exe, "worker", "--kinds", "import", "--until-idle"], env=env, check=True,
+                   stderr=subprocess.DEVNULL)
+    first = subprocess.Popen([exe, "worker", "--kinds", "transcribe"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        done = 0
+        while done < 1 and time.monotonic() < deadline:
+            with rt.db.session(readonly=True) as s:
+                job = s.scalar(select(Job).where(Job.kind == "transcribe"))
+                done = (job.progress or {}).get("done", 0) if job else 0
+            time.sleep(0.2)
+        assert done >= 1
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    second = subprocess.run([exe, "worker", "--kinds", "transcribe,index", "--until-idle"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert f"resuming after {done}" in second.stderr or f"resuming after {done + 1}" in second.stderr
+    with rt.db.session(readonly=True) as s:
+        assert s.get(Sitting, sid).status == "transcribed"
+        job = s.scalar(select(Job).where(Job.kind == "transcribe"))
+        assert job.status == "done" and job.attempts == 2 and len(job.progress["spans"]) >= 3
+    reference = (testdata / LONG_RU).with_suffix(".txt").read_text(encoding="utf-8")
+    assert wer(reference, " ".join(texts(rt, sid))) <= 0.227 + 0.05  # spans cut in silence lose nothing
+    assert not rt.storage.list(f"sittings/{sid}/final-pass/")  # staging cleaned up
+    rt.close()
+
+
+def test_rerun_keeps_clerk_edits(sqlite_runtime):
+    rt = sqlite_runtime
+    with rt.db.session() as s:
+        c = add_committee(s, "budget", "Budget")
+        st = Sitting(committee_id=c.id, status="transcribed")
+        s.add(st)
+        s.flush()
+        s.add(TranscriptSegment(sitting_id=st.id, start=5.0, end=9.0, text="Исправлено клерком.", source="clerk"))
+        s.add(TranscriptSegment(sitting_id=st.id, start=0.0, end=4.0, text="старый текст", source="final"))
+        sid = st.id
+    fresh = [Segment(0.0, 4.5, "новый текст"), Segment(4.5, 9.5, "перекрывает правку"), Segment(10, 12, "дальше")]
+    with rt.db.session() as s:
+        assert replace_automatic(s, sid, fresh) == 2
+    assert texts(rt, sid) == ["новый текст", "Исправлено клерком.", "дальше"]
+
+
+def test_live_draft_close_to_the_final_pass(sqlite_runtime, testdata):
+    import worker
+
+    rt = sqlite_runtime
+    with rt.db.session() as s:
+        c = add_committee(s, "budget", "Budget")
+        st = Sitting(committee_id=c.id, status="live")
+        s.add(st)
+        s.flush()
+        sid = st.id
+    audio = decode(str(testdata / LONG_RU))
+    put_chunks(rt.storage, sid, audio)
+    with rt.db.session() as s:
+        s.get(Sitting, sid).status = "recorded"
+    worker.run_inline(rt, "live", {"sitting": sid, "drain": True, "model": "base"})
+    draft = texts(rt, sid, "live")
+    assert len(draft) >= 5
+    with rt.db.session(readonly=True) as s:
+        rows = list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sid)))
+        assert all(r.words and r.words[0]["start"] >= r.start - 0.01 for r in rows)
+        assert [r.start for r in sorted(rows, key=lambda r: r.id)] == sorted(r.start for r in rows)
+    reference = (testdata / LONG_RU).with_suffix(".txt").read_text(encoding="utf-8")
+    from transcribe.engine import Options, transcribe_audio
+    from transcribe.models import load_model
+
+    final = transcribe_audio(load_model("base", rt.settings.data_dir / "models", "cpu", 2), audio,
+                             Options(language="auto"))
+    assert wer(reference, " ".join(draft)) <= wer(reference, " ".join(s.text for s in final)) + 0.05
