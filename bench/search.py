@@ -87,11 +87,15 @@ def corpus(hours: int, seed: int = 7) -> Iterator[Document]:
 
 
 def queries(rng: random.Random) -> list[tuple[str, str, Filters]]:
-    """200 (product query, bare FTS5 query, filters): words, phrases, prefixes, filters."""
+    """200 (product query, bare FTS5 query, filters): words, phrases, prefixes, filters.
+
+    Words come from Zipf ranks 1-3000 of the corpus vocabulary: a few very common ones (in
+    most segments) and many mid-frequency ones, as people search."""
+    vocab = vocabulary(random.Random(7))  # the corpus's own vocabulary (same seed)
     out = []
     for i in range(200):
         lang = rng.choice(["ru", "ru", "ky", "en"])
-        words = COMMON[lang]
+        words = vocab[lang][:15] if i % 10 == 0 else vocab[lang][15:3000]
         kind = i % 5
         if kind == 0:
             w = rng.choice(words)

@@ -1,15 +1,20 @@
 """The embedded backend: SQLite FTS5 in ``<data dir>/search.db``.
 
-Two tables: ``doc`` holds each segment's fields and original text; ``seg`` is a contentless
-FTS5 index over the analyzer's stems (rowid = segment id).
+Three tables: ``doc`` holds each segment's fields (narrow rows, so filters and facets over
+many matches touch few pages), ``doc_text`` its original text (read only for the page of
+hits and for deletes), and ``seg`` is a contentless FTS5 index over the analyzer's stems
+(rowid = segment id). The index is derived data: a schema change drops it, and ``sanarip
+reindex`` refills it.
 Contentless tables need the old tokens to delete a row, which the analyzer recomputes from
 ``doc.text``.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,16 +23,21 @@ from search.base import Document, Filters, Hit, SearchIndex, SearchResult, Searc
 from search.highlight import snippet
 from search.query import Atom, Query, parse
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS doc (
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+SCHEMA = f"""
+DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS doc_text; DROP TABLE IF EXISTS seg;
+CREATE TABLE doc (
     id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
     year INTEGER NOT NULL, speaker TEXT, speaker_id INTEGER, language TEXT, start REAL NOT NULL,
-    "end" REAL NOT NULL, official INTEGER NOT NULL, text TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_sitting ON doc(sitting);
-CREATE VIRTUAL TABLE IF NOT EXISTS seg USING fts5(
-    stem, content='', tokenize='unicode61 remove_diacritics 0');
+    "end" REAL NOT NULL, official INTEGER NOT NULL);
+CREATE INDEX doc_sitting ON doc(sitting);
+CREATE TABLE doc_text (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE VIRTUAL TABLE seg USING fts5(stem, content='', tokenize='unicode61 remove_diacritics 0');
+PRAGMA user_version = {SCHEMA_VERSION};
 """
-FACETS = {"committee": "", "speaker": " LIMIT 50", "year": ""}  # facet -> row limit
+SPEAKER_FACET_SIZE = 50
 
 
 def _quote(term: str) -> str:
@@ -76,7 +86,12 @@ class Fts5Index(SearchIndex):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+        conn = self._conn()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            if version:
+                log.warning("search index %s: new schema; run `sanarip reindex` to refill it", self.path)
+            conn.executescript(SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -104,26 +119,30 @@ class Fts5Index(SearchIndex):
     # --- writing ---------------------------------------------------------------------------
     @staticmethod
     def _insert(db: sqlite3.Connection, docs: Iterable[Document]) -> int:
-        rows, fts = [], []
+        rows, texts, fts = [], [], []
         for d in docs:
             rows.append((d.segment, d.sitting, d.committee, d.day, d.year, d.speaker, d.speaker_id, d.language,
-                         d.start, d.end, int(d.official), d.text))
+                         d.start, d.end, int(d.official)))
+            texts.append((d.segment, d.text))
             fts.append((d.segment, index_text(d.text)))
-        db.executemany("INSERT INTO doc VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO doc VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO doc_text VALUES (?,?)", texts)
         db.executemany("INSERT INTO seg(rowid, stem) VALUES (?,?)", fts)
         return len(rows)
 
     @staticmethod
     def _delete(db: sqlite3.Connection, where: str, args: list) -> None:
-        old = db.execute(f"SELECT id, text FROM doc WHERE {where}", args).fetchall()
+        old = db.execute(f"SELECT t.id, t.text FROM doc JOIN doc_text t ON t.id = doc.id WHERE {where}",
+                         args).fetchall()
         db.executemany("INSERT INTO seg(seg, rowid, stem) VALUES ('delete', ?, ?)",
                        [(i, index_text(text)) for i, text in old])
         db.executemany("DELETE FROM doc WHERE id = ?", [(i,) for i, _ in old])
+        db.executemany("DELETE FROM doc_text WHERE id = ?", [(i,) for i, _ in old])
 
     def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
         docs = list(docs)
         with self._write() as db:
-            self._delete(db, "sitting = ?", [sitting])
+            self._delete(db, "doc.sitting = ?", [sitting])
             self._insert(db, docs)
 
     def add(self, docs: Iterable[Document]) -> None:
@@ -132,13 +151,14 @@ class Fts5Index(SearchIndex):
             return
         with self._write() as db:
             ids = [d.segment for d in docs]
-            self._delete(db, f"id IN ({','.join('?' * len(ids))})", ids)
+            self._delete(db, f"doc.id IN ({','.join('?' * len(ids))})", ids)
             self._insert(db, docs)
 
     def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
         count, batch = 0, []
         with self._write() as db:
             db.execute("DELETE FROM doc")
+            db.execute("DELETE FROM doc_text")
             db.execute("INSERT INTO seg(seg) VALUES ('delete-all')")
             for d in docs:
                 batch.append(d)
@@ -166,25 +186,32 @@ class Fts5Index(SearchIndex):
         order = "seg.rank" if sort == "relevance" else "d.day DESC, d.sitting DESC, d.start"
         db = self._conn()
         try:
-            rows = db.execute(
+            page_rows = db.execute(
                 f"SELECT d.id, d.sitting, d.start, d.\"end\", d.committee, d.day, d.speaker, d.language, "
-                f"d.official, d.text, seg.rank {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                f"d.official, seg.rank {base} ORDER BY {order} LIMIT ? OFFSET ?",
                 [match, *args, page_size, (page - 1) * page_size],
             ).fetchall()
-            facets: dict[str, dict[str, int]] = {}
-            total = 0
-            for name, limit in FACETS.items():
-                counts = db.execute(
-                    f"SELECT d.{name}, count(*) {base} GROUP BY d.{name} ORDER BY count(*) DESC{limit}",
-                    [match, *args]).fetchall()
-                facets[name] = {str(k): n for k, n in counts if k is not None}
-                if name == "committee":
-                    total = sum(n for _, n in counts)
+            texts = dict(db.execute(f"SELECT id, text FROM doc_text WHERE id IN ({','.join('?' * len(page_rows))})",
+                                    [r[0] for r in page_rows]).fetchall()) if page_rows else {}
+            # All three facets (and the total) from one scan of the matches.
+            groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*) {base} GROUP BY 1, 2, 3",
+                                [match, *args]).fetchall()
         except sqlite3.OperationalError as exc:
             raise SearchUnavailable(f"search index error: {exc}") from None
+        committees: Counter[str] = Counter()
+        speakers: Counter[str] = Counter()
+        years: Counter[str] = Counter()
+        for committee, speaker, year, n in groups:
+            committees[committee] += n
+            years[str(year)] += n
+            if speaker is not None:
+                speakers[speaker] += n
+        facets = {"committee": dict(committees.most_common()),
+                  "speaker": dict(speakers.most_common(SPEAKER_FACET_SIZE)), "year": dict(years.most_common())}
+        total = sum(committees.values())
         hits = []
-        for seg_id, sitting, start, end, committee, day, speaker, language, official, text, rank in rows:
-            html, marked = snippet(text, parsed)
+        for seg_id, sitting, start, end, committee, day, speaker, language, official, rank in page_rows:
+            html, marked = snippet(texts[seg_id], parsed)
             hits.append(Hit(sitting, seg_id, start, end, committee, day, speaker, language, bool(official),
                             html, marked, -rank))
         return SearchResult(total, hits, facets, page, page_size)
