@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from sanarip.errors import SanaripError
+from search.query import Query, QueryError, parse
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -99,10 +100,18 @@ class SearchIndex(ABC):
     def add(self, docs: Iterable[Document]) -> None:
         """Add or update documents (live segments as they are committed)."""
 
-    @abstractmethod
     def search(self, query: str, filters: Filters | None = None, page: int = 1, sort: str = "relevance",
                page_size: int = PAGE_SIZE) -> SearchResult:
         """Hits for ``query`` (see search.query); QueryError if malformed."""
+        if page < 1 or page > MAX_PAGE:
+            raise QueryError(f"page must be between 1 and {MAX_PAGE}")
+        if sort not in ("relevance", "date"):
+            raise QueryError("sort must be 'relevance' or 'date'")
+        return self._search(parse(query), filters or Filters(), page, sort, page_size)
+
+    @abstractmethod
+    def _search(self, query: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
+        """The backend's part of ``search``: run a parsed, validated query."""
 
     @abstractmethod
     def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
@@ -116,10 +125,3 @@ class SearchIndex(ABC):
         """Release connections."""
 
 
-def check_page(page: int, sort: str) -> None:
-    from search.query import QueryError
-
-    if page < 1 or page > MAX_PAGE:
-        raise QueryError(f"page must be between 1 and {MAX_PAGE}")
-    if sort not in ("relevance", "date"):
-        raise QueryError("sort must be 'relevance' or 'date'")

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sanarip.textanalysis import index_text
-from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable, check_page
+from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
 from search.highlight import snippet
-from search.query import Atom, Query, parse
+from search.query import Atom, Query
 
 # "whitespace" is a built-in analyzer of the server itself (no analysis module needed).
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
@@ -159,11 +159,7 @@ class ElasticIndex(SearchIndex):
             progress(count)
         return count
 
-    def search(self, query: str, filters: Filters | None = None, page: int = 1, sort: str = "relevance",
-               page_size: int = 20) -> SearchResult:
-        check_page(page, sort)
-        parsed = parse(query)
-        filters = filters or Filters()
+    def _search(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
         self._ensure()
         order: list[Any] = (["_score", {"segment": "asc"}] if sort == "relevance"
                             else [{"day": "desc"}, {"sitting": "desc"}, {"start": "asc"}])

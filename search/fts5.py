@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sanarip.textanalysis import index_text
-from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable, check_page
+from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
 from search.highlight import snippet
-from search.query import Atom, Query, parse
+from search.query import Atom, Query
 
 log = logging.getLogger(__name__)
 
@@ -175,11 +175,7 @@ class Fts5Index(SearchIndex):
         return count
 
     # --- searching ---------------------------------------------------------------------------
-    def search(self, query: str, filters: Filters | None = None, page: int = 1, sort: str = "relevance",
-               page_size: int = 20) -> SearchResult:
-        check_page(page, sort)
-        parsed = parse(query)
-        filters = filters or Filters()
+    def _search(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
         where, args = _filters_sql(filters)
         match = to_fts(parsed)
         base = f"FROM seg JOIN doc d ON d.id = seg.rowid WHERE seg MATCH ?{where}"
