@@ -199,7 +199,7 @@ def bench_es(url: str, hours: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--hours", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--hours", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--es", help="Elasticsearch URL")
     parser.add_argument("--es-launch", action="store_true", help="start the test node (tests/es-launcher)")
     parser.add_argument("--es-hours", type=int, nargs="+", default=[1000])
