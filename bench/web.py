@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -16,11 +17,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.search import corpus  # noqa: E402
+from bench.search import corpus, queries  # noqa: E402
 from sanarip.catalog import add_committee  # noqa: E402
 from sanarip.config import load_settings  # noqa: E402
 from sanarip.models import Sitting, TranscriptSegment, utcnow  # noqa: E402
@@ -66,8 +68,11 @@ def seed(env: dict[str, str], hours: int) -> int:
 def wrk(url: str, paths: list[str], seconds: int, connections: int = 8) -> tuple[float, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(LUA % ", ".join(f'"{p}"' for p in paths))
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
-                         capture_output=True, text=True, check=True).stdout
+    proc = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"wrk failed: {proc.stderr or proc.stdout}")
+    out = proc.stdout
     os.unlink(fh.name)
     rate, p95 = re.search(r"RESULT ([\d.]+) ([\d.]+)", out).groups()
     return float(rate), float(p95)
@@ -85,8 +90,8 @@ def main() -> None:
         env.update(SANARIP_DATA_DIR=tmp, SANARIP_SECRET_KEY="bench")
         print(f"seeding a 3-hour transcript and a {args.hours}-hour FTS5 corpus …", flush=True)
         sitting = seed(env, args.hours)
-        searches = [f"/search?q={q}" for q in ("бюджет", "депутаты", "закон+налоговый", "%22комитет+закон%22",
-                                                "бюдж*", "budget", "мыйзам", "finance+OR+tax")]
+        searches = [f"/search?q={quote(q)}" + (f"&committee={f.committee}" if f.committee else "")
+                    for q, _bare, f in queries(random.Random(11))[:100]]  # bench/search.py's mix
         results: dict[int, dict[str, tuple[float, float]]] = {}
         for processes in (1, 2):
             port = free_port()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import func, select
 
 from sanarip.medialayout import build_playlist
-from sanarip.models import Committee, MediaSegment, Sitting, utcnow
+from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.stenogram import EXPORTERS, export
-from sanarip.transcripts import public_stenogram
+from sanarip.transcripts import latest_publication, public_stenogram
 from web.deps import runtime, search_index
 from web.views import (
     committee_or_404,
@@ -43,17 +46,54 @@ def home():
         return render_template("home.html", live=live, upcoming=upcoming, committees=committees, recent=recent)
 
 
+_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()
+_FRAGMENTS_LOCK = threading.Lock()
+FRAGMENT_CACHE_SIZE = 64
+
+
+def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[Markup, Publication | None]:
+    """The rendered transcript of a sitting page, cached until the text the public sees changes.
+
+    A 3-hour stenogram is ~30,000 clickable words; rendering them is most of the page's cost.
+    The cache key names the publication shown, or for the working copy its row count, newest
+    change and highest id (every edit, split, merge and revert moves one of them).
+    """
+    if publication is None:
+        pub = latest_publication(s, sitting.id)
+    else:
+        pub = s.scalar(select(Publication).where(Publication.sitting_id == sitting.id,
+                                                 Publication.number == publication))
+        if pub is None:
+            abort(404, f"Sitting {sitting.id} has no published version {publication}.")
+    if pub is not None:
+        version: tuple = ("publication", pub.number)
+    else:
+        version = tuple(s.execute(select(func.count(), func.max(TranscriptSegment.updated_at),
+                                         func.max(TranscriptSegment.id))
+                                  .where(TranscriptSegment.sitting_id == sitting.id)).one())
+    key = (sitting.id, version, g.lang)
+    with _FRAGMENTS_LOCK:
+        html = _FRAGMENTS.get(key)
+        if html is not None:
+            _FRAGMENTS.move_to_end(key)
+            return html, pub
+    stenogram = public_stenogram(s, sitting, pub.number if pub else None)
+    html = Markup(render_template("_transcript.html", turns=stenogram.turns()))
+    with _FRAGMENTS_LOCK:
+        _FRAGMENTS[key] = html
+        while len(_FRAGMENTS) > FRAGMENT_CACHE_SIZE:
+            _FRAGMENTS.popitem(last=False)
+    return html, pub
+
+
 def _sitting_page(sitting_id: int, publication: int | None):
     start = time_arg("t")
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
-        try:
-            stenogram = public_stenogram(s, sitting, publication)
-        except LookupError:
-            abort(404, f"Sitting {sitting_id} has no published version {publication}.")
+        transcript_html, pub = _transcript_fragment(s, sitting, publication)
         has_media = s.scalar(select(MediaSegment.id).where(MediaSegment.sitting_id == sitting_id,
                                                            MediaSegment.is_gap.is_(False)).limit(1)) is not None
-        return render_template("sitting.html", sitting=sitting, st=stenogram, turns=stenogram.turns(),
+        return render_template("sitting.html", sitting=sitting, publication=pub, transcript_html=transcript_html,
                                start=start or 0.0, has_media=has_media, formats=list(EXPORTERS),
                                version=publication)
 
