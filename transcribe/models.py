@@ -52,6 +52,9 @@ def _assemble(model: PackagedModel, cache_dir: Path) -> Path:
     """Join ``model.bin.part*`` files into ``cache_dir/<name>`` once; verify the size."""
     dirs = [_package_dir(p, model.pip) for p in model.packages]
     parts = [next((d / "data").glob("model.bin.part*")) for d in dirs]
+    if not any((d / "data" / "config.json").is_file() for d in dirs):
+        raise ModelError(f"the {model.name} model packages ({model.pip}) are incomplete: no config.json "
+                         "(the 'small' packages on PyPI carry only 180 MB of the model); use a CTranslate2 folder")
     expected = sum(p.stat().st_size for p in parts)
     target = cache_dir / model.name
     done = target / "model.bin"
