@@ -8,6 +8,7 @@ statement under its database write lock (``BEGIN IMMEDIATE``), which is just as 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -213,9 +214,8 @@ class JobCancelled(Exception):
 class JobContext:
     """What a job handler gets: the job, the runtime, progress reporting and stop signals."""
 
-    def __init__(self, runtime: Any, queue: JobQueue, job: ClaimedJob, worker: str, stopping: Any) -> None:
-        import threading
-
+    def __init__(self, runtime: Any, queue: JobQueue, job: ClaimedJob, worker: str,
+                 stopping: threading.Event) -> None:
         self.runtime = runtime
         self.queue = queue
         self.job = job

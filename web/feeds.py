@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sanarip.models import Committee, Sitting, utcnow
 from web.deps import runtime, search_index
-from web.views import search_filters
+from web.views import committee_or_404, search_filters
 
 bp = Blueprint("feeds", __name__)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -73,8 +73,6 @@ def schedule_ics():
     with runtime().db.session(readonly=True) as s:
         q = select(Sitting).where(Sitting.scheduled_start.is_not(None), Sitting.scheduled_start >= since)
         if slug:
-            from web.views import committee_or_404
-
             q = q.join(Committee).where(Committee.id == committee_or_404(s, slug).id)
         sittings = list(s.scalars(q.order_by(Sitting.scheduled_start)))
         host = request.host.split(":")[0]
