@@ -127,7 +127,8 @@ def test_phone_viewport(site, browser):
     context = browser.new_context(viewport={"width": 375, "height": 812}, locale="ru-RU")
     pg = context.new_page()
     ARTIFACTS.mkdir(exist_ok=True)
-    for name, path in (("home", "/"), ("sitting", f"/s/{site['sitting']}"), ("search", "/search?q=uh")):
+    for name, path in (("home", "/"), ("sitting", f"/s/{site['sitting']}"), ("search", "/search?q=uh"),
+                       ("live", f"/live/{site['sitting']}")):
         pg.goto(site["url"] + path)
         width = pg.evaluate("document.documentElement.scrollWidth")
         assert width <= 375 + 1, f"{name} scrolls sideways ({width}px)"

@@ -47,8 +47,13 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     base = f"http://127.0.0.1:{port}"
 
     page = browser.new_context(locale="en-US").new_page()
-    page.goto(f"{base}/")
-    page.wait_for_selector(f"a[href='/live/{sitting}']", timeout=30_000)  # LIVE on the home page
+    deadline = time.monotonic() + 60
+    while True:  # the home page is static: reload until the recorder has made the sitting live
+        page.goto(f"{base}/")
+        if page.locator(f"a.live-badge[href='/live/{sitting}']").count() or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert page.locator(f"a.live-badge[href='/live/{sitting}']").count() == 1  # LIVE on the home page
     page.goto(f"{base}/live/{sitting}")
     page.wait_for_selector("#transcript li", timeout=60_000)  # the live draft is rolling
     first = page.locator("#transcript li").count()
