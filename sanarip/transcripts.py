@@ -48,15 +48,19 @@ def latest_publication(s: Session, sitting_id: int) -> Publication | None:
                     .order_by(Publication.number.desc()).limit(1))
 
 
+def shown_publication(s: Session, sitting_id: int, number: int | None = None) -> Publication | None:
+    """Publication ``number`` (LookupError if absent), or by default the latest one, or None."""
+    if number is None:
+        return latest_publication(s, sitting_id)
+    pub = s.scalar(select(Publication).where(Publication.sitting_id == sitting_id, Publication.number == number))
+    if pub is None:
+        raise LookupError(f"sitting {sitting_id} has no publication {number}")
+    return pub
+
+
 def public_stenogram(s: Session, sitting: Sitting, publication: int | None = None) -> Stenogram:
     """The stenogram the public sees (or a given publication number)."""
-    if publication is None:
-        pub = latest_publication(s, sitting.id)
-    else:
-        pub = s.scalar(select(Publication).where(Publication.sitting_id == sitting.id,
-                                                 Publication.number == publication))
-        if pub is None:
-            raise LookupError(f"sitting {sitting.id} has no publication {publication}")
+    pub = shown_publication(s, sitting.id, publication)
     segments = [Segment.from_dict(d) for d in pub.segments] if pub else working_segments(s, sitting.id)
     when = sitting.started_at or sitting.scheduled_start or sitting.created_at
     return Stenogram(

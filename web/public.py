@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sanarip.medialayout import build_playlist
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.stenogram import EXPORTERS, export
-from sanarip.transcripts import latest_publication, public_stenogram
+from sanarip.transcripts import public_stenogram, shown_publication
 from web.deps import runtime, search_index
 from web.views import (
     committee_or_404,
@@ -58,13 +58,10 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
     The cache key names the publication shown, or for the working copy its row count, newest
     change and highest id (every edit, split, merge and revert moves one of them).
     """
-    if publication is None:
-        pub = latest_publication(s, sitting.id)
-    else:
-        pub = s.scalar(select(Publication).where(Publication.sitting_id == sitting.id,
-                                                 Publication.number == publication))
-        if pub is None:
-            abort(404, f"Sitting {sitting.id} has no published version {publication}.")
+    try:
+        pub = shown_publication(s, sitting.id, publication)
+    except LookupError:
+        abort(404, f"Sitting {sitting.id} has no published version {publication}.")
     if pub is not None:
         version: tuple = ("publication", pub.number)
     else:
