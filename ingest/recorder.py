@@ -256,10 +256,8 @@ class Recorder:
             self._publish_playlist(final=False)
         for name, a, _b in _read_csv(run_dir / "chunks.csv", counters["chunk"]):
             counters["chunk"] += 1
-            key = audio_chunk_key(self.sitting_id, self.state.chunk_seq)
-            # The offset rides in the name so the live transcriber needs no index lookup.
-            offset_ms = round((base_media + a) * 1000)
-            self.rt.storage.put_file(f"{key[:-4]}_{offset_ms:012d}.wav", run_dir / name, "audio/wav")
+            key = audio_chunk_key(self.sitting_id, self.state.chunk_seq, base_media + a)
+            self.rt.storage.put_file(key, run_dir / name, "audio/wav")
             (run_dir / name).unlink(missing_ok=True)
             self.state.chunk_seq += 1
             new = True

@@ -1,9 +1,9 @@
 """Where a sitting's media lives in storage, and how to get it onto the local disk.
 
 Layout under ``sittings/<id>/``: ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (grows while
-recording), ``index.m3u8`` (the VOD playlist once finalized), ``audio/chunk_000000.wav`` …
-(16 kHz mono chunks of at most 2 s for the live transcriber, named by sequence; their
-media-time offsets are in ``audio/chunks.jsonl``).
+recording), ``index.m3u8`` (the VOD playlist once finalized), ``audio/chunk_000000_000000002039.wav`` …
+(16 kHz mono chunks of at most 2 s for the live transcriber, named by sequence and media-time
+offset in milliseconds, so the transcriber needs no index).
 """
 
 from __future__ import annotations
@@ -33,12 +33,9 @@ def vod_playlist_key(sitting_id: int) -> str:
     return f"{sitting_prefix(sitting_id)}/index.m3u8"
 
 
-def audio_chunk_key(sitting_id: int, seq: int) -> str:
-    return f"{sitting_prefix(sitting_id)}/audio/chunk_{seq:06d}.wav"
-
-
-def audio_index_key(sitting_id: int) -> str:
-    return f"{sitting_prefix(sitting_id)}/audio/chunks.jsonl"
+def audio_chunk_key(sitting_id: int, seq: int, offset: float) -> str:
+    """The key of audio chunk ``seq``, starting at media time ``offset`` seconds."""
+    return f"{sitting_prefix(sitting_id)}/audio/chunk_{seq:06d}_{round(offset * 1000):012d}.wav"
 
 
 def current_playlist_key(storage: Storage, sitting_id: int) -> str:

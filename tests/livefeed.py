@@ -29,8 +29,6 @@ def put_chunks(storage: Storage, sitting_id: int, audio: np.ndarray, first_seq: 
     step = int(seconds * SR)
     seq = first_seq
     for i in range(0, len(audio), step):
-        key = audio_chunk_key(sitting_id, seq)
-        ms = round((offset + i / SR) * 1000)
-        storage.put_bytes(f"{key[:-4]}_{ms:012d}.wav", wav_bytes(audio[i:i + step]))
+        storage.put_bytes(audio_chunk_key(sitting_id, seq, offset + i / SR), wav_bytes(audio[i:i + step]))
         seq += 1
     return seq

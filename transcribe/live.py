@@ -72,7 +72,6 @@ class LiveState:
     committed_until: float = 0.0
     previous: list[Word] = field(default_factory=list)  # last hypothesis after committed_until
     pending: list[Word] = field(default_factory=list)  # committed words not yet in a segment
-    next_seq: int = 0
     last_text: str = ""  # normalized text and end of the last segment emitted
     last_end: float = 0.0
 
