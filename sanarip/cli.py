@@ -285,19 +285,32 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
     if flask_debug:
         create_app(settings).run(host=host, port=port, debug=True)
         return
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise SanaripError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(1024)
+    def listen() -> socket.socket:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if processes > 1:  # one socket per process: the kernel spreads connections across them
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise SanaripError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        sock.listen(1024)
+        return sock
+
+    socks = [listen() for _ in range(processes)]
     click.echo(f"serving on http://{host}:{port}/ ({processes} process(es) x {threads} threads)", err=True)
     if processes == 1:
-        waitress.serve(create_app(settings), sockets=[sock], threads=threads, ident="sanarip")
+        waitress.serve(create_app(settings), sockets=socks, threads=threads, ident="sanarip")
         return
-    procs.serve_forked(processes, lambda: waitress.serve(create_app(settings), sockets=[sock], threads=threads,
-                                                         ident="sanarip"))
+
+    def run(index: int) -> None:
+        for i, other in enumerate(socks):
+            if i != index:
+                other.close()
+        waitress.serve(create_app(settings), sockets=[socks[index]], threads=threads, ident="sanarip")
+
+    # Each child keeps only its own socket, so a dead child's socket closes and gets no connections.
+    procs.serve_forked(processes, run, after_fork=lambda: [sock.close() for sock in socks])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import ctypes
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
@@ -37,20 +38,25 @@ def stop(proc: subprocess.Popen, timeout: float = 5.0) -> int | None:
     return proc.returncode
 
 
-def serve_forked(count: int, run) -> None:
-    """Run ``run()`` in ``count`` forked children (they die with us); stop them all on SIGTERM/SIGINT."""
+def serve_forked(count: int, run: Callable[[int], None], after_fork: Callable[[], object] | None = None) -> None:
+    """Run ``run(i)`` in ``count`` forked children (they die with us); stop them all on SIGTERM/SIGINT.
+
+    ``after_fork`` runs in the parent once every child is started (to close what only they use).
+    """
     import os
 
     children = []
-    for _ in range(count):
+    for index in range(count):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
             _die_with_parent()
             try:
-                run()
+                run(index)
             finally:
                 os._exit(0)
         children.append(pid)
+    if after_fork:
+        after_fork()
 
     def stop_all(*_args) -> None:
         for pid in children:

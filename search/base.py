@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,6 +15,7 @@ from search.query import Query, QueryError, parse
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
+RESULT_CACHE_SIZE = 256
 
 
 class SearchUnavailable(SanaripError):
@@ -89,8 +92,42 @@ class SearchResult:
                 "hits": [h.to_dict() for h in self.hits], "facets": self.facets}
 
 
+class _ResultCache:
+    """A thread-safe LRU of search results, valid for one index generation."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, SearchResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> SearchResult | None:
+        with self._lock:
+            result = self._items.get(key)
+            if result is not None:
+                self._items.move_to_end(key)
+            return result
+
+    def put(self, key: tuple, result: SearchResult) -> None:
+        with self._lock:
+            self._items[key] = result
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class SearchIndex(ABC):
-    """Where transcript segments are indexed and searched."""
+    """Where transcript segments are indexed and searched.
+
+    Backends that can name the index's current generation (``generation``) get a result cache:
+    a popular query over a large archive is answered once per change of the index, not once
+    per visitor. ``cache_size=0`` turns it off.
+    """
+
+    def __init__(self, cache_size: int = RESULT_CACHE_SIZE) -> None:
+        self._results = _ResultCache(cache_size) if cache_size > 0 else None
+
+    def generation(self) -> Hashable | None:
+        """A value that changes whenever the index changes, or None if the backend cannot tell."""
+        return None
 
     @abstractmethod
     def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
@@ -107,7 +144,16 @@ class SearchIndex(ABC):
             raise QueryError(f"page must be between 1 and {MAX_PAGE}")
         if sort not in ("relevance", "date"):
             raise QueryError("sort must be 'relevance' or 'date'")
-        return self._search(parse(query), filters or Filters(), page, sort, page_size)
+        parsed, filters = parse(query), filters or Filters()
+        generation = self.generation() if self._results is not None else None
+        if generation is None:
+            return self._search(parsed, filters, page, sort, page_size)
+        key = (generation, query, filters, page, sort, page_size)
+        result = self._results.get(key)
+        if result is None:
+            result = self._search(parsed, filters, page, sort, page_size)
+            self._results.put(key, result)
+        return result
 
     @abstractmethod
     def _search(self, query: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:

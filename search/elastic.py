@@ -79,6 +79,7 @@ def _source(d: Document) -> dict[str, Any]:
 class ElasticIndex(SearchIndex):
     def __init__(self, url: str, user: str = "", password: str = "", ca: str = "", prefix: str = "sanarip",
                  timeout: float = 10.0) -> None:
+        super().__init__(cache_size=0)  # no generation to key on; the engine has its own caches
         from elasticsearch import Elasticsearch
 
         kwargs: dict[str, Any] = {"request_timeout": timeout, "max_retries": 1, "retry_on_timeout": False}

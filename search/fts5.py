@@ -19,15 +19,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sanarip.textanalysis import index_text
-from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
+from search.base import RESULT_CACHE_SIZE, Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
 from search.highlight import snippet
 from search.query import Atom, Query
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = f"""
-DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS doc_text; DROP TABLE IF EXISTS seg;
+DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS doc_text; DROP TABLE IF EXISTS seg; DROP TABLE IF EXISTS meta;
 CREATE TABLE doc (
     id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
     year INTEGER NOT NULL, speaker TEXT, speaker_id INTEGER, language TEXT, start REAL NOT NULL,
@@ -35,6 +35,8 @@ CREATE TABLE doc (
 CREATE INDEX doc_sitting ON doc(sitting);
 CREATE TABLE doc_text (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE VIRTUAL TABLE seg USING fts5(stem, content='', tokenize='unicode61 remove_diacritics 0');
+CREATE TABLE meta (generation INTEGER NOT NULL);
+INSERT INTO meta VALUES (0);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 SPEAKER_FACET_SIZE = 50
@@ -82,7 +84,8 @@ def _filters_sql(f: Filters) -> tuple[str, list]:
 
 
 class Fts5Index(SearchIndex):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, cache_size: int = RESULT_CACHE_SIZE) -> None:
+        super().__init__(cache_size)
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -108,6 +111,7 @@ class Fts5Index(SearchIndex):
 
         def __enter__(self) -> sqlite3.Connection:
             self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("UPDATE meta SET generation = generation + 1")  # invalidates cached results
             return self.conn
 
         def __exit__(self, exc_type, *_) -> None:
@@ -175,6 +179,9 @@ class Fts5Index(SearchIndex):
         return count
 
     # --- searching ---------------------------------------------------------------------------
+    def generation(self) -> int:
+        return self._conn().execute("SELECT generation FROM meta").fetchone()[0]
+
     def _search(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
         where, args = _filters_sql(filters)
         match = to_fts(parsed)

@@ -72,9 +72,25 @@ def test_click_a_line_seeks_the_video(site, page):
     page.goto(f"{site['url']}/s/{site['sitting']}")
     page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20000)
     target = segs[2]
-    page.click(f"#seg-{target['id']}")
+    page.click(f"#seg-{target['id']} a.ts")
     assert abs(wait_time(page, target["start"]) - target["start"]) <= 0.5
     assert "current" in page.get_attribute(f"#seg-{target['id']}", "class")
+    # A click on a word seeks to that word: find the last word of another line on screen.
+    seg = next(s for s in segs[3:] if len(s["words"]) >= 3)
+    words = [part for w in seg["words"] for part in w["word"].split()]
+    starts = [w["start"] for w in seg["words"] for _ in w["word"].split()]
+    box = page.evaluate("""id => {
+        const tx = document.querySelector(`#seg-${id} .tx`);
+        tx.scrollIntoView({block: "center"});
+        const node = tx.firstChild, text = node.textContent, at = text.lastIndexOf(" ") + 1;
+        const range = document.createRange();
+        range.setStart(node, at); range.setEnd(node, text.length);
+        const r = range.getBoundingClientRect();
+        return {x: r.left + r.width / 2, y: r.top + r.height / 2, word: text.slice(at)};
+    }""", seg["id"])
+    assert box["word"] == words[-1]
+    page.mouse.click(box["x"], box["y"])
+    assert abs(wait_time(page, starts[-1]) - starts[-1]) <= 0.5
 
 
 def test_search_hit_opens_the_player_at_its_second(site, page):

@@ -122,6 +122,21 @@ def test_replace_sitting_and_add(index):
     assert ids(index.search("налог")) == {1, 7, 20}
 
 
+def test_cached_results_follow_writes_from_another_connection(tmp_path):
+    from search.fts5 import Fts5Index
+
+    web, worker = Fts5Index(tmp_path / "search.db"), Fts5Index(tmp_path / "search.db")
+    worker.rebuild(docs())
+    first = web.search("налог")
+    assert web.search("налог") is first  # a repeated query is answered from the cache
+    worker.add(docs([(20, 14, "budget", "2026-05-05", None, "ru", 1.0, "Живой сегмент про налоги.", False)]))
+    assert ids(web.search("налог")) == {7, 20}
+    worker.replace_sitting(14, [])
+    assert ids(web.search("налог")) == {7}
+    web.close()
+    worker.close()
+
+
 @pytest.mark.parametrize("bad", ['"unbalanced', "-", "-депутат", "OR бюджет", "бюджет OR", "a*b*", "*", "   ",
                                  "x" * 600])
 def test_malformed_queries_raise_clear_errors(index, bad):

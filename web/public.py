@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 
 from sanarip.medialayout import build_playlist
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
-from sanarip.stenogram import EXPORTERS, export
+from sanarip.stenogram import EXPORTERS, Segment, export
 from sanarip.transcripts import public_stenogram, shown_publication
 from web.deps import runtime, search_index
 from web.views import (
     committee_or_404,
+    facet_links,
     int_arg,
     person_or_404,
     search_filters,
@@ -51,6 +52,20 @@ _FRAGMENTS_LOCK = threading.Lock()
 FRAGMENT_CACHE_SIZE = 64
 
 
+def word_track(seg: Segment) -> tuple[str, str]:
+    """A segment's words as display text and each word's start (seconds after the segment's).
+
+    One attribute per segment instead of one element per word keeps a 3-hour page small; the
+    player maps a click to the word under the pointer (nth whitespace-separated token).
+    """
+    tokens, times = [], []
+    for w in seg.words:
+        for part in w.word.split():
+            tokens.append(part)
+            times.append(f"{max(0.0, w.start - seg.start):.2f}".rstrip("0").rstrip("."))
+    return " ".join(tokens), " ".join(times)
+
+
 def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[Markup, Publication | None]:
     """The rendered transcript of a sitting page, cached until the text the public sees changes.
 
@@ -75,7 +90,7 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
             _FRAGMENTS.move_to_end(key)
             return html, pub
     stenogram = public_stenogram(s, sitting, pub.number if pub else None)
-    html = Markup(render_template("_transcript.html", turns=stenogram.turns()))
+    html = Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
     with _FRAGMENTS_LOCK:
         _FRAGMENTS[key] = html
         while len(_FRAGMENTS) > FRAGMENT_CACHE_SIZE:
@@ -153,7 +168,7 @@ def search_page():
     with runtime().db.session(readonly=True) as s:
         committees = list(s.scalars(select(Committee).order_by(Committee.name)))
     context = {"q": query, "filters": filters, "sort": sort, "committees": committees, "result": None,
-               "error": None}
+               "error": None, "facet_links": facet_links}
     if query:
         from search import QueryError
 

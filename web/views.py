@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from urllib.parse import urlencode
 
-from flask import abort, request
+from flask import abort, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -54,6 +55,20 @@ def search_filters() -> Filters:
                    date_to=date_arg("to"), speaker=request.args.get("speaker") or None,
                    language=request.args.get("language") or None,
                    official_only=request.args.get("official") in ("1", "true", "on"))
+
+
+def facet_links(facets: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int, str]]]:
+    """Each facet value with its count and the search URL that narrows to it (back to page 1)."""
+    path = url_for("public.search_page")
+    out = {}
+    for name, counts in facets.items():
+        replaced = ("from", "to", "page") if name == "year" else (name, "page")
+        rest = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in replaced])
+        prefix = f"{path}?{rest}&" if rest else f"{path}?"
+        out[name] = [(key, n, prefix + urlencode({"from": f"{key}-01-01", "to": f"{key}-12-31"} if name == "year"
+                                                  else {name: key}))
+                     for key, n in counts.items()]
+    return out
 
 
 def sort_arg() -> str:

@@ -62,14 +62,33 @@
     return `${location.origin}${path}?t=${t.toFixed(1)}`;
   }
 
+  // The start of the word under the pointer: the segment's text carries one offset per
+  // whitespace-separated word (data-w), so the caret position names the word.
+  function wordStart(ev, seg) {
+    const tx = seg.querySelector(".tx");
+    if (!tx || !tx.dataset.w) return null;
+    let node = null, offset = 0;
+    if (document.caretPositionFromPoint) {
+      const p = document.caretPositionFromPoint(ev.clientX, ev.clientY);
+      if (p) { node = p.offsetNode; offset = p.offset; }
+    } else if (document.caretRangeFromPoint) {
+      const r = document.caretRangeFromPoint(ev.clientX, ev.clientY);
+      if (r) { node = r.startContainer; offset = r.startOffset; }
+    }
+    if (!node || node.parentNode !== tx) return null;
+    const times = tx.dataset.w.split(" ");
+    const index = Math.min(node.textContent.slice(0, offset).split(/\s+/).length - 1, times.length - 1);
+    return parseFloat(seg.dataset.start) + parseFloat(times[index]);
+  }
+
   if (list) {
     list.addEventListener("click", (ev) => {
       const link = ev.target.closest("a.ts");
-      const word = ev.target.closest(".w");
       const seg = ev.target.closest(".seg");
       if (!seg || ev.target.closest(".speaker a")) return;
       if (link) ev.preventDefault();
-      seek(parseFloat(word ? word.dataset.t : seg.dataset.start), true);
+      const word = link ? null : wordStart(ev, seg);
+      seek(word === null ? parseFloat(seg.dataset.start) : word, true);
     });
     list.addEventListener("keydown", (ev) => {
       const seg = ev.target.closest(".seg");
