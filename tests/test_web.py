@@ -1,11 +1,19 @@
 """The web app through Flask's test client on a real SQLite database and FTS5 index."""
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from sanarip.config import load_settings
 from tests.seed import seed
+from tests.services import free_port, wait_for_port
 from web import create_app
 
 MEDIA = bytes(range(256)) * 40  # 10,240 bytes
@@ -204,3 +212,32 @@ def test_feeds_parse(client):
     assert any(str(e["SUMMARY"]).endswith("Next week") for e in events)
     one = icalendar.Calendar.from_ical(client.get("/schedule.ics?committee=health").data)
     assert not list(one.walk("VEVENT"))
+
+
+def test_serve_processes_share_the_port_and_outlive_a_dead_child(settings_env):
+    """`serve --processes 2`: one socket per process; a killed child's socket closes with it."""
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port),
+                               "--processes", "2"], env=settings_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc=server)
+        children = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+        assert len(children) == 2
+
+        def all_answer(n: int) -> bool:
+            codes = []
+            for _ in range(n):  # a fresh connection each time: the kernel picks a socket per connection
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                    codes.append(resp.status)
+            return codes == [200] * n
+
+        assert all_answer(40)
+        os.kill(children[0], signal.SIGKILL)
+        time.sleep(0.5)
+        assert all_answer(40)
+    finally:
+        server.terminate()
+        server.wait(10)
+    time.sleep(0.5)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
