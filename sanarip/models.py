@@ -93,6 +93,8 @@ class Sitting(Base):
     duration: Mapped[float] = mapped_column(Float, default=0.0)
     content_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The live draft's newest words, not yet committed to a segment: {"start", "text", "language"}.
+    live_partial: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     committee: Mapped[Committee] = relationship()

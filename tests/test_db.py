@@ -16,6 +16,17 @@ def test_upgrade_is_idempotent_and_creates_schema(runtime):
             "revision", "job", "user", "api_token", "audit_log", "alembic_version"} <= tables
 
 
+def test_migrations_match_the_models(runtime):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sanarip.models import Base
+
+    with runtime.db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
 def test_datetimes_round_trip_as_utc(runtime):
     bishkek = timezone(timedelta(hours=6))
     with runtime.db.session() as s:

@@ -55,10 +55,12 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
         time.sleep(1)
     assert page.locator(f"a.live-badge[href='/live/{sitting}']").count() == 1  # LIVE on the home page
     page.goto(f"{base}/live/{sitting}")
-    page.wait_for_selector("#transcript li", timeout=60_000)  # the live draft is rolling
-    first = page.locator("#transcript li").count()
+    page.wait_for_selector("#transcript li.partial", timeout=60_000)  # words as they are heard
+    page.wait_for_selector("#transcript li:not(.partial)", timeout=60_000)  # the live draft is rolling
+    committed = "#transcript li:not(.partial)"
+    first = page.locator(committed).count()
     assert page.locator("#ended").is_hidden()
-    page.wait_for_function(f"document.querySelectorAll('#transcript li').length > {first}", timeout=10_000)
+    page.wait_for_function(f"document.querySelectorAll('{committed}').length > {first}", timeout=20_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-live.png"), full_page=True)
 

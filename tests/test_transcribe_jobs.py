@@ -118,3 +118,31 @@ def test_live_draft_close_to_the_final_pass(sqlite_runtime, testdata):
     final = transcribe_audio(load_model("base", rt.settings.data_dir / "models", "cpu", 2), audio,
                              Options(language="auto"))
     assert wer(reference, " ".join(draft)) <= wer(reference, " ".join(s.text for s in final)) + 0.05
+
+
+def test_live_partial_words_come_before_their_line(sqlite_runtime, testdata):
+    """Words are shown as heard (on_partial) before the sentence ends and its line is committed."""
+    from transcribe.engine import SAMPLE_RATE, Options
+    from transcribe.live import LiveTranscriber
+    from transcribe.models import load_model
+
+    events: list[tuple[int, str, object]] = []
+    model = load_model("tiny.en", sqlite_runtime.settings.data_dir / "models", "cpu", 2)
+    live = LiveTranscriber(model, Options(language="en"),
+                           on_segment=lambda seg: events.append((chunk, "segment", seg)),
+                           on_partial=lambda p: events.append((chunk, "partial", p)))
+    audio = decode(str(testdata / "en/jfk.flac"))
+    step = 2 * SAMPLE_RATE
+    for chunk in range(0, -(-len(audio) // step)):
+        live.feed(chunk * 2.0, audio[chunk * step:(chunk + 1) * step])
+        live.step()
+    chunk += 1
+    live.step(final=True)
+    partials = [(c, p) for c, kind, p in events if kind == "partial"]
+    segments = [(c, seg) for c, kind, seg in events if kind == "segment"]
+    assert segments and partials[0][0] <= 1  # words on screen after the first 4 s of audio
+    assert partials[0][0] < segments[0][0]
+    assert "fellow" in partials[0][1]["text"].lower() or "americans" in partials[1][1]["text"].lower()
+    assert partials[-1][1] is None  # nothing left over once the draft ends
+    for c, p in partials[:-1]:  # a partial line never repeats words already in a committed line
+        assert p is None or all(p["start"] >= seg.end - 0.05 for c2, seg in segments if c2 < c)

@@ -201,6 +201,21 @@ def test_live_segments_and_events(client, app):
     assert "event: segment" in body and "event: ended" in body
 
 
+def test_live_partial_line(client, app, monkeypatch):
+    """The words heard but not yet committed reach the page by polling and by events."""
+    import web.live
+    from sanarip.models import Sitting
+
+    lid = app.config["ids"]["live"]
+    assert client.get(f"/live/{lid}/segments").get_json()["partial"] is None
+    with app.extensions["sanarip"].db.session() as s:
+        s.get(Sitting, lid).live_partial = {"start": 6.5, "text": "<b>и ещё</b> слова", "language": "ru"}
+    assert client.get(f"/live/{lid}/segments?after=5").get_json()["partial"]["text"] == "<b>и ещё</b> слова"
+    monkeypatch.setattr(web.live, "STREAM_SECONDS", 1.5)
+    body = client.get(f"/live/{lid}/events").get_data(as_text=True)
+    assert body.count("event: partial") == 1 and '"start": 6.5' in body
+
+
 def test_feeds_parse(client):
     import feedparser
     import icalendar

@@ -6,6 +6,10 @@ are committed. When the speaker pauses (the hypothesis ends at least ``SILENCE``
 before the buffer does), the whole hypothesis is committed at once: words followed by a
 pause rarely change, and waiting for a second pass would only add latency.
 
+After each pass the words not yet in a segment (committed or still tentative) go to
+``on_partial``, so a viewer sees speech a few seconds after it is said, long before the
+sentence ends and its segment is committed.
+
 Committed words are grouped into segments (closed at a sentence end, a pause, or a length
 limit) that are saved as ``source="live"`` rows and indexed at once. The buffer is trimmed
 at committed segment boundaries, so each pass sees at most ``MAX_BUFFER`` seconds.
@@ -83,10 +87,12 @@ class LiveTranscriber:
     final pass's rules (expected languages, Kyrgyz stand-ins, fallback).
     """
 
-    def __init__(self, model: Any, options: Options, on_segment) -> None:
+    def __init__(self, model: Any, options: Options, on_segment, on_partial=None) -> None:
         self.model = model
         self.options = options
         self.on_segment = on_segment
+        self.on_partial = on_partial
+        self._partial: dict[str, Any] | None = None
         self.state = LiveState()
         self.language: str | None = None
         self.language_prob: float | None = None
@@ -151,6 +157,21 @@ class LiveTranscriber:
             st.previous = [w for w in st.previous if w.end > cut]
             self._close_segment()
             self._trim(max(cut, st.committed_until))
+        self._report_partial()
+
+    def partial(self) -> dict[str, Any] | None:
+        """The words not yet in a segment: ``{"start", "text", "language"}``, or None."""
+        words = self.state.pending + self.state.previous
+        if not words:
+            return None
+        return {"start": float(words[0].start), "text": "".join(w.word for w in words).strip(),
+                "language": self.language}
+
+    def _report_partial(self) -> None:
+        partial = self.partial()
+        if partial != self._partial and self.on_partial is not None:
+            self.on_partial(partial)
+        self._partial = partial
 
     def _commit(self, word: Word) -> None:
         st = self.state
@@ -225,7 +246,11 @@ def run_live_job(ctx: JobContext) -> None:
                         sitting_id, exc)
             rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")
 
-    live = LiveTranscriber(model, options, save)
+    def show_partial(partial: dict[str, Any] | None) -> None:
+        with rt.db.session() as s:
+            s.get(Sitting, sitting_id).live_partial = partial
+
+    live = LiveTranscriber(model, options, save, show_partial)
     live.state.committed_until = committed
     prefix = f"{sitting_prefix(sitting_id)}/audio/chunk_"
     seq = int(ctx.progress.get("seq", 0))
@@ -255,4 +280,5 @@ def run_live_job(ctx: JobContext) -> None:
         live.step(final=True)
     finally:
         index.close()
+        show_partial(None)
     log.info("sitting %s: live draft finished after %d chunks", sitting_id, seq)

@@ -17,15 +17,18 @@ bp = Blueprint("live", __name__)
 STREAM_SECONDS = 25.0  # each SSE connection ends after this; EventSource reconnects with Last-Event-ID
 
 
-def _segments_after(sitting_id: int, after: float) -> tuple[str, list[dict]]:
-    """The sitting's status and its transcript segments starting after media time ``after``."""
+def _segments_after(sitting_id: int, after: float) -> tuple[str, list[dict], dict | None]:
+    """The sitting's status, its transcript segments starting after media time ``after``, and
+    the live draft's words not yet in a segment (None when there are none)."""
     with runtime().db.session(readonly=True) as s:
-        status = s.scalar(select(Sitting.status).where(Sitting.id == sitting_id)) or "unknown"
+        status, partial = s.execute(select(Sitting.status, Sitting.live_partial)
+                                    .where(Sitting.id == sitting_id)).one_or_none() or ("unknown", None)
         rows = s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id,
                                                          TranscriptSegment.start > after)
                          .order_by(TranscriptSegment.start).limit(200))
-        return status, [{"id": r.id, "start": r.start, "end": r.end, "text": r.text, "language": r.language,
-                         "unreliable": r.unreliable} for r in rows]
+        segments = [{"id": r.id, "start": r.start, "end": r.end, "text": r.text, "language": r.language,
+                     "unreliable": r.unreliable} for r in rows]
+        return status, segments, partial if status == "live" else None
 
 
 def _after_arg() -> float:
@@ -45,9 +48,9 @@ def live_page(sitting_id: int):
 
 @bp.route("/live/<int:sitting_id>/segments")
 def live_segments(sitting_id: int):
-    """Polling fallback: ``?after=<media seconds>`` → status and newer segments."""
-    status, segments = _segments_after(sitting_id, _after_arg())
-    return jsonify({"status": status, "segments": segments})
+    """Polling fallback: ``?after=<media seconds>`` → status, newer segments and the partial line."""
+    status, segments, partial = _segments_after(sitting_id, _after_arg())
+    return jsonify({"status": status, "segments": segments, "partial": partial})
 
 
 @bp.route("/live/<int:sitting_id>/events")
@@ -60,11 +63,15 @@ def live_events(sitting_id: int):
         nonlocal after
         yield "retry: 1000\n\n"
         deadline = time.monotonic() + STREAM_SECONDS
+        shown: dict | None = None
         while time.monotonic() < deadline:
-            status, segments = _segments_after(sitting_id, after)
+            status, segments, partial = _segments_after(sitting_id, after)
             for seg in segments:
                 after = seg["start"]
                 yield f"id: {after}\nevent: segment\ndata: {json.dumps(seg, ensure_ascii=False)}\n\n"
+            if partial != shown or segments:
+                shown = partial
+                yield f"event: partial\ndata: {json.dumps(partial, ensure_ascii=False)}\n\n"
             if status != "live" and status != "scheduled":
                 yield f"event: ended\ndata: {json.dumps({'status': status})}\n\n"
                 return

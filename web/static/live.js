@@ -9,6 +9,10 @@
   const ended = document.getElementById("ended");
   let after = -1;
   const seen = new Set();
+  // The words heard but not yet committed to a line: shown last, greyed, replaced as they firm up.
+  const partial = document.createElement("li");
+  partial.className = "seg partial";
+  partial.setAttribute("aria-hidden", "true");  // screen readers announce committed lines only
 
   function clock(s) {
     s = Math.floor(s);
@@ -29,11 +33,24 @@
     ts.textContent = clock(seg.start);
     li.append(ts, " ", document.createTextNode(seg.text));  // text nodes: never parsed as HTML
     if (seg.language) li.lang = seg.language;
-    list.append(li);
+    list.insertBefore(li, partial.isConnected ? partial : null);
     if (follow.checked) li.scrollIntoView({ block: "nearest" });
   }
 
+  function showPartial(p) {
+    if (!p || !p.text) { partial.remove(); return; }
+    const ts = document.createElement("span");
+    ts.className = "ts";
+    ts.textContent = clock(p.start);
+    partial.replaceChildren(ts, " ", document.createTextNode(p.text));
+    partial.dataset.start = p.start;
+    if (p.language) partial.lang = p.language; else partial.removeAttribute("lang");
+    if (!partial.isConnected) list.append(partial);
+    if (follow.checked) partial.scrollIntoView({ block: "nearest" });
+  }
+
   function finish() {
+    partial.remove();
     ended.hidden = false;
   }
 
@@ -46,6 +63,7 @@
   function poll() {
     fetch(`${root.dataset.poll}?after=${after}`).then((r) => r.json()).then((data) => {
       data.segments.forEach(add);
+      showPartial(data.partial);
       if (data.status !== "live" && data.status !== "scheduled") finish();
       else setTimeout(poll, 2000);
     }).catch(() => setTimeout(poll, 5000));
@@ -54,6 +72,7 @@
   if (window.EventSource) {
     const source = new EventSource(root.dataset.events);
     source.addEventListener("segment", (ev) => add(JSON.parse(ev.data)));
+    source.addEventListener("partial", (ev) => showPartial(JSON.parse(ev.data)));
     source.addEventListener("ended", () => { source.close(); finish(); });
     source.onerror = () => { if (source.readyState === EventSource.CLOSED) poll(); };
   } else {
