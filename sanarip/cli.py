@@ -285,10 +285,10 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
     if flask_debug:
         create_app(settings).run(host=host, port=port, debug=True)
         return
-    def listen() -> socket.socket:
+    def listen(share: bool) -> socket.socket:
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if processes > 1:  # one socket per process: the kernel spreads connections across them
+        if share:  # one socket per process: the kernel spreads connections across them
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             sock.bind((host, port))
@@ -297,7 +297,9 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
         sock.listen(1024)
         return sock
 
-    socks = [listen() for _ in range(processes)]
+    if processes > 1:
+        listen(False).close()  # the port must be free: SO_REUSEPORT alone would share it with another server
+    socks = [listen(processes > 1) for _ in range(processes)]
     click.echo(f"serving on http://{host}:{port}/ ({processes} process(es) x {threads} threads)", err=True)
     if processes == 1:
         waitress.serve(create_app(settings), sockets=socks, threads=threads, ident="sanarip")

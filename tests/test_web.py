@@ -248,6 +248,9 @@ def test_serve_processes_share_the_port_and_outlive_a_dead_child(settings_env):
             return codes == [200] * n
 
         assert all_answer(40)
+        second = subprocess.run([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port),
+                                 "--processes", "2"], env=settings_env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1 and "cannot listen" in second.stderr  # never shares a port by accident
         os.kill(children[0], signal.SIGKILL)
         time.sleep(0.5)
         assert all_answer(40)
