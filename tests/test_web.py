@@ -237,7 +237,12 @@ def test_serve_processes_share_the_port_and_outlive_a_dead_child(settings_env):
                               stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, proc=server)
-        children = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+        deadline = time.monotonic() + 20
+        while True:  # the port listens before the children are forked
+            children = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+            if len(children) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert len(children) == 2
 
         def all_answer(n: int) -> bool:
