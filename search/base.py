@@ -16,6 +16,7 @@ from search.query import Query, QueryError, parse
 PAGE_SIZE = 20
 MAX_PAGE = 500
 RESULT_CACHE_SIZE = 256
+SPEAKER_FACET_SIZE = 50  # the most frequent speakers among the matches
 
 
 class SearchUnavailable(SanaripError):

@@ -9,27 +9,33 @@ version and swaps the alias in one atomic action.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sanarip.textanalysis import index_text
-from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
+from search.base import SPEAKER_FACET_SIZE, Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
 from search.highlight import snippet
 from search.query import Atom, Query
 
 # "whitespace" is a built-in analyzer of the server itself (no analysis module needed).
+# ``stem`` is indexed, not stored (the text is); ``committee_year`` ("<slug>|<year>") serves
+# the committee and year facets with one aggregation, which over millions of matches costs
+# about as much as the query itself.
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
 MAPPINGS = {
     "dynamic": "strict",
+    "_source": {"excludes": ["stem"]},
     "properties": {
         "stem": {"type": "text", "analyzer": "whitespace"},
         "text": {"type": "text", "index": False},
         "segment": {"type": "long"},
         "sitting": {"type": "long"},
         "committee": {"type": "keyword"},
+        "committee_year": {"type": "keyword", "eager_global_ordinals": True},
         "day": {"type": "date", "format": "yyyy-MM-dd"},
         "year": {"type": "integer"},
-        "speaker": {"type": "keyword"},
+        "speaker": {"type": "keyword", "eager_global_ordinals": True},
         "speaker_id": {"type": "long"},
         "language": {"type": "keyword"},
         "start": {"type": "double"},
@@ -71,8 +77,8 @@ def to_es(query: Query, filters: Filters) -> dict[str, Any]:
 
 def _source(d: Document) -> dict[str, Any]:
     return {"stem": index_text(d.text), "text": d.text, "segment": d.segment, "sitting": d.sitting,
-            "committee": d.committee, "day": d.day, "year": d.year, "speaker": d.speaker,
-            "speaker_id": d.speaker_id, "language": d.language, "start": d.start, "end": d.end,
+            "committee": d.committee, "committee_year": f"{d.committee}|{d.year}", "day": d.day, "year": d.year,
+            "speaker": d.speaker, "speaker_id": d.speaker_id, "language": d.language, "start": d.start, "end": d.end,
             "official": d.official}
 
 
@@ -162,15 +168,13 @@ class ElasticIndex(SearchIndex):
 
     def _search(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
         self._ensure()
-        order: list[Any] = (["_score", {"segment": "asc"}] if sort == "relevance"
+        order: list[Any] = (["_score"] if sort == "relevance"
                             else [{"day": "desc"}, {"sitting": "desc"}, {"start": "asc"}])
         resp = self._call(
             self.es.search, index=self.alias, query=to_es(parsed, filters), from_=(page - 1) * page_size,
             size=page_size, sort=order, track_total_hits=True,
-            source_excludes=["stem"],
-            aggs={"committee": {"terms": {"field": "committee", "size": 1000}},
-                  "speaker": {"terms": {"field": "speaker", "size": 50}},
-                  "year": {"terms": {"field": "year", "size": 1000}}},
+            aggs={"committee_year": {"terms": {"field": "committee_year", "size": 10_000}},
+                  "speaker": {"terms": {"field": "speaker", "size": SPEAKER_FACET_SIZE}}},
         )
         hits = []
         for h in resp["hits"]["hits"]:
@@ -179,8 +183,14 @@ class ElasticIndex(SearchIndex):
             hits.append(Hit(src["sitting"], src["segment"], src["start"], src["end"], src["committee"], src["day"],
                             src.get("speaker"), src.get("language"), src["official"], html, marked,
                             h.get("_score")))
-        facets = {name: {str(b["key"]): b["doc_count"] for b in agg["buckets"]}
-                  for name, agg in resp["aggregations"].items()}
+        committees: Counter[str] = Counter()
+        years: Counter[str] = Counter()
+        for bucket in resp["aggregations"]["committee_year"]["buckets"]:
+            committee, _, year = bucket["key"].rpartition("|")
+            committees[committee] += bucket["doc_count"]
+            years[year] += bucket["doc_count"]
+        speakers = {b["key"]: b["doc_count"] for b in resp["aggregations"]["speaker"]["buckets"]}
+        facets = {"committee": dict(committees.most_common()), "speaker": speakers, "year": dict(years.most_common())}
         return SearchResult(resp["hits"]["total"]["value"], hits, facets, page, page_size)
 
     def check(self) -> None:

@@ -19,7 +19,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sanarip.textanalysis import index_text
-from search.base import RESULT_CACHE_SIZE, Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
+from search.base import (
+    RESULT_CACHE_SIZE,
+    SPEAKER_FACET_SIZE,
+    Document,
+    Filters,
+    Hit,
+    SearchIndex,
+    SearchResult,
+    SearchUnavailable,
+)
 from search.highlight import snippet
 from search.query import Atom, Query
 
@@ -39,7 +48,6 @@ CREATE TABLE meta (generation INTEGER NOT NULL);
 INSERT INTO meta VALUES (0);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
-SPEAKER_FACET_SIZE = 50
 
 
 def _quote(term: str) -> str:
