@@ -27,11 +27,12 @@ import logging
 import re
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from sanarip.catalog import get_sitting
 from sanarip.jobs import JobContext
@@ -87,7 +88,8 @@ class LiveTranscriber:
     final pass's rules (expected languages, Kyrgyz stand-ins, fallback).
     """
 
-    def __init__(self, model: Any, options: Options, on_segment, on_partial=None) -> None:
+    def __init__(self, model: Any, options: Options, on_segment: Callable[[Segment], None],
+                 on_partial: Callable[[dict[str, Any] | None], None] | None = None) -> None:
         self.model = model
         self.options = options
         self.on_segment = on_segment
@@ -248,7 +250,7 @@ def run_live_job(ctx: JobContext) -> None:
 
     def show_partial(partial: dict[str, Any] | None) -> None:
         with rt.db.session() as s:
-            s.get(Sitting, sitting_id).live_partial = partial
+            s.execute(update(Sitting).where(Sitting.id == sitting_id).values(live_partial=partial))
 
     live = LiveTranscriber(model, options, save, show_partial)
     live.state.committed_until = committed
