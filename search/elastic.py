@@ -27,7 +27,7 @@ MAPPINGS = {
     "dynamic": "strict",
     "_source": {"excludes": ["stem"]},
     "properties": {
-        "stem": {"type": "text", "analyzer": "whitespace"},
+        "stem": {"type": "text", "analyzer": "whitespace", "index_prefixes": {"min_chars": 2, "max_chars": 5}},
         "text": {"type": "text", "index": False},
         "segment": {"type": "long"},
         "sitting": {"type": "long"},
@@ -114,14 +114,21 @@ class ElasticIndex(SearchIndex):
             self._call(self.es.indices.create, index=name, settings=SETTINGS, mappings=MAPPINGS,
                        aliases={self.alias: {"is_write_index": True}})
 
-    def _bulk(self, index: str, actions: Iterator[dict[str, Any]], refresh: bool | str = False) -> int:
-        from elasticsearch.helpers import BulkIndexError, bulk
+    def _bulk(self, index: str, actions: Iterator[dict[str, Any]], refresh: bool | str = False,
+              threads: int = 1) -> int:
+        """Send ``actions``; with ``threads`` > 1 the next chunk is prepared while one is indexed."""
+        from elasticsearch.helpers import BulkIndexError, bulk, parallel_bulk
+
+        def send() -> int:
+            if threads == 1:
+                return bulk(self.es, actions, index=index, chunk_size=2000, refresh=refresh)[0]
+            return sum(ok for ok, _ in parallel_bulk(self.es, actions, index=index, chunk_size=2000,
+                                                     thread_count=threads, queue_size=threads, refresh=refresh))
 
         try:
-            ok, _ = self._call(bulk, self.es, actions, index=index, chunk_size=2000, refresh=refresh)
+            return self._call(send)
         except BulkIndexError as exc:
             raise SearchUnavailable(f"search unavailable: {len(exc.errors)} documents rejected") from None
-        return ok
 
     def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
         self._ensure()
@@ -152,7 +159,7 @@ class ElasticIndex(SearchIndex):
                     progress(count)
                 yield {"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)}
 
-        self._bulk(new, actions())
+        self._bulk(new, actions(), threads=2)
         self._call(self.es.indices.put_settings, index=new, settings={"refresh_interval": "1s"})
         self._call(self.es.indices.refresh, index=new)
         old = list(self._call(self.es.indices.get_alias, name=self.alias, ignore_unavailable=True).keys()) \
