@@ -563,7 +563,7 @@ def search_cmd(query: str, committee, date_from, date_to, speaker, language, off
     for h in result.hits:
         text = unescape(h.snippet.replace("<mark>", "[").replace("</mark>", "]"))
         who = f"{h.speaker}: " if h.speaker else ""
-        click.echo(f"{base}/s/{h.sitting}?t={h.start:.1f}  {h.committee} {h.day}  {who}{text}")
+        click.echo(f"{base}{h.link}  {h.committee} {h.day}  {who}{text}")
 
 
 @cli.command()

@@ -69,11 +69,16 @@ class Hit:
     marked: list[str]
     score: float | None = None
 
+    @property
+    def link(self) -> str:
+        """The sitting page at the hit's second (relative to the site root)."""
+        return f"/s/{self.sitting}?t={self.start:.1f}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"sitting": self.sitting, "segment": self.segment, "start": self.start, "end": self.end,
                 "committee": self.committee, "date": self.day, "speaker": self.speaker,
                 "language": self.language, "official": self.official, "snippet": self.snippet,
-                "link": f"/s/{self.sitting}?t={self.start:.1f}"}
+                "link": self.link}
 
 
 @dataclass

@@ -33,7 +33,7 @@ def search_atom():
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = "Sanarip"
     for h in result.hits:
-        link = url_for("public.sitting_page", sitting_id=h.sitting, t=f"{h.start:.1f}", _external=True)
+        link = request.url_root.rstrip("/") + h.link
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         ET.SubElement(entry, f"{{{ATOM}}}title").text = f"{h.committee} {h.day}" + (f" — {h.speaker}" if h.speaker
                                                                                       else "")

@@ -64,7 +64,9 @@ def init_app(app: Flask) -> None:
         g.lang = pick_language()
         g.translations = catalogs[g.lang]
 
+    # Old-style callables: the translation is plain text that Jinja escapes like any other
+    # value (newstyle would mark it safe and %-format it on every call).
     app.jinja_env.install_gettext_callables(
-        lambda s: gettext_(s), lambda s, p, n: g.translations.ngettext(s, p, n), newstyle=True
+        lambda s: gettext_(s), lambda s, p, n: g.translations.ngettext(s, p, n), newstyle=False
     )
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES)
