@@ -75,13 +75,14 @@ def seed(env: dict[str, str], hours: int) -> int:
 def wrk(url: str, paths: list[str], seconds: int, connections: int = 8) -> tuple[float, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(LUA % ", ".join(f'"{p}"' for p in paths))
-    proc = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
-                          capture_output=True, text=True)
+    try:
+        proc = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", fh.name, url],
+                              capture_output=True, text=True)
+    finally:
+        os.unlink(fh.name)
     if proc.returncode:
         raise RuntimeError(f"wrk failed: {proc.stderr or proc.stdout}")
-    out = proc.stdout
-    os.unlink(fh.name)
-    rate, p95 = re.search(r"RESULT ([\d.]+) ([\d.]+)", out).groups()
+    rate, p95 = re.search(r"RESULT ([\d.]+) ([\d.]+)", proc.stdout).groups()
     return float(rate), float(p95)
 
 

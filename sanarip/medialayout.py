@@ -33,9 +33,19 @@ def vod_playlist_key(sitting_id: int) -> str:
     return f"{sitting_prefix(sitting_id)}/index.m3u8"
 
 
+def audio_chunk_prefix(sitting_id: int, seq: int) -> str:
+    """What every key of audio chunk ``seq`` starts with (list storage with it to find the chunk)."""
+    return f"{sitting_prefix(sitting_id)}/audio/chunk_{seq:06d}_"
+
+
 def audio_chunk_key(sitting_id: int, seq: int, offset: float) -> str:
     """The key of audio chunk ``seq``, starting at media time ``offset`` seconds."""
-    return f"{sitting_prefix(sitting_id)}/audio/chunk_{seq:06d}_{round(offset * 1000):012d}.wav"
+    return f"{audio_chunk_prefix(sitting_id, seq)}{round(offset * 1000):012d}.wav"
+
+
+def audio_chunk_offset(key: str) -> float:
+    """The media-time offset (seconds) an audio chunk's key carries."""
+    return int(key.rsplit("_", 1)[1].removesuffix(".wav")) / 1000
 
 
 def current_playlist_key(storage: Storage, sitting_id: int) -> str:

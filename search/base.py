@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -96,6 +96,12 @@ class SearchResult:
     def to_dict(self) -> dict[str, Any]:
         return {"total": self.total, "page": self.page, "pages": self.pages,
                 "hits": [h.to_dict() for h in self.hits], "facets": self.facets}
+
+
+def facet_counts(committees: Counter[str], speakers: Counter[str], years: Counter[str]) -> dict[str, dict[str, int]]:
+    """The facets as every backend returns them: most frequent first, the top speakers only."""
+    return {"committee": dict(committees.most_common()), "speaker": dict(speakers.most_common(SPEAKER_FACET_SIZE)),
+            "year": dict(years.most_common())}
 
 
 class _ResultCache:

@@ -14,7 +14,16 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sanarip.textanalysis import index_text
-from search.base import SPEAKER_FACET_SIZE, Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
+from search.base import (
+    SPEAKER_FACET_SIZE,
+    Document,
+    Filters,
+    Hit,
+    SearchIndex,
+    SearchResult,
+    SearchUnavailable,
+    facet_counts,
+)
 from search.highlight import snippet
 from search.query import Atom, Query
 
@@ -196,9 +205,9 @@ class ElasticIndex(SearchIndex):
             committee, _, year = bucket["key"].rpartition("|")
             committees[committee] += bucket["doc_count"]
             years[year] += bucket["doc_count"]
-        speakers = {b["key"]: b["doc_count"] for b in resp["aggregations"]["speaker"]["buckets"]}
-        facets = {"committee": dict(committees.most_common()), "speaker": speakers, "year": dict(years.most_common())}
-        return SearchResult(resp["hits"]["total"]["value"], hits, facets, page, page_size)
+        speakers = Counter({b["key"]: b["doc_count"] for b in resp["aggregations"]["speaker"]["buckets"]})
+        return SearchResult(resp["hits"]["total"]["value"], hits, facet_counts(committees, speakers, years), page,
+                            page_size)
 
     def check(self) -> None:
         self._call(self.es.cluster.health, timeout="5s")

@@ -6,7 +6,7 @@ hits and for deletes), and ``seg`` is a contentless FTS5 index over the analyzer
 (rowid = segment id). The index is derived data: a schema change drops it, and ``sanarip
 reindex`` refills it.
 Contentless tables need the old tokens to delete a row, which the analyzer recomputes from
-``doc.text``.
+``doc_text.text``. Every write transaction bumps ``meta.generation``, which keys the result cache.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 from sanarip.textanalysis import index_text
 from search.base import (
     RESULT_CACHE_SIZE,
-    SPEAKER_FACET_SIZE,
     Document,
     Filters,
     Hit,
     SearchIndex,
     SearchResult,
     SearchUnavailable,
+    facet_counts,
 )
 from search.highlight import snippet
 from search.query import Atom, Query
@@ -217,8 +217,7 @@ class Fts5Index(SearchIndex):
             years[str(year)] += n
             if speaker is not None:
                 speakers[speaker] += n
-        facets = {"committee": dict(committees.most_common()),
-                  "speaker": dict(speakers.most_common(SPEAKER_FACET_SIZE)), "year": dict(years.most_common())}
+        facets = facet_counts(committees, speakers, years)
         total = sum(committees.values())
         hits = []
         for seg_id, sitting, start, end, committee, day, speaker, language, official, rank in page_rows:

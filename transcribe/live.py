@@ -36,7 +36,7 @@ from sqlalchemy import func, select, update
 
 from sanarip.catalog import get_sitting
 from sanarip.jobs import JobContext
-from sanarip.medialayout import sitting_prefix
+from sanarip.medialayout import audio_chunk_offset, audio_chunk_prefix
 from sanarip.models import Sitting, TranscriptSegment
 from sanarip.stenogram import Segment, Word
 from sanarip.transcripts import segment_to_row
@@ -50,7 +50,6 @@ MAX_SEGMENT = 12.0
 SILENCE = 1.0
 PAUSE = 0.8
 POLL = 0.25
-CHUNK_RE = re.compile(r"chunk_(\d{6})_(\d{12})\.wav$")
 
 
 def _norm(word: str) -> str:
@@ -254,25 +253,23 @@ def run_live_job(ctx: JobContext) -> None:
 
     live = LiveTranscriber(model, options, save, show_partial)
     live.state.committed_until = committed
-    prefix = f"{sitting_prefix(sitting_id)}/audio/chunk_"
     seq = int(ctx.progress.get("seq", 0))
     drain = bool(ctx.payload.get("drain"))
     last_status_check = time.monotonic()
     try:
         while True:
             ctx.check()
-            keys = rt.storage.list(f"{prefix}{seq:06d}_")
+            keys = rt.storage.list(audio_chunk_prefix(sitting_id, seq))
             if keys and not drain and time.monotonic() - last_status_check > 5:
                 last_status_check = time.monotonic()
                 if not _still_live(rt, sitting_id):
                     break  # behind, and the recording is over: the final pass takes it from here
             if keys:
-                m = CHUNK_RE.search(keys[0])
-                offset = int(m.group(2)) / 1000
+                offset = audio_chunk_offset(keys[0])
                 if offset + 2.5 > committed:  # skip chunks the draft already covered (resume)
                     live.feed(offset, read_chunk(rt.storage.get_bytes(keys[0])))
                 seq += 1
-                if drain or not rt.storage.list(f"{prefix}{seq:06d}_"):  # caught up: transcribe now
+                if drain or not rt.storage.list(audio_chunk_prefix(sitting_id, seq)):  # caught up: transcribe now
                     live.step()
                     ctx.report(seq=seq)
                 continue

@@ -20,6 +20,16 @@
     return `${p(Math.floor(s / 3600))}:${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}`;
   }
 
+  // Fill a line with its time and text (text nodes: never parsed as HTML).
+  function fill(li, line) {
+    const ts = document.createElement("span");
+    ts.className = "ts";
+    ts.textContent = clock(line.start);
+    li.replaceChildren(ts, " ", document.createTextNode(line.text));
+    li.dataset.start = line.start;
+    if (line.language) li.lang = line.language; else li.removeAttribute("lang");
+  }
+
   function add(seg) {
     if (seen.has(seg.id)) return;
     seen.add(seg.id);
@@ -27,24 +37,14 @@
     const li = document.createElement("li");
     li.className = "seg" + (seg.unreliable ? " unreliable" : "");
     li.tabIndex = 0;
-    li.dataset.start = seg.start;
-    const ts = document.createElement("span");
-    ts.className = "ts";
-    ts.textContent = clock(seg.start);
-    li.append(ts, " ", document.createTextNode(seg.text));  // text nodes: never parsed as HTML
-    if (seg.language) li.lang = seg.language;
+    fill(li, seg);
     list.insertBefore(li, partial.isConnected ? partial : null);
     if (follow.checked) li.scrollIntoView({ block: "nearest" });
   }
 
   function showPartial(p) {
     if (!p || !p.text) { partial.remove(); return; }
-    const ts = document.createElement("span");
-    ts.className = "ts";
-    ts.textContent = clock(p.start);
-    partial.replaceChildren(ts, " ", document.createTextNode(p.text));
-    partial.dataset.start = p.start;
-    if (p.language) partial.lang = p.language; else partial.removeAttribute("lang");
+    fill(partial, p);
     if (!partial.isConnected) list.append(partial);
     if (follow.checked) partial.scrollIntoView({ block: "nearest" });
   }
