@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sanarip.errors import SanaripError
+from sanarip.lru import LRU
 from search.query import Query, QueryError, parse
 
 PAGE_SIZE = 20
@@ -88,6 +88,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     page: int = 1
     page_size: int = PAGE_SIZE
+    facets_estimated: bool = False  # counts scaled up from a random sample of the matches
 
     @property
     def pages(self) -> int:
@@ -95,35 +96,14 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"total": self.total, "page": self.page, "pages": self.pages,
-                "hits": [h.to_dict() for h in self.hits], "facets": self.facets}
+                "hits": [h.to_dict() for h in self.hits], "facets": self.facets,
+                "facets_estimated": self.facets_estimated}
 
 
 def facet_counts(committees: Counter[str], speakers: Counter[str], years: Counter[str]) -> dict[str, dict[str, int]]:
     """The facets as every backend returns them: most frequent first, the top speakers only."""
     return {"committee": dict(committees.most_common()), "speaker": dict(speakers.most_common(SPEAKER_FACET_SIZE)),
             "year": dict(years.most_common())}
-
-
-class _ResultCache:
-    """A thread-safe LRU of search results, valid for one index generation."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple, SearchResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> SearchResult | None:
-        with self._lock:
-            result = self._items.get(key)
-            if result is not None:
-                self._items.move_to_end(key)
-            return result
-
-    def put(self, key: tuple, result: SearchResult) -> None:
-        with self._lock:
-            self._items[key] = result
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 class SearchIndex(ABC):
@@ -135,7 +115,7 @@ class SearchIndex(ABC):
     """
 
     def __init__(self, cache_size: int = RESULT_CACHE_SIZE) -> None:
-        self._results = _ResultCache(cache_size) if cache_size > 0 else None
+        self._results: LRU[SearchResult] | None = LRU(cache_size) if cache_size > 0 else None
 
     def generation(self) -> Hashable | None:
         """A value that changes whenever the index changes, or None if the backend cannot tell."""

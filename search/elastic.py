@@ -31,6 +31,14 @@ from search.query import Atom, Query
 # ``stem`` is indexed, not stored (the text is); ``committee_year`` ("<slug>|<year>") serves
 # the committee and year facets with one aggregation, which over millions of matches costs
 # about as much as the query itself.
+# A terms aggregation whose shard size exceeds the field's distinct values counts exactly, and
+# only then may the node collect it over several index segments at once (a thread each).
+FACET_SHARD_SIZE = 10_000
+# Facets of a query matching more segments than EXACT_FACETS are estimated from a random
+# sample of about FACET_SAMPLE of them (a committee's or a year's count within about 3%):
+# counting millions of matches exactly costs several times the query itself.
+EXACT_FACETS = 100_000
+FACET_SAMPLE = 20_000
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
 MAPPINGS = {
     "dynamic": "strict",
@@ -84,6 +92,23 @@ def to_es(query: Query, filters: Filters) -> dict[str, Any]:
     return {"bool": {"must": must, "filter": flt, "must_not": [_es_atom(a) for a in query.excluded]}}
 
 
+def _facet_aggs() -> dict[str, Any]:
+    return {"committee_year": {"terms": {"field": "committee_year", "size": FACET_SHARD_SIZE}},
+            "speaker": {"terms": {"field": "speaker", "size": SPEAKER_FACET_SIZE, "shard_size": FACET_SHARD_SIZE}}}
+
+
+def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """The facet counts from ``_facet_aggs``' buckets (committee and year come as "<slug>|<year>")."""
+    committees: Counter[str] = Counter()
+    years: Counter[str] = Counter()
+    for bucket in aggregations["committee_year"]["buckets"]:
+        committee, _, year = bucket["key"].rpartition("|")
+        committees[committee] += bucket["doc_count"]
+        years[year] += bucket["doc_count"]
+    speakers = Counter({b["key"]: b["doc_count"] for b in aggregations["speaker"]["buckets"]})
+    return facet_counts(committees, speakers, years)
+
+
 def _source(d: Document) -> dict[str, Any]:
     return {"stem": index_text(d.text), "text": d.text, "segment": d.segment, "sitting": d.sitting,
             "committee": d.committee, "committee_year": f"{d.committee}|{d.year}", "day": d.day, "year": d.year,
@@ -93,7 +118,7 @@ def _source(d: Document) -> dict[str, Any]:
 
 class ElasticIndex(SearchIndex):
     def __init__(self, url: str, user: str = "", password: str = "", ca: str = "", prefix: str = "sanarip",
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, exact_facets: int = EXACT_FACETS, facet_sample: int = FACET_SAMPLE) -> None:
         super().__init__(cache_size=0)  # no generation to key on; the engine has its own caches
         from elasticsearch import Elasticsearch
 
@@ -104,6 +129,7 @@ class ElasticIndex(SearchIndex):
             kwargs["ca_certs"] = ca
         self.es = Elasticsearch(url, **kwargs)
         self.alias = f"{prefix}-segments"
+        self.exact_facets, self.facet_sample = exact_facets, facet_sample
 
     def _call(self, fn, *args, **kwargs):
         from elasticsearch import ApiError, TransportError
@@ -186,28 +212,40 @@ class ElasticIndex(SearchIndex):
         self._ensure()
         order: list[Any] = (["_score"] if sort == "relevance"
                             else [{"day": "desc"}, {"sitting": "desc"}, {"start": "asc"}])
-        resp = self._call(
-            self.es.search, index=self.alias, query=to_es(parsed, filters), from_=(page - 1) * page_size,
-            size=page_size, sort=order, track_total_hits=True,
-            aggs={"committee_year": {"terms": {"field": "committee_year", "size": 10_000}},
-                  "speaker": {"terms": {"field": "speaker", "size": SPEAKER_FACET_SIZE}}},
+        query = to_es(parsed, filters)
+        # One round trip, two searches the node runs side by side: the page of hits with the
+        # exact total, and the facets counted exactly but given up after ``exact_facets`` matches.
+        found, counted = self._msearch(
+            {"query": query, "from": (page - 1) * page_size, "size": page_size, "sort": order,
+             "track_total_hits": True},
+            {"query": query, "size": 0, "track_total_hits": False, "aggs": _facet_aggs(),
+             "terminate_after": self.exact_facets + 1},
         )
         hits = []
-        for h in resp["hits"]["hits"]:
+        for h in found["hits"]["hits"]:
             src = h["_source"]
             html, marked = snippet(src["text"], parsed)
             hits.append(Hit(src["sitting"], src["segment"], src["start"], src["end"], src["committee"], src["day"],
                             src.get("speaker"), src.get("language"), src["official"], html, marked,
                             h.get("_score")))
-        committees: Counter[str] = Counter()
-        years: Counter[str] = Counter()
-        for bucket in resp["aggregations"]["committee_year"]["buckets"]:
-            committee, _, year = bucket["key"].rpartition("|")
-            committees[committee] += bucket["doc_count"]
-            years[year] += bucket["doc_count"]
-        speakers = Counter({b["key"]: b["doc_count"] for b in resp["aggregations"]["speaker"]["buckets"]})
-        return SearchResult(resp["hits"]["total"]["value"], hits, facet_counts(committees, speakers, years), page,
-                            page_size)
+        total = found["hits"]["total"]["value"]
+        estimated = total > self.exact_facets
+        if estimated:  # too many to count: estimate from a random sample of about ``facet_sample``
+            sample = {"random_sampler": {"probability": min(0.5, self.facet_sample / total), "seed": 1},
+                      "aggs": _facet_aggs()}
+            counted = self._call(self.es.search, index=self.alias, query=query, size=0, track_total_hits=False,
+                                 aggs={"sample": sample})["aggregations"]["sample"]
+        else:
+            counted = counted["aggregations"]
+        return SearchResult(total, hits, _facets(counted), page, page_size, estimated)
+
+    def _msearch(self, *bodies: dict[str, Any]) -> list[dict[str, Any]]:
+        resp = self._call(self.es.msearch, index=self.alias, searches=[part for b in bodies for part in ({}, b)])
+        for r in resp["responses"]:
+            if "error" in r:
+                raise SearchUnavailable(f"search unavailable: Elasticsearch error {r.get('status')}: "
+                                        f"{r['error'].get('reason', r['error'])}")
+        return resp["responses"]
 
     def check(self) -> None:
         self._call(self.es.cluster.health, timeout="5s")

@@ -105,6 +105,29 @@ def test_filters_and_facets(index):
     assert facets["speaker"] == {"Исакова": 2, "Асанов": 2}
 
 
+@pytest.mark.elasticsearch
+def test_elasticsearch_estimates_facets_of_very_many_matches(elasticsearch_url, tmp_path):
+    from search.elastic import ElasticIndex
+
+    rows = [(n, 100 + n // 50, "budget" if n % 4 else "health", f"{2024 + n % 2}-05-0{1 + n % 5}", f"S{n % 3}",
+             "ru", float(n), f"Депутат номер {n} говорит о бюджете.", False) for n in range(1, 801)]
+    idx = ElasticIndex(elasticsearch_url, prefix=f"e{tmp_path.name[-12:].lower()}", exact_facets=200,
+                       facet_sample=400)
+    try:
+        idx.rebuild(docs(rows))
+        few = idx.search('"номер 7"')  # under the limit: exact
+        assert not few.facets_estimated and few.facets["committee"] == {"budget": 1}
+        many = idx.search("депутат")
+        assert many.total == 800 and len(many.hits) == 20  # totals and hits stay exact
+        assert many.facets_estimated and many.to_dict()["facets_estimated"] is True
+        assert set(many.facets["committee"]) == {"budget", "health"}
+        assert 600 * 0.7 < many.facets["committee"]["budget"] < 600 * 1.3
+        assert 200 * 0.6 < many.facets["committee"]["health"] < 200 * 1.4
+        assert set(many.facets["year"]) == {"2024", "2025"} and set(many.facets["speaker"]) == {"S0", "S1", "S2"}
+    finally:
+        idx.close()
+
+
 def test_sort_by_date_and_pagination(index):
     by_date = index.search("депутат", sort="date", page_size=50)
     assert [h.segment for h in by_date.hits] == [9, 1, 2, 3]

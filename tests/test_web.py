@@ -86,6 +86,24 @@ def test_search_page_hits_seek_and_escape(client, app):
     assert re.search(r'committee=budget[^"]*">budget</a> <span class="count">\d+', facets)
 
 
+def test_rendered_results_follow_language_and_index_changes(client, app):
+    from search import Document
+    from web.deps import search_index
+
+    url = "/search?q=депутаты"
+    en = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    ru = client.get(url, headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "moments found" in en and "найдено моментов" in ru and "moments found" not in ru
+    count = int(re.search(r'role="status">(\d+)', en).group(1))
+    with app.app_context():
+        search_index().add([Document(segment=99_999, sitting=app.config["ids"]["sitting"], committee="budget",
+                                     day="2025-01-01", speaker=None, speaker_id=None, language="ru", start=600.0,
+                                     end=604.0, text="Депутаты вернулись к вопросу.", official=False)])
+    again = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert int(re.search(r'role="status">(\d+)', again).group(1)) == count + 1
+    assert f"/s/{app.config['ids']['sitting']}?t=600.0" in again
+
+
 def test_malformed_query_is_400_with_message(client):
     resp = client.get('/search?q="unclosed')
     assert resp.status_code == 400

@@ -129,7 +129,7 @@ def openapi_document(server: str) -> dict[str, Any]:
                                                         "segments": {"type": "array", "items": segment}}},
         "SearchResult": {"type": "object", "properties": {
             "total": integer, "page": integer, "pages": integer, "items": {"type": "array", "items": hit},
-            "facets": obj, "next": nullable_text}},
+            "facets": obj, "facets_estimated": {"type": "boolean"}, "next": nullable_text}},
         "Person": {"type": "object", "properties": {"id": integer, "name": text, "faction": nullable_text,
                                                      "role": nullable_text, "sittings": {"type": "array",
                                                                                          "items": obj}}},

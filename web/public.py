@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import time
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from sanarip.lru import LRU
 from sanarip.medialayout import build_playlist
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.stenogram import EXPORTERS, Segment, export
 from sanarip.transcripts import public_stenogram, shown_publication
+from search import SearchResult
+from search.base import RESULT_CACHE_SIZE
 from web.deps import runtime, search_index
 from web.views import (
     committee_or_404,
@@ -47,9 +49,11 @@ def home():
         return render_template("home.html", live=live, upcoming=upcoming, committees=committees, recent=recent)
 
 
-_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()
-_FRAGMENTS_LOCK = threading.Lock()
 FRAGMENT_CACHE_SIZE = 64
+_transcripts: LRU[Markup] = LRU(FRAGMENT_CACHE_SIZE)  # rendered transcripts
+COMMITTEE_LIST_SECONDS = 30
+_committee_lists: LRU[list[tuple[str, str]]] = LRU(8)
+_results: LRU[tuple[SearchResult, Markup]] = LRU(RESULT_CACHE_SIZE)  # rendered search results, one per cached result
 
 
 def word_track(seg: Segment) -> tuple[str, str]:
@@ -84,17 +88,11 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
                                          func.max(TranscriptSegment.id))
                                   .where(TranscriptSegment.sitting_id == sitting.id)).one())
     key = (sitting.id, version, g.lang)
-    with _FRAGMENTS_LOCK:
-        html = _FRAGMENTS.get(key)
-        if html is not None:
-            _FRAGMENTS.move_to_end(key)
-            return html, pub
-    stenogram = public_stenogram(s, sitting, pub.number if pub else None)
-    html = Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
-    with _FRAGMENTS_LOCK:
-        _FRAGMENTS[key] = html
-        while len(_FRAGMENTS) > FRAGMENT_CACHE_SIZE:
-            _FRAGMENTS.popitem(last=False)
+    html = _transcripts.get(key)
+    if html is None:
+        stenogram = public_stenogram(s, sitting, pub.number if pub else None)
+        html = Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
+        _transcripts.put(key, html)
     return html, pub
 
 
@@ -165,19 +163,42 @@ def search_page():
     page = int_arg("page", 1, 1, 500)
     filters = search_filters()
     sort = sort_arg()
-    with runtime().db.session(readonly=True) as s:
-        committees = list(s.scalars(select(Committee).order_by(Committee.name)))
-    context = {"q": query, "filters": filters, "sort": sort, "committees": committees, "result": None,
-               "error": None, "facet_links": facet_links}
+    context = {"q": query, "filters": filters, "sort": sort, "committees": _committee_choices(), "result": None,
+               "error": None}
     if query:
         from search import QueryError
 
         try:
-            context["result"] = search_index().search(query, filters, page=page, sort=sort)
+            result = search_index().search(query, filters, page=page, sort=sort)
         except QueryError as exc:
             context["error"] = str(exc)
             return render_template("search.html", **context), 400
+        context.update(result=result, results_html=_results_fragment(result, query))
     return render_template("search.html", **context)
+
+
+def _committee_choices() -> list[tuple[str, str]]:
+    """(slug, name in the page's language) of every committee for the search form, read at most
+    once per COMMITTEE_LIST_SECONDS per process (a new committee shows up within that)."""
+    key = (g.lang, int(time.monotonic() // COMMITTEE_LIST_SECONDS))
+    choices = _committee_lists.get(key)
+    if choices is None:
+        with runtime().db.session(readonly=True) as s:
+            choices = [(c.slug, c.display_name(g.lang)) for c in s.scalars(select(Committee).order_by(Committee.name))]
+        _committee_lists.put(key, choices)
+    return choices
+
+
+def _results_fragment(result: SearchResult, query: str) -> Markup:
+    """The rendered hits, facets and pages of a search, kept while the index answers with the
+    same (cached) result object: a popular query is rendered once, not once per visitor."""
+    key = (id(result), g.lang, request.script_root, request.query_string)  # the entry keeps result alive
+    cached = _results.get(key)
+    if cached is not None:
+        return cached[1]
+    html = Markup(render_template("_search_results.html", result=result, q=query, facet_links=facet_links))
+    _results.put(key, (result, html))
+    return html
 
 
 @bp.route("/c/<slug>")
