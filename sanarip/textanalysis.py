@@ -12,7 +12,6 @@ and prefix-searchable.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import Stemmer
 
@@ -21,42 +20,39 @@ CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 _STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    word: str  # folded surface form
-    stem: str
-    start: int  # character offsets in the original text
-    end: int
-
-
 def fold(text: str) -> str:
     """Case-fold and treat ``ё`` as ``е``."""
     return text.casefold().replace("ё", "е")
 
 
-_STEM_CACHE: dict[str, str] = {}
+_STEMS: dict[str, str] = {}
 
 
 def stem_word(word: str) -> str:
-    """Stem one folded word with the Snowball stemmer of its script (memoized: vocabularies are Zipfian)."""
-    stem = _STEM_CACHE.get(word)
+    """The stem of one word: folded, then stemmed by the Snowball stemmer of its script (memoized:
+    vocabularies are Zipfian, and every hit's text is analyzed again for its snippet)."""
+    stem = _STEMS.get(word)
     if stem is None:
-        stemmer = _STEMMERS["ru"] if CYRILLIC_RE.search(word) else _STEMMERS["en"]
-        stem = stemmer.stemWord(word)
-        if len(_STEM_CACHE) < 500_000:
-            _STEM_CACHE[word] = stem
+        folded = fold(word)
+        stem = (_STEMMERS["ru"] if CYRILLIC_RE.search(folded) else _STEMMERS["en"]).stemWord(folded)
+        if len(_STEMS) < 500_000:
+            _STEMS[word] = stem
     return stem
 
 
-def tokens(text: str) -> list[Token]:
-    """Every word of ``text`` with its folded form, stem and offsets."""
-    out = []
-    for m in WORD_RE.finditer(text):
-        word = fold(m.group())
-        out.append(Token(word, stem_word(word), m.start(), m.end()))
-    return out
+def words(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+    """The character span and the stem of every word of ``text``."""
+    known = _STEMS.get
+    spans = [m.span() for m in WORD_RE.finditer(text)]
+    return spans, [known(w) or stem_word(w) for w in (text[a:b] for a, b in spans)]
+
+
+def stems(text: str) -> list[str]:
+    """The stem of every word of ``text``."""
+    known = _STEMS.get
+    return [known(w) or stem_word(w) for w in WORD_RE.findall(text)]
 
 
 def index_text(text: str) -> str:
     """The stems of ``text``, space-separated: what the search engines index."""
-    return " ".join([stem_word(fold(w)) for w in WORD_RE.findall(text)])
+    return " ".join(stems(text))

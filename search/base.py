@@ -106,6 +106,19 @@ def facet_counts(committees: Counter[str], speakers: Counter[str], years: Counte
             "year": dict(years.most_common())}
 
 
+def grouped_facets(groups: Iterable[tuple[str, str | None, int, int]]) -> dict[str, dict[str, int]]:
+    """The facets of matches counted in (committee, speaker, year, count) groups."""
+    committees: Counter[str] = Counter()
+    speakers: Counter[str] = Counter()
+    years: Counter[str] = Counter()
+    for committee, speaker, year, n in groups:
+        committees[committee] += n
+        years[str(year)] += n
+        if speaker is not None:
+            speakers[speaker] += n
+    return facet_counts(committees, speakers, years)
+
+
 class SearchIndex(ABC):
     """Where transcript segments are indexed and searched.
 

@@ -23,6 +23,7 @@ from search.base import (
     SearchResult,
     SearchUnavailable,
     facet_counts,
+    grouped_facets,
 )
 from search.highlight import snippet
 from search.query import Atom, Query
@@ -209,43 +210,38 @@ class ElasticIndex(SearchIndex):
         return count
 
     def _search(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
-        self._ensure()
+        from elasticsearch import NotFoundError
+
         order: list[Any] = (["_score"] if sort == "relevance"
                             else [{"day": "desc"}, {"sitting": "desc"}, {"start": "asc"}])
         query = to_es(parsed, filters)
-        # One round trip, two searches the node runs side by side: the page of hits with the
-        # exact total, and the facets counted exactly but given up after ``exact_facets`` matches.
-        found, counted = self._msearch(
-            {"query": query, "from": (page - 1) * page_size, "size": page_size, "sort": order,
-             "track_total_hits": True},
-            {"query": query, "size": 0, "track_total_hits": False, "aggs": _facet_aggs(),
-             "terminate_after": self.exact_facets + 1},
-        )
+        try:
+            found = self._call(self.es.search, index=self.alias, query=query, from_=(page - 1) * page_size,
+                               size=page_size, sort=order, track_total_hits=True)["hits"]
+        except NotFoundError:  # nothing indexed yet
+            return SearchResult(0, [], grouped_facets([]), page, page_size)
+        sources = [h["_source"] for h in found["hits"]]
         hits = []
-        for h in found["hits"]["hits"]:
-            src = h["_source"]
+        for h, src in zip(found["hits"], sources, strict=True):
             html, marked = snippet(src["text"], parsed)
             hits.append(Hit(src["sitting"], src["segment"], src["start"], src["end"], src["committee"], src["day"],
                             src.get("speaker"), src.get("language"), src["official"], html, marked,
                             h.get("_score")))
-        total = found["hits"]["total"]["value"]
+        total = found["total"]["value"]
+        if total == len(sources):  # every match is on this page: count them here
+            facets = grouped_facets((s["committee"], s.get("speaker"), s["year"], 1) for s in sources)
+            return SearchResult(total, hits, facets, page, page_size)
+        # A second round trip, knowing how many there are: few enough are counted exactly; of
+        # more, a random sample of about ``facet_sample`` is.
         estimated = total > self.exact_facets
-        if estimated:  # too many to count: estimate from a random sample of about ``facet_sample``
-            sample = {"random_sampler": {"probability": min(0.5, self.facet_sample / total), "seed": 1},
-                      "aggs": _facet_aggs()}
-            counted = self._call(self.es.search, index=self.alias, query=query, size=0, track_total_hits=False,
-                                 aggs={"sample": sample})["aggregations"]["sample"]
-        else:
-            counted = counted["aggregations"]
-        return SearchResult(total, hits, _facets(counted), page, page_size, estimated)
-
-    def _msearch(self, *bodies: dict[str, Any]) -> list[dict[str, Any]]:
-        resp = self._call(self.es.msearch, index=self.alias, searches=[part for b in bodies for part in ({}, b)])
-        for r in resp["responses"]:
-            if "error" in r:
-                raise SearchUnavailable(f"search unavailable: Elasticsearch error {r.get('status')}: "
-                                        f"{r['error'].get('reason', r['error'])}")
-        return resp["responses"]
+        aggs = _facet_aggs()
+        if estimated:
+            aggs = {"sample": {"random_sampler": {"probability": min(0.5, self.facet_sample / total), "seed": 1},
+                               "aggs": aggs}}
+        aggregations = self._call(self.es.search, index=self.alias, query=query, size=0, track_total_hits=False,
+                                  aggs=aggs)["aggregations"]
+        return SearchResult(total, hits, _facets(aggregations["sample"] if estimated else aggregations), page,
+                            page_size, estimated)
 
     def check(self) -> None:
         self._call(self.es.cluster.health, timeout="5s")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from search.base import (
     SearchIndex,
     SearchResult,
     SearchUnavailable,
-    facet_counts,
+    grouped_facets,
 )
 from search.highlight import snippet
 from search.query import Atom, Query
@@ -209,16 +208,8 @@ class Fts5Index(SearchIndex):
                                 [match, *args]).fetchall()
         except sqlite3.OperationalError as exc:
             raise SearchUnavailable(f"search index error: {exc}") from None
-        committees: Counter[str] = Counter()
-        speakers: Counter[str] = Counter()
-        years: Counter[str] = Counter()
-        for committee, speaker, year, n in groups:
-            committees[committee] += n
-            years[str(year)] += n
-            if speaker is not None:
-                speakers[speaker] += n
-        facets = facet_counts(committees, speakers, years)
-        total = sum(committees.values())
+        facets = grouped_facets(groups)
+        total = sum(n for *_, n in groups)
         hits = []
         for seg_id, sitting, start, end, committee, day, speaker, language, official, rank in page_rows:
             html, marked = snippet(texts[seg_id], parsed)

@@ -8,47 +8,47 @@ from __future__ import annotations
 
 from html import escape
 
-from sanarip.textanalysis import Token, tokens
+from sanarip.textanalysis import words
 from search.query import Query
 
 WINDOW_WORDS = 32
 
 
-def matched_tokens(toks: list[Token], query: Query) -> set[int]:
-    """Indexes of the tokens the query's positive atoms match."""
+def matched_words(stems: list[str], query: Query) -> set[int]:
+    """Indexes of the words (by their stems) that the query's positive atoms match."""
     hits: set[int] = set()
     for atom in query.positive_atoms:
         if atom.kind == "word":
-            hits.update(i for i, t in enumerate(toks) if t.stem == atom.terms[0])
+            hits.update(i for i, s in enumerate(stems) if s == atom.terms[0])
         elif atom.kind == "prefix":
-            hits.update(i for i, t in enumerate(toks) if t.stem.startswith(atom.terms[0]))
+            hits.update(i for i, s in enumerate(stems) if s.startswith(atom.terms[0]))
         else:
             n = len(atom.terms)
-            for i in range(len(toks) - n + 1):
-                if all(toks[i + k].stem == atom.terms[k] for k in range(n)):
+            for i in range(len(stems) - n + 1):
+                if all(stems[i + k] == atom.terms[k] for k in range(n)):
                     hits.update(range(i, i + n))
     return hits
 
 
 def snippet(text: str, query: Query, window: int = WINDOW_WORDS) -> tuple[str, list[str]]:
     """(HTML snippet around the first match, the matched words in order)."""
-    toks = tokens(text)
-    hits = sorted(matched_tokens(toks, query))
-    if not toks:
+    spans, stems = words(text)
+    hits = sorted(matched_words(stems, query))
+    if not spans:
         return escape(text), []
     first = hits[0] if hits else 0
     lo = max(0, first - window // 3)
-    hi = min(len(toks), lo + window)
-    start = 0 if lo == 0 else toks[lo].start
-    end = len(text) if hi == len(toks) else toks[hi - 1].end
+    hi = min(len(spans), lo + window)
+    start = 0 if lo == 0 else spans[lo][0]
+    end = len(text) if hi == len(spans) else spans[hi - 1][1]
     parts, cursor = [], start
     for i in hits:
         if i < lo or i >= hi:
             continue
-        t = toks[i]
-        parts.append(escape(text[cursor:t.start]))
-        parts.append(f"<mark>{escape(text[t.start:t.end])}</mark>")
-        cursor = t.end
+        a, b = spans[i]
+        parts.append(escape(text[cursor:a]))
+        parts.append(f"<mark>{escape(text[a:b])}</mark>")
+        cursor = b
     parts.append(escape(text[cursor:end]))
     html = ("… " if start > 0 else "") + "".join(parts) + (" …" if end < len(text) else "")
-    return html, [text[toks[i].start:toks[i].end] for i in hits]
+    return html, [text[a:b] for a, b in (spans[i] for i in hits)]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from sanarip.errors import SanaripError
-from sanarip.textanalysis import tokens
+from sanarip.textanalysis import stems
 
 MAX_QUERY_LENGTH = 500
 MAX_ATOMS = 32
@@ -41,24 +41,24 @@ class Query:
 
 def _atom(raw: str) -> Atom | None:
     if raw.startswith('"'):
-        stems = tuple(t.stem for t in tokens(raw.strip('"')))
-        if not stems:
+        terms = tuple(stems(raw.strip('"')))
+        if not terms:
             return None
-        return Atom("phrase" if len(stems) > 1 else "word", stems, raw)
+        return Atom("phrase" if len(terms) > 1 else "word", terms, raw)
     if raw.endswith("*"):
         body = raw.rstrip("*")
         if "*" in body:
             raise QueryError(f"'*' may only end a word: {raw!r}")
-        toks = tokens(body)
-        if not toks:
+        terms = tuple(stems(body))
+        if not terms:
             raise QueryError(f"'{raw}' has no letters before '*'")
-        if len(toks) > 1:
+        if len(terms) > 1:
             raise QueryError(f"a prefix must be one word: {raw!r}")
-        return Atom("prefix", (toks[0].stem,), raw)
-    stems = tuple(t.stem for t in tokens(raw))
-    if not stems:
+        return Atom("prefix", terms, raw)
+    terms = tuple(stems(raw))
+    if not terms:
         return None
-    return Atom("phrase" if len(stems) > 1 else "word", stems, raw)
+    return Atom("phrase" if len(terms) > 1 else "word", terms, raw)
 
 
 def parse(text: str) -> Query:

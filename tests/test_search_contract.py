@@ -106,7 +106,7 @@ def test_filters_and_facets(index):
 
 
 @pytest.mark.elasticsearch
-def test_elasticsearch_estimates_facets_of_very_many_matches(elasticsearch_url, tmp_path):
+def test_elasticsearch_counts_facets_exactly_or_estimates_them_for_many_matches(elasticsearch_url, tmp_path):
     from search.elastic import ElasticIndex
 
     rows = [(n, 100 + n // 50, "budget" if n % 4 else "health", f"{2024 + n % 2}-05-0{1 + n % 5}", f"S{n % 3}",
@@ -114,9 +114,15 @@ def test_elasticsearch_estimates_facets_of_very_many_matches(elasticsearch_url, 
     idx = ElasticIndex(elasticsearch_url, prefix=f"e{tmp_path.name[-12:].lower()}", exact_facets=200,
                        facet_sample=400)
     try:
+        assert idx.search("депутат").total == 0  # nothing indexed yet: no hits, not an error
         idx.rebuild(docs(rows))
-        few = idx.search('"номер 7"')  # under the limit: exact
-        assert not few.facets_estimated and few.facets["committee"] == {"budget": 1}
+        few = idx.search('"номер 7"')  # every match on the first page: counted from it
+        assert not few.facets_estimated and few.facets == {"committee": {"budget": 1}, "speaker": {"S1": 1},
+                                                           "year": {"2025": 1}}
+        some = idx.search("депутат", Filters(committee="health"))  # 200 matches: counted exactly
+        assert not some.facets_estimated and some.total == 200
+        assert some.facets == {"committee": {"health": 200}, "speaker": {"S1": 67, "S2": 67, "S0": 66},
+                               "year": {"2024": 200}}
         many = idx.search("депутат")
         assert many.total == 800 and len(many.hits) == 20  # totals and hits stay exact
         assert many.facets_estimated and many.to_dict()["facets_estimated"] is True
