@@ -220,16 +220,17 @@ class ElasticIndex(SearchIndex):
                                size=page_size, sort=order, track_total_hits=True)["hits"]
         except NotFoundError:  # nothing indexed yet
             return SearchResult(0, [], grouped_facets([]), page, page_size)
-        sources = [h["_source"] for h in found["hits"]]
         hits = []
-        for h, src in zip(found["hits"], sources, strict=True):
+        for h in found["hits"]:
+            src = h["_source"]
             html, marked = snippet(src["text"], parsed)
             hits.append(Hit(src["sitting"], src["segment"], src["start"], src["end"], src["committee"], src["day"],
                             src.get("speaker"), src.get("language"), src["official"], html, marked,
                             h.get("_score")))
         total = found["total"]["value"]
-        if total == len(sources):  # every match is on this page: count them here
-            facets = grouped_facets((s["committee"], s.get("speaker"), s["year"], 1) for s in sources)
+        if total == len(hits):  # every match is on this page: count them here
+            facets = grouped_facets((h["_source"]["committee"], h["_source"].get("speaker"), h["_source"]["year"], 1)
+                                    for h in found["hits"])
             return SearchResult(total, hits, facets, page, page_size)
         # A second round trip, knowing how many there are: few enough are counted exactly; of
         # more, a random sample of about ``facet_sample`` is.
