@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Hashable, Iterable
@@ -9,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from cachetools import LRUCache
+
 from sanarip.errors import SanaripError
-from sanarip.lru import LRU
 from search.query import Query, QueryError, parse
 
 PAGE_SIZE = 20
@@ -128,7 +130,8 @@ class SearchIndex(ABC):
     """
 
     def __init__(self, cache_size: int = RESULT_CACHE_SIZE) -> None:
-        self._results: LRU[SearchResult] | None = LRU(cache_size) if cache_size > 0 else None
+        self._results: LRUCache[Hashable, SearchResult] | None = LRUCache(cache_size) if cache_size > 0 else None
+        self._results_lock = threading.Lock()  # cachetools caches are not thread-safe
 
     def generation(self) -> Hashable | None:
         """A value that changes whenever the index changes, or None if the backend cannot tell."""
@@ -154,10 +157,12 @@ class SearchIndex(ABC):
         if generation is None:
             return self._search(parsed, filters, page, sort, page_size)
         key = (generation, query, filters, page, sort, page_size)
-        result = self._results.get(key)
-        if result is None:
+        with self._results_lock:
+            result = self._results.get(key)
+        if result is None:  # searched unlocked: a slow query must not hold up cached ones
             result = self._search(parsed, filters, page, sort, page_size)
-            self._results.put(key, result)
+            with self._results_lock:
+                self._results[key] = result
         return result
 
     @abstractmethod

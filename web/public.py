@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from datetime import timedelta
 
+from cachetools import LRUCache, TTLCache, cached
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from sanarip.lru import LRU
 from sanarip.medialayout import build_playlist
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.stenogram import EXPORTERS, Segment, export
@@ -50,10 +50,7 @@ def home():
 
 
 FRAGMENT_CACHE_SIZE = 64
-_transcripts: LRU[Markup] = LRU(FRAGMENT_CACHE_SIZE)  # rendered transcripts
 COMMITTEE_LIST_SECONDS = 30
-_committee_lists: LRU[list[tuple[str, str]]] = LRU(8)
-_results: LRU[tuple[SearchResult, Markup]] = LRU(RESULT_CACHE_SIZE)  # rendered search results, one per cached result
 
 
 def word_track(seg: Segment) -> tuple[str, str]:
@@ -87,13 +84,16 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
         version = tuple(s.execute(select(func.count(), func.max(TranscriptSegment.updated_at),
                                          func.max(TranscriptSegment.id))
                                   .where(TranscriptSegment.sitting_id == sitting.id)).one())
-    key = (sitting.id, version, g.lang)
-    html = _transcripts.get(key)
-    if html is None:
-        stenogram = public_stenogram(s, sitting, pub.number if pub else None)
-        html = Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
-        _transcripts.put(key, html)
-    return html, pub
+    return _rendered_transcript(s, sitting, pub, version, g.lang), pub
+
+
+# cachetools caches are not thread-safe: each gets a lock, held only around the lookup and the
+# store (the render itself runs unlocked; two threads may render the same miss once each).
+@cached(LRUCache(FRAGMENT_CACHE_SIZE), key=lambda s, sitting, pub, version, lang: (sitting.id, version, lang),
+        lock=threading.Lock())
+def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: tuple, lang: str) -> Markup:
+    stenogram = public_stenogram(s, sitting, pub.number if pub else None)
+    return Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
 
 
 def _sitting_page(sitting_id: int, publication: int | None):
@@ -180,25 +180,27 @@ def search_page():
 def _committee_choices() -> list[tuple[str, str]]:
     """(slug, name in the page's language) of every committee for the search form, read at most
     once per COMMITTEE_LIST_SECONDS per process (a new committee shows up within that)."""
-    key = (g.lang, int(time.monotonic() // COMMITTEE_LIST_SECONDS))
-    choices = _committee_lists.get(key)
-    if choices is None:
-        with runtime().db.session(readonly=True) as s:
-            choices = [(c.slug, c.display_name(g.lang)) for c in s.scalars(select(Committee).order_by(Committee.name))]
-        _committee_lists.put(key, choices)
-    return choices
+    return _committee_list(g.lang)
+
+
+@cached(TTLCache(maxsize=8, ttl=COMMITTEE_LIST_SECONDS), lock=threading.Lock())
+def _committee_list(lang: str) -> list[tuple[str, str]]:
+    with runtime().db.session(readonly=True) as s:
+        return [(c.slug, c.display_name(lang)) for c in s.scalars(select(Committee).order_by(Committee.name))]
 
 
 def _results_fragment(result: SearchResult, query: str) -> Markup:
     """The rendered hits, facets and pages of a search, kept while the index answers with the
     same (cached) result object: a popular query is rendered once, not once per visitor."""
-    key = (id(result), g.lang, request.script_root, request.query_string)  # the entry keeps result alive
-    cached = _results.get(key)
-    if cached is not None:
-        return cached[1]
-    html = Markup(render_template("_search_results.html", result=result, q=query, facet_links=facet_links))
-    _results.put(key, (result, html))
-    return html
+    return _rendered_results(result, query, g.lang, request.script_root, request.query_string)[1]
+
+
+@cached(LRUCache(RESULT_CACHE_SIZE), key=lambda result, query, lang, root, qs: (id(result), lang, root, qs),
+        lock=threading.Lock())
+def _rendered_results(result: SearchResult, query: str, lang: str, root: str,
+                      qs: bytes) -> tuple[SearchResult, Markup]:
+    """Keyed by the result's id; the entry holds the result itself, so that id is not reused."""
+    return result, Markup(render_template("_search_results.html", result=result, q=query, facet_links=facet_links))
 
 
 @bp.route("/c/<slug>")
