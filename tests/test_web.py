@@ -148,6 +148,51 @@ def test_media_refuses_traversal(client, app, url):
     assert MEDIA not in resp.data and app.config["SECRET_KEY"].encode() not in resp.data
 
 
+def _conditional_media(client, url: str) -> None:
+    """Range, ETag / If-None-Match, If-Modified-Since and If-Range as werkzeug answers them."""
+    full = client.get(url)
+    assert full.status_code == 200 and full.data == MEDIA and full.headers["Accept-Ranges"] == "bytes"
+    assert "max-age=86400" in full.headers["Cache-Control"] and "public" in full.headers["Cache-Control"]
+    etag = full.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    if "Last-Modified" in full.headers:
+        assert client.get(url, headers={"If-Modified-Since": full.headers["Last-Modified"]}).status_code == 304
+    part = client.get(url, headers={"Range": "bytes=100-355", "If-Range": etag})
+    assert part.status_code == 206 and part.data == MEDIA[100:356]
+    assert part.headers["Content-Range"] == f"bytes 100-355/{len(MEDIA)}" and part.headers["Content-Length"] == "256"
+    stale = client.get(url, headers={"Range": "bytes=100-355", "If-Range": '"other"'})
+    assert stale.status_code == 200 and stale.data == MEDIA
+    assert client.get(url, headers={"Range": "bytes=-10"}).data == MEDIA[-10:]
+    bad = client.get(url, headers={"Range": "bytes=99999-"})
+    assert bad.status_code == 416 and bad.headers["Content-Range"] == f"bytes */{len(MEDIA)}"
+    assert client.head(url).headers["Content-Length"] == str(len(MEDIA))
+
+
+def test_media_conditional_requests_from_local_files(client, app):
+    _conditional_media(client, f"/media/sittings/{app.config['ids']['sitting']}/seg_00001.ts")
+
+
+def test_media_conditional_requests_from_streaming_storage(client, app):
+    """A storage with neither local paths nor browser URLs streams through make_conditional."""
+    from sanarip.storage import LocalStorage, Storage
+
+    local = app.extensions["sanarip"].storage
+
+    class Streaming(Storage):
+        """The same folder, seen only through the Storage interface (as a remote store would be)."""
+
+        put_bytes, put_file, size = local.put_bytes, local.put_file, local.size
+        read_range, list, delete, check = local.read_range, local.list, local.delete, local.check
+
+        def media_url(self, key: str, expires: int = 3600) -> None:
+            return None
+
+    assert isinstance(local, LocalStorage)
+    app.extensions["sanarip"].storage = Streaming()
+    _conditional_media(client, f"/media/sittings/{app.config['ids']['sitting']}/seg_00001.ts")
+
+
 def test_api_lists_paginate_with_next(client, app):
     first = client.get("/api/v1/committees?per_page=1").get_json()
     assert len(first["items"]) == 1 and first["items"][0]["slug"] == "budget"

@@ -1,31 +1,23 @@
-"""Media from storage with HTTP Range support; keys are validated (no path traversal)."""
+"""Media from storage; keys are validated (no path traversal).
+
+Range, If-None-Match / ETag and If-Modified-Since are werkzeug's: ``send_file`` for files on
+this machine, ``make_conditional`` for any other storage that streams through us. S3 never
+streams through the web process: the browser is redirected to a presigned URL.
+"""
 
 from __future__ import annotations
 
 import mimetypes
-import re
 
-from flask import Blueprint, Response, abort, redirect, request
+from flask import Blueprint, Response, abort, redirect, request, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from sanarip.storage import NotFound, StorageError, clean_key
+from sanarip.storage import LocalStorage, NotFound, StorageError, clean_key
 from web.deps import runtime
 
 bp = Blueprint("media", __name__)
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 TYPES = {".ts": "video/mp2t", ".m3u8": "application/vnd.apple.mpegurl", ".wav": "audio/wav"}
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(start, end) inclusive for a single ``bytes=`` range; None if unsatisfiable."""
-    m = RANGE_RE.match(header.strip())
-    if not m or (not m.group(1) and not m.group(2)):
-        return None
-    if m.group(1):
-        start = int(m.group(1))
-        end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-    else:  # suffix range: the last N bytes
-        start, end = max(0, size - int(m.group(2))), size - 1
-    return (start, end) if start <= end < size else None
+MAX_AGE = 86400  # segments never change once written
 
 
 @bp.route("/media/<path:key>")
@@ -41,17 +33,16 @@ def media(key: str):
         size = storage.size(key)
     except (StorageError, NotFound):
         abort(404, "No such media file.")
-    ext = key[key.rfind("."):]
-    mimetype = TYPES.get(ext) or mimetypes.guess_type(key)[0] or "application/octet-stream"
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=86400"}
-    header = request.headers.get("Range")
-    if header:
-        rng = parse_range(header, size)
-        if rng is None:
-            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
-        start, end = rng
-        headers.update({"Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(end - start + 1)})
-        return Response(storage.read_range(key, start, end), 206, headers=headers, mimetype=mimetype,
-                        direct_passthrough=True)
-    headers["Content-Length"] = str(size)
-    return Response(storage.read_range(key), 200, headers=headers, mimetype=mimetype, direct_passthrough=True)
+    mimetype = TYPES.get(key[key.rfind("."):]) or mimetypes.guess_type(key)[0] or "application/octet-stream"
+    try:
+        if isinstance(storage, LocalStorage):
+            return send_file(storage.path(key), mimetype=mimetype, conditional=True, max_age=MAX_AGE)
+        resp = Response(storage.read_range(key), mimetype=mimetype, direct_passthrough=True)
+        resp.content_length = size
+        if not key.endswith(".m3u8"):  # segments are written once; only playlists are rewritten
+            resp.set_etag(f"{key}-{size}")
+        resp.cache_control.public = True
+        resp.cache_control.max_age = MAX_AGE
+        return resp.make_conditional(request, accept_ranges=True, complete_length=size)
+    except RequestedRangeNotSatisfiable:  # bare 416: the HTML error page would drop Content-Range
+        return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
