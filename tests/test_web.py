@@ -252,6 +252,7 @@ def test_health_and_metrics(client):
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'sanarip_sittings{status="live"} 1' in metrics
     assert "sanarip_transcription_lag_seconds" in metrics
+    assert 'sanarip_http_requests_total{method="GET",status="200"}' in metrics  # the /healthz above
 
 
 def test_live_segments_and_events(client, app):
@@ -327,3 +328,28 @@ def test_serve_processes_share_the_port_and_outlive_a_dead_child(settings_env):
         server.wait(10)
     time.sleep(0.5)
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+
+
+def test_metrics_add_up_every_server_process(settings_env, tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR: whichever process is scraped counts the requests of all of them."""
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "sanarip.cli", "serve", "--port", str(port), "--processes", "2"],
+                              env={**settings_env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)},
+                              cwd=Path(__file__).resolve().parent.parent,  # this checkout's code, installed or not
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc=server)
+        for _ in range(30):  # a fresh connection each time: the kernel spreads them over both processes
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                assert resp.status == 200
+        assert len(list(multiproc.glob("counter_*.db"))) == 2  # one file per process that counted
+        for scraped in range(2):  # whichever process answers, it counts every process's requests
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                body = resp.read().decode()
+            assert f'sanarip_http_requests_total{{method="GET",status="200"}} {30 + scraped}.0' in body
+            assert "# TYPE sanarip_jobs gauge" in body and "# TYPE sanarip_sittings gauge" in body
+    finally:
+        server.terminate()
+        server.wait(10)
