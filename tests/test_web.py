@@ -293,6 +293,29 @@ def test_feeds_parse(client):
     assert not list(one.walk("VEVENT"))
 
 
+def test_atom_feed_is_well_formed_with_control_characters(client, app):
+    """NUL, ESC and other characters XML forbids are dropped, from the text and from the query."""
+    import xml.etree.ElementTree as ET
+
+    import feedparser
+
+    from search import Document
+    from web.deps import search_index
+
+    with app.app_context():
+        search_index().add([Document(segment=99_998, sitting=app.config["ids"]["sitting"], committee="budget\x1b",
+                                     day="2025-01-01", speaker="Бе\x00к", speaker_id=None, language="ru", start=7.0,
+                                     end=9.0, text="Квазар\x00 ушёл\x1b[31m в эфир\x0b.", official=False)])
+    body = client.get("/search.atom?q=квазар%00").data
+    ET.fromstring(body)  # raises on an XML-illegal character
+    atom = feedparser.parse(body)
+    assert not atom.bozo and atom.feed.title == "Sanarip: квазар"
+    (entry,) = atom.entries
+    assert entry.title == "budget 2025-01-01 — Бек" and "?t=7.0" in entry.link
+    assert entry.content[0].value == "Квазар ушёл[31m в эфир."  # feedparser's sanitizer drops <mark>
+    assert "&lt;mark&gt;Квазар&lt;/mark&gt; ушёл[31m в эфир." in body.decode()
+
+
 def test_serve_processes_share_the_port_and_outlive_a_dead_child(settings_env):
     """`serve --processes 2`: one socket per process; a killed child's socket closes with it."""
     port = free_port()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import re
 from datetime import UTC, datetime, timedelta
 
+from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request, url_for
 from sqlalchemy import select
 
@@ -13,36 +14,42 @@ from web.deps import runtime, search_index
 from web.views import committee_or_404, search_filters
 
 bp = Blueprint("feeds", __name__)
-ATOM = "http://www.w3.org/2005/Atom"
+
+
+# XML 1.0 forbids most control characters (NUL, ESC...); lxml refuses them, so they are dropped.
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: str) -> str:
+    return XML_ILLEGAL.sub("", value)
+
+
+def _day(day: str) -> datetime:
+    return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
 @bp.route("/search.atom")
 def search_atom():
     query = (request.args.get("q") or "").strip()
     result = search_index().search(query, search_filters(), page=1, sort="date")
-    ET.register_namespace("", ATOM)
-    feed = ET.Element(f"{{{ATOM}}}feed")
-    ET.SubElement(feed, f"{{{ATOM}}}title").text = f"Sanarip: {query}"
-    ET.SubElement(feed, f"{{{ATOM}}}id").text = request.url
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=request.url)
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=url_for("public.search_page", _external=True,
-                                                                         **request.args))
+    feed = FeedGenerator()
+    feed.id(_xml_text(request.url))
+    feed.title(_xml_text(f"Sanarip: {query}"))
+    feed.link(href=_xml_text(request.url), rel="self")
+    feed.link(href=_xml_text(url_for("public.search_page", _external=True, **request.args)), rel="alternate")
+    feed.author(name="Sanarip")
+    feed.generator("Sanarip")
     newest = max((h.day for h in result.hits), default=None)
-    updated = f"{newest}T00:00:00Z" if newest else utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = updated
-    author = ET.SubElement(feed, f"{{{ATOM}}}author")
-    ET.SubElement(author, f"{{{ATOM}}}name").text = "Sanarip"
+    feed.updated(_day(newest) if newest else utcnow().replace(microsecond=0))
     for h in result.hits:
         link = request.url_root.rstrip("/") + h.link
-        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = f"{h.committee} {h.day}" + (f" — {h.speaker}" if h.speaker
-                                                                                      else "")
-        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{link}#seg-{h.segment}"
-        ET.SubElement(entry, f"{{{ATOM}}}link", href=link)
-        ET.SubElement(entry, f"{{{ATOM}}}updated").text = f"{h.day}T00:00:00Z"
-        ET.SubElement(entry, f"{{{ATOM}}}content", type="html").text = h.snippet
-    body = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode")
-    return Response(body, mimetype="application/atom+xml")
+        entry = feed.add_entry(order="append")
+        entry.id(f"{link}#seg-{h.segment}")
+        entry.title(_xml_text(f"{h.committee} {h.day}" + (f" — {h.speaker}" if h.speaker else "")))
+        entry.link(href=link)
+        entry.updated(_day(h.day))
+        entry.content(_xml_text(h.snippet), type="html")
+    return Response(feed.atom_str(), mimetype="application/atom+xml")
 
 
 def _ics_text(value: str) -> str:
