@@ -22,8 +22,12 @@ demo: install
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
-test: install
-	scripts/install-test-services.sh
-	$(BIN)/ruff check .
+# Each phase prints its seconds ("phase NAME: N s"); the test services' start-up is printed by
+# pytest at the end of the run, and the tests' own time is pytest's closing line.
+test:
+	scripts/timed install $(MAKE) --no-print-directory install
+	scripts/timed test-services scripts/install-test-services.sh
+	scripts/timed lint $(MAKE) --no-print-directory lint
 	$(BIN)/pytest -p no:cacheprovider

@@ -2,12 +2,12 @@
 
 Run as ``sanarip worker`` or ``python worker.py``. Handlers live in the packages; this module
 only routes job kinds to them (imported lazily, so a worker that never records never loads
-ffmpeg helpers, and one that never transcribes never loads faster-whisper).
+ffmpeg helpers, and one that never transcribes never loads faster-whisper), and when a job is
+done asks the core's pipeline what follows it.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -16,37 +16,64 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sanarip.errors import SanaripError
-from sanarip.jobs import LONG_KINDS, ClaimedJob, JobCancelled, JobContext, JobInterrupted, PermanentFailure
+from sanarip.jobs import ClaimedJob, JobCancelled, JobContext, JobInterrupted, PermanentFailure
+from sanarip.pipeline import LONG_KINDS, JobKind, Payload, SleepPayload, final_pass_complete, next_jobs, parse_payload
 from sanarip.runtime import Runtime
+from sanarip.sittings import final_pass_done, get_sitting
+from search.indexing import SearchIndexer
 
 log = logging.getLogger("sanarip.worker")
-
-HANDLERS: dict[str, str] = {
-    "record": "ingest.recorder:run_record_job",
-    "import": "ingest.importer:run_import_job",
-    "live": "transcribe.live:run_live_job",
-    "transcribe": "transcribe.jobs:run_transcribe_job",
-    "index": "search.jobs:run_index_job",
-    "sleep": "worker:run_sleep_job",
-}
+Handler = Callable[[JobContext], None]
 
 
 def run_sleep_job(ctx: JobContext) -> None:
-    """Diagnostic kind: sleep ``seconds`` then append ``line`` to the file ``log`` (tests, bench)."""
-    deadline = time.monotonic() + float(ctx.payload.get("seconds", 0))
+    """Diagnostic kind: sleep ``seconds`` then append "<job id> <pid>" to the file ``log`` (tests, bench)."""
+    args: SleepPayload = ctx.args
+    deadline = time.monotonic() + args.seconds
     while time.monotonic() < deadline:
         ctx.check()
         time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-    if "log" in ctx.payload:
-        with open(ctx.payload["log"], "a", encoding="utf-8") as fh:
+    if args.log:
+        with open(args.log, "a", encoding="utf-8") as fh:
             fh.write(f"{ctx.job.id} {os.getpid()}\n")
 
 
-def resolve_handler(kind: str) -> Callable[[JobContext], None]:
-    module, _, name = HANDLERS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+def handler(kind: JobKind) -> Handler:
+    """The stage that runs ``kind``, imported only when a job of that kind runs."""
+    match kind:
+        case JobKind.RECORD:
+            from ingest.recorder import run_record_job as run
+        case JobKind.IMPORT:
+            from ingest.importer import run_import_job as run
+        case JobKind.LIVE:
+            from transcribe.live import run_live_job as run
+        case JobKind.TRANSCRIBE:
+            from transcribe.jobs import run_transcribe_job as run
+        case JobKind.INDEX:
+            from search.jobs import run_index_job as run
+        case JobKind.SLEEP:
+            run = run_sleep_job
+    return run
+
+
+def use_search(runtime: Runtime) -> None:
+    """Let the stages of this process write to the search index directly (live segments)."""
+    if not isinstance(runtime.__dict__.get("indexer"), SearchIndexer):
+        runtime.indexer = SearchIndexer(runtime)
+
+
+def job_done(runtime: Runtime, job: ClaimedJob) -> list[Payload]:
+    """A stage has finished ``job``: queue what the pipeline runs next, and return it."""
+    if final_pass_complete(job.args):
+        with runtime.db.session() as s:
+            final_pass_done(get_sitting(s, job.args.sitting))
+    following = next_jobs(job.args)
+    for payload in following:
+        runtime.queue.submit(payload)
+    return following
 
 
 class Worker:
@@ -61,12 +88,13 @@ class Worker:
         poll: float = 0.5,
         name: str | None = None,
     ) -> None:
-        unknown = (kinds or set()) - HANDLERS.keys()
+        unknown = {k for k in kinds or () if k not in set(JobKind)}
         if unknown:
-            raise ValueError(f"unknown job kind(s): {', '.join(sorted(unknown))}; known: {', '.join(HANDLERS)}")
+            raise ValueError(f"unknown job kind(s): {', '.join(sorted(unknown))}; known: {', '.join(JobKind)}")
         self.runtime = runtime
+        use_search(runtime)
         self.queue = runtime.queue
-        kinds = set(kinds or HANDLERS)
+        kinds = {JobKind(k) for k in kinds} if kinds else set(JobKind)
         self.short_kinds = frozenset(kinds - LONG_KINDS)
         self.long_kinds = frozenset(kinds & LONG_KINDS)
         self.concurrency = concurrency
@@ -153,7 +181,8 @@ class Worker:
         started = time.monotonic()
         status, error = "done", None
         try:
-            resolve_handler(job.kind)(ctx)
+            handler(job.kind)(ctx)
+            job_done(self.runtime, job)
             if not self.queue.complete(job.id, self.name):
                 status = "lost"
         except JobInterrupted:
@@ -175,18 +204,20 @@ class Worker:
         log.info(json.dumps(line, ensure_ascii=False))
 
 
-def run_inline(runtime: Runtime, kind: str, payload: dict, dedupe_key: str | None = None,
-               on_progress: Callable[[dict], None] | None = None) -> None:
+def run_inline(runtime: Runtime, kind: str, payload: dict[str, Any],
+               on_progress: Callable[[dict], None] | None = None) -> list[Payload]:
     """Run one job in this process, through the queue (so it is leased, resumable and logged).
+    Returns the jobs the pipeline queued after it, for a caller that follows the chain.
 
     Used by CLI commands that work in the foreground; raises the handler's error.
     """
+    use_search(runtime)
     queue = runtime.queue
-    job_id = queue.enqueue(kind, payload, dedupe_key=dedupe_key)
+    job_id = queue.submit(parse_payload(kind, payload))
     name = f"{socket.gethostname()}:{os.getpid()}:cli"
     job = queue.claim(name, job_id=job_id)
     if job is None:
-        raise SanaripError(f"job {job_id} ({kind}) is already being run by another worker")
+        raise SanaripError(f"job {job_id} is already being run by another worker")
     stopping = threading.Event()
     ctx = JobContext(runtime, queue, job, name, stopping)
     ctx.on_progress = on_progress
@@ -198,7 +229,8 @@ def run_inline(runtime: Runtime, kind: str, payload: dict, dedupe_key: str | Non
 
     threading.Thread(target=heartbeat, daemon=True).start()
     try:
-        resolve_handler(kind)(ctx)
+        handler(job.kind)(ctx)
+        queued = job_done(runtime, job)
     except JobInterrupted:
         queue.release(job.id, name)
         raise
@@ -208,6 +240,7 @@ def run_inline(runtime: Runtime, kind: str, payload: dict, dedupe_key: str | Non
     finally:
         beat.set()
     queue.complete(job.id, name)
+    return queued
 
 
 def main() -> None:

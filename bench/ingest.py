@@ -30,7 +30,9 @@ from sqlalchemy import select  # noqa: E402
 from ingest.media import ffmpeg_exe  # noqa: E402
 from sanarip.config import load_settings  # noqa: E402
 from sanarip.models import MediaSegment, Sitting  # noqa: E402
+from sanarip.pipeline import JobKind  # noqa: E402
 from sanarip.runtime import Runtime  # noqa: E402
+from sanarip.sittings import SittingStatus  # noqa: E402
 from tests.streams import HlsPublisher, http_folder  # noqa: E402
 
 SANARIP = str(Path(sys.executable).parent / "sanarip")
@@ -62,7 +64,7 @@ def run(n: int, seconds: int, clip: Path, tmp: Path) -> tuple[bool, float, list[
                                    "--end", (start + timedelta(seconds=seconds)).isoformat(), "--source",
                                    f"{base}/s{i}/live.m3u8"], env=env, check=True, capture_output=True,
                                   text=True).stdout) for i in range(n)]
-        worker = subprocess.Popen([SANARIP, "worker", "--kinds", "record", "--long-slots", str(n)], env=env,
+        worker = subprocess.Popen([SANARIP, "worker", "--kinds", JobKind.RECORD, "--long-slots", str(n)], env=env,
                                   stderr=subprocess.DEVNULL)
         live_key = rt.storage.path(f"sittings/{ids[0]}/live.m3u8")
         first_seen: dict[str, float] = {}
@@ -74,7 +76,7 @@ def run(n: int, seconds: int, clip: Path, tmp: Path) -> tuple[bool, float, list[
                         first_seen[line] = time.time()
             with rt.db.session(readonly=True) as s:
                 done = s.scalars(select(Sitting.status).where(Sitting.id.in_(ids))).all()
-            if all(st in ("recorded", "failed") for st in done):
+            if all(st in (SittingStatus.RECORDED, SittingStatus.FAILED) for st in done):
                 break
             time.sleep(0.1)
         worker.terminate()
@@ -88,7 +90,7 @@ def run(n: int, seconds: int, clip: Path, tmp: Path) -> tuple[bool, float, list[
             sitting = s.get(Sitting, sid)
             segs = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sid)))
             gaps = [g for g in segs if g.is_gap]
-            if sitting.status != "recorded" or gaps or sitting.duration < seconds - 2 * 6 - 4:
+            if sitting.status != SittingStatus.RECORDED or gaps or sitting.duration < seconds - 2 * 6 - 4:
                 ok = False
                 print(f"  sitting {sid}: {sitting.status}, {sitting.duration:.1f} s, {len(gaps)} gaps")
         latencies = [first_seen[Path(m.path).name] - m.wall_clock_end.timestamp()

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from sanarip.config import load_settings  # noqa: E402
+from sanarip.pipeline import JobKind, SleepPayload  # noqa: E402
 from sanarip.runtime import Runtime  # noqa: E402
 from tests.services import create_pg_database, postgres_cluster  # noqa: E402
 
@@ -44,9 +45,9 @@ def bare_loop(rt: Runtime, n: int) -> float:
 def queue_rate(rt: Runtime, env: dict[str, str], n: int, workers: int) -> float:
     """Jobs per second drained by ``workers`` worker processes (each job: claim + complete)."""
     for _ in range(n):
-        rt.queue.enqueue("sleep", {})
+        rt.queue.submit(SleepPayload())
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([SANARIP, "worker", "--kinds", "sleep", "--until-idle"], env=env,
+    procs = [subprocess.Popen([SANARIP, "worker", "--kinds", JobKind.SLEEP, "--until-idle"], env=env,
                               stderr=subprocess.DEVNULL) for _ in range(workers)]
     for p in procs:
         p.wait()

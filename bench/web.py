@@ -34,6 +34,7 @@ from sanarip.catalog import add_committee  # noqa: E402
 from sanarip.config import load_settings  # noqa: E402
 from sanarip.models import Sitting, TranscriptSegment, utcnow  # noqa: E402
 from sanarip.runtime import Runtime  # noqa: E402
+from sanarip.sittings import SittingStatus  # noqa: E402
 from search.fts5 import Fts5Index  # noqa: E402
 from tests.seed import words_for  # noqa: E402
 from tests.services import free_port, wait_for_port  # noqa: E402
@@ -58,7 +59,7 @@ def seed(env: dict[str, str], hours: int) -> int:
     sample = list(corpus(1))
     with rt.db.session() as s:
         c = add_committee(s, "budget", "Budget")
-        st = Sitting(committee_id=c.id, title="Three hours", status="transcribed", started_at=utcnow(),
+        st = Sitting(committee_id=c.id, title="Three hours", status=SittingStatus.TRANSCRIBED, started_at=utcnow(),
                      duration=3 * 3600.0)
         s.add(st)
         s.flush()

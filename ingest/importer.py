@@ -18,7 +18,9 @@ from sanarip.catalog import get_committee
 from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext
 from sanarip.models import Sitting
+from sanarip.pipeline import ImportPayload
 from sanarip.runtime import Runtime
+from sanarip.sittings import create_sitting, get_sitting
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +59,15 @@ def register(rt: Runtime, path: Path, committee: str, title: str | None, day: da
     tz = rt.settings.tz
     started = datetime.combine(day, time(10, 0), tz) if day else datetime.fromtimestamp(path.stat().st_mtime, tz)
     with rt.db.session() as s:
-        sitting = Sitting(committee_id=c.id, title=title or path.stem, source_url=str(path.resolve()),
-                          status="scheduled", content_hash=digest, started_at=started)
-        s.add(sitting)
-        s.flush()
+        sitting = create_sitting(s, c, title=title or path.stem, source_url=str(path.resolve()),
+                                 content_hash=digest, started_at=started)
         return sitting.id, True
 
 
 def run_import_job(ctx: JobContext) -> None:
-    """The ``import`` job: remux the sitting's source file into HLS, then queue transcription."""
-    sitting_id = int(ctx.payload["sitting"])
+    """The ``import`` job: remux the sitting's source file into HLS (the pipeline transcribes it next)."""
+    args: ImportPayload = ctx.args
     with ctx.runtime.db.session(readonly=True) as s:
-        source = s.get(Sitting, sitting_id).source_url
-    Recorder(ctx.runtime, sitting_id, ctx, from_file=True).run()
-    log.info("sitting %s imported from %s", sitting_id, source)
-    ctx.runtime.queue.enqueue("transcribe", {"sitting": sitting_id}, dedupe_key=f"transcribe:{sitting_id}")
+        source = get_sitting(s, args.sitting).source_url
+    Recorder(ctx.runtime, args.sitting, ctx, from_file=True).run()
+    log.info("sitting %s imported from %s", args.sitting, source)

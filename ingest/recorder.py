@@ -28,7 +28,6 @@ from sqlalchemy import delete, select
 
 from ingest.media import MediaError, Probe, ffmpeg_exe, probe
 from sanarip import procs
-from sanarip.catalog import get_sitting
 from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
 from sanarip.medialayout import (
@@ -39,7 +38,9 @@ from sanarip.medialayout import (
     vod_playlist_key,
 )
 from sanarip.models import MediaSegment, Sitting, utcnow
+from sanarip.pipeline import LivePayload, RecordPayload
 from sanarip.runtime import Runtime
+from sanarip.sittings import SittingStatus, get_sitting, transition
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +197,8 @@ class Recorder:
             self.state.next_seq = rows[-1].seq + 1 if rows else 0
             self.state.media_time = sum(r.duration for r in rows if not r.is_gap)
             self.state.chunk_seq = len(self.rt.storage.list(f"sittings/{self.sitting_id}/audio/chunk_"))
-            if sitting.status in ("scheduled", "failed"):
-                sitting.status = "live"
-                sitting.failure_reason = None
+            if sitting.status != SittingStatus.LIVE:  # scheduled, or failed and recorded again
+                transition(sitting, SittingStatus.LIVE)
             sitting.started_at = sitting.started_at or utcnow()
             self.started_at = sitting.started_at
             return source, sitting.scheduled_end
@@ -316,8 +316,9 @@ class Recorder:
         return reason
 
     # --- the whole recording ----------------------------------------------------------------
-    def run(self, end_at: datetime | None = None) -> str:
-        """Record until the end, a stop, or the source gone past the grace period; returns the status."""
+    def run(self, end_at: datetime | None = None) -> str | None:
+        """Record until the end, a stop, or the source gone past the grace period; returns the
+        failure reason, or None once the sitting is recorded."""
         source, scheduled_end = self._load()
         end_at = end_at or scheduled_end
         interrupted_at = self.state.last_wall_end
@@ -336,7 +337,7 @@ class Recorder:
                     return self._finish(f"cannot open source: {exc}")
         self.live_audio = not self.from_file and (info is None or info.audio is not None)
         if self.live_audio:  # the live draft follows the audio chunks while we record
-            self.rt.queue.enqueue("live", {"sitting": self.sitting_id}, dedupe_key=f"live:{self.sitting_id}")
+            self.rt.queue.submit(LivePayload(self.sitting_id))
         run, reason, snapshot = 0, None, None
         while True:
             reason = self._connection(source, info, end_at, run)
@@ -383,7 +384,7 @@ class Recorder:
             s.execute(delete(MediaSegment).where(MediaSegment.sitting_id == self.sitting_id))
         self.state = RecorderState()
 
-    def _finish(self, failure: str | None, reason: str | None = None) -> str:
+    def _finish(self, failure: str | None, reason: str | None = None) -> str | None:
         if self.ctx is not None and self.ctx.stopping.is_set() and reason == "worker stopping":
             raise JobInterrupted("recording handed back to the queue")
         if self.state.segments:
@@ -393,24 +394,18 @@ class Recorder:
             sitting.ended_at = utcnow()
             sitting.duration = self.state.media_time
             if failure:
-                sitting.status, sitting.failure_reason = "failed", failure
+                transition(sitting, SittingStatus.FAILED, failure)
                 log.error("sitting %s: recording failed: %s", self.sitting_id, failure)
             else:
-                sitting.status = "recorded"
+                transition(sitting, SittingStatus.RECORDED)
                 log.info("sitting %s: recorded %.1f s (%s)", self.sitting_id, self.state.media_time, reason)
         shutil.rmtree(self.workdir, ignore_errors=True)
-        if not failure and not self.from_file:
-            self.rt.queue.enqueue("transcribe", {"sitting": self.sitting_id},
-                                  dedupe_key=f"transcribe:{self.sitting_id}")
-        return "failed" if failure else "recorded"
+        return failure
 
 
 def run_record_job(ctx: JobContext) -> None:
-    """The ``record`` job: payload ``{"sitting": id, "end_at": ISO time or null}``."""
-    end_at = ctx.payload.get("end_at")
-    status = Recorder(ctx.runtime, int(ctx.payload["sitting"]), ctx).run(
-        datetime.fromisoformat(end_at) if end_at else None)
-    if status == "failed":
-        with ctx.runtime.db.session(readonly=True) as s:
-            reason = get_sitting(s, int(ctx.payload["sitting"])).failure_reason or "recording failed"
-        raise PermanentFailure(reason)
+    """The ``record`` job; the pipeline transcribes the recording next."""
+    args: RecordPayload = ctx.args
+    failure = Recorder(ctx.runtime, args.sitting, ctx).run(datetime.fromisoformat(args.end_at) if args.end_at else None)
+    if failure:
+        raise PermanentFailure(failure)

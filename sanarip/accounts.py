@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sanarip.errors import SanaripError
+from sanarip.errors import NotFound, SanaripError
 from sanarip.models import ROLES, ApiToken, AuditLog, User
 
 USERNAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{2,64}$")
@@ -42,6 +42,15 @@ def add_user(s: Session, username: str, password: str, role: str) -> User:
     s.flush()
     audit(s, None, "user.add", {"username": username, "role": role})
     return user
+
+
+def disable_user(s: Session, username: str) -> None:
+    """Their sessions and tokens stop working at once (every request re-reads ``active``)."""
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.active = False
+    audit(s, None, "user.disable", {"username": username})
 
 
 def authenticate(s: Session, username: str, password: str) -> User | None:

@@ -1,25 +1,20 @@
-"""Committees, persons and sittings: the small domain operations the CLI and web share."""
+"""Committees, persons and stream URLs: the small domain operations the CLI and web share."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sanarip.errors import SanaripError
-from sanarip.models import Committee, Sitting
+from sanarip.errors import NotFound, SanaripError
+from sanarip.models import Committee, Person
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 STREAM_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "file")
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
-
-
-class NotFoundError(SanaripError):
-    """An object named by the user does not exist."""
 
 
 def validate_stream_url(url: str) -> str:
@@ -59,17 +54,10 @@ def get_committee(s: Session, slug: str) -> Committee:
     committee = s.scalar(select(Committee).where(Committee.slug == slug))
     if committee is None:
         known = ", ".join(s.scalars(select(Committee.slug).order_by(Committee.slug))) or "none yet"
-        raise NotFoundError(
+        raise NotFound(
             f"unknown committee {slug!r} (known: {known}); add it with: sanarip committee add {slug} --name NAME"
         )
     return committee
-
-
-def get_sitting(s: Session, sitting_id: int) -> Sitting:
-    sitting = s.get(Sitting, sitting_id)
-    if sitting is None:
-        raise NotFoundError(f"no sitting with id {sitting_id}")
-    return sitting
 
 
 def committee_dict(c: Committee) -> dict[str, Any]:
@@ -77,31 +65,21 @@ def committee_dict(c: Committee) -> dict[str, Any]:
             "default_language": c.default_language}
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def list_committees(s: Session) -> list[Committee]:
+    return list(s.scalars(select(Committee).order_by(Committee.slug)))
 
 
-def sitting_dict(st: Sitting) -> dict[str, Any]:
-    return {
-        "id": st.id,
-        "committee": st.committee.slug,
-        "title": st.title,
-        "status": st.status,
-        "duration": float(st.duration or 0.0),
-        "scheduled_start": _iso(st.scheduled_start),
-        "scheduled_end": _iso(st.scheduled_end),
-        "started_at": _iso(st.started_at),
-        "ended_at": _iso(st.ended_at),
-        "failure_reason": st.failure_reason,
-    }
+def add_person(s: Session, name: str, faction: str | None = None, role: str | None = None) -> Person:
+    if not name.strip():
+        raise SanaripError("name must not be empty")
+    person = Person(name=" ".join(name.split()), faction=faction, role=role)
+    s.add(person)
+    s.flush()
+    return person
 
 
-def list_sittings(s: Session, committee: str | None = None) -> list[Sitting]:
-    """Sittings oldest first."""
-    q = select(Sitting).join(Committee).order_by(Sitting.id)
-    if committee:
-        q = q.where(Committee.id == get_committee(s, committee).id)
-    return list(s.scalars(q))
+def person_dict(p: Person) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "faction": p.faction, "role": p.role}
 
 
 def resolve_platform_url(url: str) -> str:
@@ -117,23 +95,6 @@ def resolve_platform_url(url: str) -> str:
     with yt_dlp.YoutubeDL({"quiet": True, "format": "best[protocol^=m3u8]/best"}) as ydl:
         info = ydl.extract_info(url, download=False)
     return info["url"]
-
-
-def schedule_sitting(s: Session, committee: str, start: datetime, end: datetime, title: str = "",
-                     source: str | None = None) -> int:
-    """Add a scheduled sitting; returns its id."""
-    if end <= start:
-        raise SanaripError(f"end {end.isoformat()} is not after start {start.isoformat()}")
-    c = get_committee(s, committee)
-    if source:
-        validate_stream_url(source)
-    elif not c.stream_url:
-        raise SanaripError(f"committee {committee!r} has no stream URL; give --source")
-    st = Sitting(committee_id=c.id, title=title, source_url=source, status="scheduled",
-                 scheduled_start=start, scheduled_end=end)
-    s.add(st)
-    s.flush()
-    return st.id
 
 
 def configure_committee(s: Session, c: Committee, stream_url: str | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -157,9 +157,3 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     _validate(settings)
     return settings
 
-
-def with_overrides(settings: Settings, **changes: Any) -> Settings:
-    """A copy of ``settings`` with some fields replaced and validated."""
-    new = replace(settings, **changes)
-    _validate(new)
-    return new

@@ -18,13 +18,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sanarip.accounts import audit
-from sanarip.errors import SanaripError
-from sanarip.models import Person, Publication, Revision, Sitting, TranscriptSegment, utcnow
+from sanarip.errors import NotFound, SanaripError
+from sanarip.models import Person, Publication, Revision, SegmentSource, Sitting, TranscriptSegment, User, utcnow
+from sanarip.sittings import ARCHIVED, SittingStatus, can_become, transition
 from sanarip.stenogram import Word
 from sanarip.transcripts import working_segments
 
 MAX_TEXT = 5000
-EDITABLE_STATUSES = ("recorded", "transcribed", "reviewed", "published")
+EDITABLE_STATUSES = ARCHIVED
 
 
 class EditError(SanaripError):
@@ -116,9 +117,9 @@ def _revision(s: Session, sitting_id: int, segment_id: int, action: str, before:
 def _load(s: Session, segment_id: int, version: Any) -> TranscriptSegment:
     row = s.get(TranscriptSegment, segment_id)
     if row is None:
-        raise LookupError(f"no segment {segment_id}")
+        raise NotFound(f"no segment {segment_id}")
     sitting = s.get(Sitting, row.sitting_id)
-    if row.source == "live" or sitting.status not in EDITABLE_STATUSES:
+    if row.source == SegmentSource.LIVE or sitting.status not in EDITABLE_STATUSES:
         raise EditError("the live draft is read-only; edit after the final pass")
     if not isinstance(version, int) or isinstance(version, bool):
         raise EditError("'version' (an integer) is required: the version of the segment you edited")
@@ -130,7 +131,7 @@ def _load(s: Session, segment_id: int, version: Any) -> TranscriptSegment:
 
 def _bump(s: Session, row: TranscriptSegment, expected: int, values: dict[str, Any]) -> None:
     """Conditional update: only if the version is still ``expected`` (concurrent saves lose)."""
-    values = {**values, "version": expected + 1, "source": "clerk", "updated_at": utcnow()}
+    values = {**values, "version": expected + 1, "source": SegmentSource.CLERK, "updated_at": utcnow()}
     done = s.execute(update(TranscriptSegment).where(TranscriptSegment.id == row.id,
                                                      TranscriptSegment.version == expected).values(**values)
                      .execution_options(synchronize_session=False))
@@ -215,7 +216,7 @@ def split_segment(s: Session, segment_id: int, version: Any, offset: Any, editor
     second = TranscriptSegment(sitting_id=row.sitting_id, start=at, end=row.end, text=second_text,
                                words=[w.__dict__ for w in realign_words(second_words, second_text, at, row.end)],
                                speaker_id=row.speaker_id, language=row.language, language_prob=row.language_prob,
-                               unreliable=row.unreliable, source="clerk")
+                               unreliable=row.unreliable, source=SegmentSource.CLERK)
     _bump(s, row, row.version, {"text": first_text, "end": at,
                                 "words": [w.__dict__ for w in realign_words(first_words, first_text, row.start, at)]})
     s.add(second)
@@ -246,7 +247,7 @@ def revert(s: Session, revision_id: int, editor_id: int | None) -> TranscriptSeg
     """Restore the segments as they were before a revision, if nothing changed them since."""
     rev = s.get(Revision, revision_id)
     if rev is None:
-        raise LookupError(f"no revision {revision_id}")
+        raise NotFound(f"no revision {revision_id}")
     after = {d["id"]: d for d in rev.after["segments"]}
     before = {d["id"]: d for d in rev.before["segments"]}
     current = {}
@@ -269,7 +270,7 @@ def revert(s: Session, revision_id: int, editor_id: int | None) -> TranscriptSeg
         if row is not None:
             _bump(s, row, row.version, values)
         else:
-            row = TranscriptSegment(id=seg_id, sitting_id=rev.sitting_id, source="clerk",
+            row = TranscriptSegment(id=seg_id, sitting_id=rev.sitting_id, source=SegmentSource.CLERK,
                                     version=state["version"] + 1, **values)
             s.add(row)
             s.flush()
@@ -279,12 +280,18 @@ def revert(s: Session, revision_id: int, editor_id: int | None) -> TranscriptSeg
     return next(r for r in restored if r.id == (rev.segment_id or restored[0].id))
 
 
+def revision_json(s: Session, rev: Revision) -> dict[str, Any]:
+    editor = s.scalar(select(User.username).where(User.id == rev.editor_id)) if rev.editor_id else None
+    return {"id": rev.id, "segment": rev.segment_id, "action": rev.action, "before": rev.before, "after": rev.after,
+            "editor": editor, "at": rev.at.isoformat()}
+
+
 def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
     """Freeze the working copy as the next numbered official version."""
     sitting = s.get(Sitting, sitting_id)
     if sitting is None:
-        raise LookupError(f"no sitting {sitting_id}")
-    if sitting.status not in ("transcribed", "reviewed", "published"):
+        raise NotFound(f"no sitting {sitting_id}")
+    if not can_become(sitting.status, SittingStatus.PUBLISHED):
         raise EditError(f"sitting {sitting_id} is {sitting.status}; publish after the final pass")
     segments = working_segments(s, sitting_id)
     if not segments:
@@ -293,7 +300,7 @@ def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
     pub = Publication(sitting_id=sitting_id, number=number, editor_id=editor_id,
                       segments=[seg.to_dict() for seg in segments])
     s.add(pub)
-    sitting.status = "published"
+    transition(sitting, SittingStatus.PUBLISHED)
     audit(s, editor_id, "sitting.publish", {"sitting": sitting_id, "number": number})
     s.flush()
     return pub
@@ -302,8 +309,8 @@ def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
 def mark_reviewed(s: Session, sitting_id: int, editor_id: int | None) -> None:
     sitting = s.get(Sitting, sitting_id)
     if sitting is None:
-        raise LookupError(f"no sitting {sitting_id}")
-    if sitting.status not in ("transcribed", "reviewed"):
+        raise NotFound(f"no sitting {sitting_id}")
+    if not can_become(sitting.status, SittingStatus.REVIEWED):
         raise EditError(f"sitting {sitting_id} is {sitting.status}; only a transcribed sitting can be reviewed")
-    sitting.status = "reviewed"
+    transition(sitting, SittingStatus.REVIEWED)
     audit(s, editor_id, "sitting.review", {"sitting": sitting_id})

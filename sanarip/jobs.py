@@ -11,6 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -19,12 +20,20 @@ from sqlalchemy.exc import IntegrityError
 from sanarip.db import Database
 from sanarip.errors import SanaripError
 from sanarip.models import Job, utcnow
+from sanarip.pipeline import JobKind, Payload, PayloadError, parse_payload
 
 log = logging.getLogger(__name__)
 
-# Hours-long kinds; a worker runs them in their own slots so they never starve short jobs.
-LONG_KINDS = frozenset({"record", "live"})
-ACTIVE = ("queued", "running")
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class JobError(SanaripError):
@@ -34,11 +43,15 @@ class JobError(SanaripError):
 @dataclass(frozen=True)
 class ClaimedJob:
     id: int
-    kind: str
-    payload: dict[str, Any]
+    kind: JobKind
+    args: Payload  # the payload, validated
     attempts: int
     max_attempts: int
     progress: dict[str, Any]
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.args.to_dict()
 
 
 def backoff(attempts: int) -> float:
@@ -52,6 +65,10 @@ class JobQueue:
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
 
+    def submit(self, payload: Payload, run_after: datetime | None = None) -> int:
+        """Queue the job ``payload`` describes under its kind's dedupe key; return its id."""
+        return self.enqueue(payload.kind, payload.to_dict(), payload.dedupe_key(), run_after)
+
     def enqueue(
         self,
         kind: str,
@@ -60,8 +77,9 @@ class JobQueue:
         run_after: datetime | None = None,
         max_attempts: int | None = None,
     ) -> int:
-        """Add a job and return its id. With ``dedupe_key``, an active job with that key is reused;
-        a finished one frees the key for a new job."""
+        """Add a job (its payload validated) and return its id. With ``dedupe_key``, an active job
+        with that key is reused; a finished one frees the key for a new job."""
+        payload = parse_payload(kind, payload).to_dict()
         with self.db.session() as s:
             if dedupe_key:
                 old = s.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
@@ -71,7 +89,7 @@ class JobQueue:
                     old.dedupe_key = None
                     s.flush()
             job = Job(
-                kind=kind,
+                kind=JobKind(kind),
                 payload=payload or {},
                 dedupe_key=dedupe_key,
                 run_after=run_after or utcnow(),
@@ -91,8 +109,8 @@ class JobQueue:
         """Take the oldest runnable job (queued and due, or running with an expired lease)."""
         now = utcnow()
         runnable = or_(
-            and_(Job.status == "queued", Job.run_after <= now),
-            and_(Job.status == "running", Job.lease_until < now),
+            and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
+            and_(Job.status == JobStatus.RUNNING, Job.lease_until < now),
         )
         pick = select(Job.id).where(runnable)
         if kinds is not None:
@@ -104,7 +122,7 @@ class JobQueue:
             update(Job)
             .where(Job.id == pick.scalar_subquery())
             .values(
-                status="running",
+                status=JobStatus.RUNNING,
                 worker=worker,
                 lease_until=now + self.lease,
                 attempts=Job.attempts + 1,
@@ -117,20 +135,23 @@ class JobQueue:
             row = s.execute(stmt).first()
             if row is None:
                 return None
-            job = ClaimedJob(*row)
-            if job.attempts > job.max_attempts:
-                # Its worker died too often (lease expired each time): dead-letter it.
-                s.execute(
-                    update(Job)
-                    .where(Job.id == job.id)
-                    .values(status="dead", error="lease expired too many times", finished_at=now)
-                )
-                log.warning("job %s dead-lettered after %s attempts", job.id, job.attempts - 1)
-                return None
-            return job
+            job_id, kind, payload, attempts, max_attempts, progress = row
+            error = None
+            if attempts > max_attempts:  # its worker died too often (lease expired each time)
+                error = "lease expired too many times"
+            else:
+                try:
+                    return ClaimedJob(job_id, JobKind(kind), parse_payload(kind, payload), attempts, max_attempts,
+                                      progress)
+                except (PayloadError, ValueError) as exc:  # written by an older version, or by hand
+                    error = f"invalid job: {exc}"
+            s.execute(update(Job).where(Job.id == job_id)
+                      .values(status=JobStatus.DEAD, error=error, finished_at=now, lease_until=None))
+            log.warning("job %s dead-lettered: %s", job_id, error)
+            return None
 
     def _owned(self, job_id: int, worker: str):
-        return update(Job).where(Job.id == job_id, Job.worker == worker, Job.status == "running")
+        return update(Job).where(Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING)
 
     def heartbeat(self, job_id: int, worker: str, progress: dict[str, Any] | None = None) -> bool:
         """Extend the lease; False if the job was cancelled or taken over (stop working on it)."""
@@ -142,23 +163,23 @@ class JobQueue:
 
     def complete(self, job_id: int, worker: str) -> bool:
         with self.db.session() as s:
-            done = self._owned(job_id, worker).values(status="done", finished_at=utcnow(), lease_until=None)
+            done = self._owned(job_id, worker).values(status=JobStatus.DONE, finished_at=utcnow(), lease_until=None)
             return s.execute(done).rowcount == 1
 
     def fail(self, job_id: int, worker: str, error: str, permanent: bool = False) -> str:
         """Record a failure: retry later with backoff, or dead-letter after the last attempt."""
         with self.db.session() as s:
             job = s.get(Job, job_id)
-            if job is None or job.worker != worker or job.status != "running":
+            if job is None or job.worker != worker or job.status != JobStatus.RUNNING:
                 return "lost"
             now = utcnow()
             job.error = error[-4000:]
             job.updated_at = now
             job.lease_until = None
             if permanent or job.attempts >= job.max_attempts:
-                job.status, job.finished_at = "dead", now
+                job.status, job.finished_at = JobStatus.DEAD, now
             else:
-                job.status, job.run_after = "queued", now + timedelta(seconds=backoff(job.attempts))
+                job.status, job.run_after = JobStatus.QUEUED, now + timedelta(seconds=backoff(job.attempts))
             return job.status
 
     def release(self, job_id: int, worker: str) -> None:
@@ -166,7 +187,8 @@ class JobQueue:
         with self.db.session() as s:
             s.execute(
                 self._owned(job_id, worker).values(
-                    status="queued", lease_until=None, worker=None, run_after=utcnow(), attempts=Job.attempts - 1
+                    status=JobStatus.QUEUED, lease_until=None, worker=None, run_after=utcnow(),
+                    attempts=Job.attempts - 1
                 )
             )
 
@@ -177,7 +199,7 @@ class JobQueue:
                 raise JobError(f"no job with id {job_id}")
             if job.status not in ACTIVE:
                 raise JobError(f"job {job_id} is {job.status}; only queued or running jobs can be cancelled")
-            job.status, job.finished_at, job.lease_until = "cancelled", utcnow(), None
+            job.status, job.finished_at, job.lease_until = JobStatus.CANCELLED, utcnow(), None
 
     def retry(self, job_id: int) -> None:
         """Put a dead, cancelled or failed job back in the queue with a fresh attempt count."""
@@ -187,16 +209,28 @@ class JobQueue:
                 raise JobError(f"no job with id {job_id}")
             if job.status in ACTIVE:
                 raise JobError(f"job {job_id} is {job.status} already")
-            job.status, job.attempts, job.run_after, job.error, job.finished_at = "queued", 0, utcnow(), None, None
+            job.status, job.attempts, job.run_after = JobStatus.QUEUED, 0, utcnow()
+            job.error, job.finished_at = None, None
 
-    def is_cancelled(self, job_id: int) -> bool:
+    def recent(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest jobs, as the CLI lists them."""
+        if status is not None and status not in set(JobStatus):
+            raise JobError(f"unknown job status {status!r}; known: {', '.join(JobStatus)}")
+        q = select(Job).order_by(Job.id.desc()).limit(limit)
+        if status:
+            q = q.where(Job.status == status)
         with self.db.session(readonly=True) as s:
-            return s.scalar(select(Job.status).where(Job.id == job_id)) == "cancelled"
+            return [job_dict(j) for j in s.scalars(q)]
 
     def counts(self) -> dict[str, int]:
         """Jobs per status."""
         with self.db.session(readonly=True) as s:
             return dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+
+
+def job_dict(j: Job) -> dict[str, Any]:
+    return {"id": j.id, "kind": j.kind, "status": j.status, "attempts": j.attempts, "payload": j.payload,
+            "worker": j.worker, "error": j.error, "progress": j.progress, "created_at": j.created_at.isoformat()}
 
 
 class PermanentFailure(SanaripError):
@@ -228,6 +262,11 @@ class JobContext:
     @property
     def payload(self) -> dict[str, Any]:
         return self.job.payload
+
+    @property
+    def args(self) -> Any:
+        """The validated payload (the kind's ``Payload`` dataclass)."""
+        return self.job.args
 
     def report(self, **progress: Any) -> None:
         """Save progress with the job (resumable work reads it back from ``self.progress``)."""

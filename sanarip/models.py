@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -49,8 +50,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
-SITTING_STATUSES = ("scheduled", "live", "recorded", "transcribed", "reviewed", "published", "failed")
-SEGMENT_SOURCES = ("live", "final", "clerk")
+class SegmentSource(StrEnum):
+    """Who wrote a transcript segment: the live draft, the final pass, or a clerk."""
+
+    LIVE = "live"
+    FINAL = "final"
+    CLERK = "clerk"
+
+
 ROLES = ("clerk", "editor", "admin")
 
 
@@ -88,7 +95,7 @@ class Sitting(Base):
     scheduled_end: Mapped[datetime | None] = mapped_column()
     started_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
-    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)  # sanarip.sittings
     failure_reason: Mapped[str | None] = mapped_column(Text)
     duration: Mapped[float] = mapped_column(Float, default=0.0)
     content_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -128,7 +135,7 @@ class TranscriptSegment(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     language_prob: Mapped[float | None] = mapped_column(Float)
     unreliable: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str] = mapped_column(String(8), default="final")
+    source: Mapped[str] = mapped_column(String(8), default=SegmentSource.FINAL)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -167,7 +174,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued running done dead cancelled
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # sanarip.jobs.JobStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     run_after: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,6 @@ import ctypes
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
@@ -36,36 +35,3 @@ def stop(proc: subprocess.Popen, timeout: float = 5.0) -> int | None:
             proc.kill()
             proc.wait()
     return proc.returncode
-
-
-def serve_forked(count: int, run: Callable[[int], None], after_fork: Callable[[], object] | None = None) -> None:
-    """Run ``run(i)`` in ``count`` forked children (they die with us); stop them all on SIGTERM/SIGINT.
-
-    ``after_fork`` runs in the parent once every child is started (to close what only they use).
-    """
-    import os
-
-    children = []
-    for index in range(count):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            _die_with_parent()
-            try:
-                run(index)
-            finally:
-                os._exit(0)
-        children.append(pid)
-    if after_fork:
-        after_fork()
-
-    def stop_all(*_args) -> None:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, stop_all)
-    signal.signal(signal.SIGINT, stop_all)
-    for pid in children:
-        os.waitpid(pid, 0)

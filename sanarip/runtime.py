@@ -7,6 +7,7 @@ from functools import cached_property
 from sanarip.config import Settings, load_settings
 from sanarip.db import Database
 from sanarip.jobs import JobQueue
+from sanarip.pipeline import Indexer, QueueIndexer
 from sanarip.storage import Storage, open_storage
 
 
@@ -28,6 +29,15 @@ class Runtime:
     def queue(self) -> JobQueue:
         return JobQueue(self.db, self.settings.job_lease, self.settings.job_max_attempts)
 
+    @cached_property
+    def indexer(self) -> Indexer:
+        """Where changed sittings are announced to search. A composition root that can reach the
+        index sets the search package's indexer; without one, index jobs do the work."""
+        return QueueIndexer(self.queue)
+
     def close(self) -> None:
+        close_indexer = getattr(self.__dict__.get("indexer"), "close", None)
+        if close_indexer:
+            close_indexer()
         if "db" in self.__dict__:
             self.db.dispose()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -212,6 +212,3 @@ def export(st: Stenogram, fmt: str) -> str:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORTERS)}") from None
     return render(st)
 
-
-def segments_from_dicts(rows: Iterable[dict[str, Any]]) -> list[Segment]:
-    return [Segment.from_dict(r) for r in rows]

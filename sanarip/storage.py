@@ -14,17 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sanarip.errors import SanaripError
+from sanarip.errors import NotFound, SanaripError
 
 CHUNK = 256 * 1024
 
 
 class StorageError(SanaripError):
     """A storage operation failed (missing object, unreachable backend, bad key)."""
-
-
-class NotFound(StorageError):
-    """No object at that key."""
 
 
 def clean_key(key: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sanarip.models import Person, Publication, Sitting, TranscriptSegment
+from sanarip.errors import NotFound
+from sanarip.models import Person, Publication, SegmentSource, Sitting, TranscriptSegment
 from sanarip.stenogram import Segment, Stenogram, Word
 
 
@@ -49,12 +50,12 @@ def latest_publication(s: Session, sitting_id: int) -> Publication | None:
 
 
 def shown_publication(s: Session, sitting_id: int, number: int | None = None) -> Publication | None:
-    """Publication ``number`` (LookupError if absent), or by default the latest one, or None."""
+    """Publication ``number`` (NotFound if absent), or by default the latest one, or None."""
     if number is None:
         return latest_publication(s, sitting_id)
     pub = s.scalar(select(Publication).where(Publication.sitting_id == sitting_id, Publication.number == number))
     if pub is None:
-        raise LookupError(f"sitting {sitting_id} has no publication {number}")
+        raise NotFound(f"sitting {sitting_id} has no publication {number}")
     return pub
 
 
@@ -71,16 +72,17 @@ def public_stenogram(s: Session, sitting: Sitting, publication: int | None = Non
     )
 
 
-def replace_automatic(s: Session, sitting_id: int, segments: list[Segment], source: str = "final") -> int:
+def replace_automatic(s: Session, sitting_id: int, segments: list[Segment],
+                      source: SegmentSource = SegmentSource.FINAL) -> int:
     """Replace the automatic rows (live draft, earlier final pass) with ``segments``.
 
     Rows a clerk has edited (source ``clerk``) are kept, and new segments overlapping them in
     time are dropped, so a re-run never overwrites a correction. Returns the rows inserted.
     """
     kept = s.execute(select(TranscriptSegment.start, TranscriptSegment.end).where(
-        TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == "clerk")).all()
+        TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.CLERK)).all()
     s.execute(delete(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id,
-                                              TranscriptSegment.source.in_(("live", "final"))))
+                                              TranscriptSegment.source.in_((SegmentSource.LIVE, SegmentSource.FINAL))))
     fresh = [seg for seg in segments if not any(seg.start < end and start < seg.end for start, end in kept)]
     s.add_all(segment_to_row(sitting_id, seg, source) for seg in fresh)
     s.flush()

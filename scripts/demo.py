@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.simulate import SCRIPT, make_sitting_video, publish_hls, write_speech  # noqa: E402
 from sanarip import procs  # noqa: E402
+from sanarip.sittings import SittingStatus  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SANARIP = str(BIN / "sanarip")
@@ -152,10 +153,10 @@ def follow(base: str, sitting: int, exit_when_done: bool, publisher: subprocess.
         if info["status"] != seen_status:
             seen_status = info["status"]
             say(f"sitting {sitting}: {seen_status}")
-        if lines != seen_lines and seen_status == "live":
+        if lines != seen_lines and seen_status == SittingStatus.LIVE:
             say(f"live transcript: {lines} lines")
         seen_lines = lines
-        if seen_status in ("transcribed", "failed") and not searchable:
+        if seen_status in (SittingStatus.TRANSCRIBED, SittingStatus.FAILED) and not searchable:
             steno = get_json(f"{base}/api/v1/sittings/{sitting}/transcript")["segments"]
             word = next((w for s in steno for w in s["text"].split() if len(w.strip(".,")) > 6), None)
             if word:
@@ -167,7 +168,7 @@ def follow(base: str, sitting: int, exit_when_done: bool, publisher: subprocess.
                     say(f"searchable at {time.time():.3f}: {base}/search?q={q}")
                     if exit_when_done:
                         return
-        if seen_status == "failed" and exit_when_done:
+        if seen_status == SittingStatus.FAILED and exit_when_done:
             return
         time.sleep(1)
 

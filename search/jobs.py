@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from sanarip.catalog import get_sitting
 from sanarip.jobs import JobContext
-from search import open_index
-from search.documents import sitting_documents
+from sanarip.pipeline import IndexPayload
+from search.indexing import SearchIndexer
 
 
 def run_index_job(ctx: JobContext) -> None:
-    """Payload ``{"sitting": id}``. Search engine errors fail the job; the queue retries it later."""
-    sitting_id = int(ctx.payload["sitting"])
-    with ctx.runtime.db.session(readonly=True) as s:
-        docs = sitting_documents(s, get_sitting(s, sitting_id))
-    index = open_index(ctx.runtime.settings)
+    """Search engine errors fail the job; the queue retries it later."""
+    args: IndexPayload = ctx.args
+    indexer = SearchIndexer(ctx.runtime)
     try:
-        index.replace_sitting(sitting_id, docs)
+        ctx.report(indexed=indexer.sync_sitting(args.sitting))
     finally:
-        index.close()
-    ctx.report(indexed=len(docs))
+        indexer.close()

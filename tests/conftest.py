@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,25 @@ from tests.services import create_pg_database, elasticsearch_node, moto_s3, post
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TESTDATA = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "testdata"))
+
+
+# Seconds spent starting each real service, summed over its starts; printed at the end of the run
+# so every change can report what its services cost.
+STARTUP: dict[str, list[float]] = {}
+
+
+@contextmanager
+def startup(service: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        STARTUP.setdefault(service, []).append(time.monotonic() - started)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for service, seconds in sorted(STARTUP.items()):
+        terminalreporter.write_line(f"phase service start-up ({service}, {len(seconds)}x): {sum(seconds):.1f} s")
 
 
 def unavailable(reason: str) -> None:
@@ -45,8 +65,13 @@ def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL cluster on 127.0.0.1 for this test session."""
     if postgres_bindir() is None:
         unavailable("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    with postgres_cluster() as url:
+    cluster = postgres_cluster()
+    with startup("postgresql"):
+        url = cluster.__enter__()
+    try:
         yield url
+    finally:
+        cluster.__exit__(None, None, None)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -93,10 +118,15 @@ def s3_endpoint() -> Iterator[str]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     try:
-        with moto_s3() as endpoint:
-            yield endpoint
+        server = moto_s3()
+        with startup("s3"):
+            endpoint = server.__enter__()
     except FileNotFoundError as exc:
         unavailable(str(exc))
+    try:
+        yield endpoint
+    finally:
+        server.__exit__(None, None, None)
 
 
 def run_cli(*args: str, env: dict[str, str], input: str | None = None, timeout: float = 600,
@@ -118,7 +148,8 @@ def elasticsearch_url(request) -> Iterator[str]:
 
     try:
         node = elasticsearch_node()
-        url = node.__enter__()
+        with startup("elasticsearch"):
+            url = node.__enter__()
     except FileNotFoundError as exc:
         unavailable(str(exc))
     try:
@@ -148,8 +179,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                    "--autoplay-policy=no-user-gesture-required"])
+        with startup("chromium"):
+            b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                        "--autoplay-policy=no-user-gesture-required"])
         yield b
         b.close()

@@ -21,6 +21,19 @@ def wer(reference: str, hypothesis: str) -> float:
     return jiwer.wer(normalise(reference), normalise(hypothesis))
 
 
+def bare_wer(whisper, path: Path, language: str | None) -> float:
+    """Bare faster-whisper's WER on ``path`` with the product's decoding options, measured now.
+
+    int8 kernels give slightly different words on different CPUs, so the product is held to
+    this run's bare baseline, never to a number measured on another machine.
+    """
+    from transcribe.engine import Options
+
+    segments, _ = whisper.transcribe(str(path), **Options(language=language).whisper_kwargs(language))
+    reference = path.with_suffix(".txt").read_text(encoding="utf-8")
+    return wer(reference, " ".join(s.text for s in segments))
+
+
 def concat_audio(parts: list[Path], out: Path, silence: float = 1.0) -> Path:
     """Join recordings (16 kHz mono WAV) with ``silence`` seconds between them."""
     inputs, filters = [], []

@@ -16,8 +16,8 @@ from sanarip.models import Job, utcnow
 
 def test_enqueue_dedupes_active_jobs(runtime):
     q = runtime.queue
-    a = q.enqueue("sleep", {"n": 1}, dedupe_key="k")
-    assert q.enqueue("sleep", {"n": 2}, dedupe_key="k") == a
+    a = q.enqueue("sleep", {"seconds": 1}, dedupe_key="k")
+    assert q.enqueue("sleep", {"seconds": 2}, dedupe_key="k") == a
     job = q.claim("w1")
     assert job.id == a and job.attempts == 1
     q.complete(a, "w1")
@@ -67,8 +67,8 @@ def test_cancel_and_errors(runtime):
 
 def test_claim_filters_kinds(runtime):
     q = runtime.queue
-    q.enqueue("record")
-    short = q.enqueue("index")
+    q.enqueue("record", {"sitting": 1})
+    short = q.enqueue("index", {"sitting": 1})
     assert q.claim("w", frozenset({"index", "transcribe"})).id == short
     assert q.claim("w", frozenset({"index"})) is None
 

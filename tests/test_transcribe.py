@@ -9,24 +9,25 @@ import pytest
 
 from sanarip.stenogram import Segment, Stenogram, Word, to_akoma_ntoso, to_json, to_srt, to_text, to_webvtt
 from tests.conftest import run_cli
-from tests.helpers import concat_audio, wer
+from tests.helpers import bare_wer, concat_audio, wer
 from transcribe.engine import Options, Span, decode, plan, transcribe_audio
 from transcribe.models import ModelError, load_model, resolve_model
 
-# Bare faster-whisper's WER on each file as testdata/README.md reports it. The test also runs bare
-# faster-whisper itself with the same settings, because int8 kernels differ a little between CPUs
-# (on this machine the sonnet gives 0.105 bare, not 0.083).
-BASELINE = {
-    ("tiny.en", "en/jfk.flac"): 0.000,
-    ("tiny.en", "en/librispeech_test-clean_61-70968-0000.flac"): 0.000,
-    ("tiny.en", "en/mfa_acoustic_corpus_spontaneous.wav"): 0.136,
-    ("tiny.en", "en/librivox_shakespeare_sonnet001.wav"): 0.083,
-    ("base", "en/jfk.flac"): 0.000,
-    ("base", "ru/voxforge_ru_0022.wav"): 0.545,
-    ("base", "ru/voxforge_ru_0030.wav"): 0.062,
-    ("base", "ru/deepspeech_smoke_test_ru.wav"): 0.111,
-    ("base", "ru/long_voxforge_1-20121125-pgp_7utts.wav"): 0.227,
-}
+# (model, file) pairs the product is held against bare faster-whisper on. The baseline is bare
+# faster-whisper measured in the same run with the same options: int8 kernels differ between
+# CPUs (voxforge_ru_0022 gives 0.545 bare on one machine, 0.636 on another), so no test compares
+# either with a WER measured elsewhere.
+CASES = [
+    ("tiny.en", "en/jfk.flac"),
+    ("tiny.en", "en/librispeech_test-clean_61-70968-0000.flac"),
+    ("tiny.en", "en/mfa_acoustic_corpus_spontaneous.wav"),
+    ("tiny.en", "en/librivox_shakespeare_sonnet001.wav"),
+    ("base", "en/jfk.flac"),
+    ("base", "ru/voxforge_ru_0022.wav"),
+    ("base", "ru/voxforge_ru_0030.wav"),
+    ("base", "ru/deepspeech_smoke_test_ru.wav"),
+    ("base", "ru/long_voxforge_1-20121125-pgp_7utts.wav"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def model(name: str, cache: Path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "file"), list(BASELINE))
+@pytest.mark.parametrize(("name", "file"), CASES)
 def test_wer_matches_bare_faster_whisper(testdata, model_cache, name, file):
     lang = file.split("/")[0]
     audio = decode(str(testdata / file))
@@ -48,10 +49,7 @@ def test_wer_matches_bare_faster_whisper(testdata, model_cache, name, file):
     segments = transcribe_audio(whisper, audio, options)
     hypothesis = " ".join(s.text for s in segments)
     reference = (testdata / file).with_suffix(".txt").read_text(encoding="utf-8")
-    bare, _ = whisper.transcribe(str(testdata / file), **options.whisper_kwargs(lang))
-    bare_wer = wer(reference, " ".join(s.text for s in bare))
-    assert wer(reference, hypothesis) <= bare_wer + 0.02
-    assert bare_wer <= BASELINE[(name, file)] + 0.03  # this machine's bare run is the README's
+    assert wer(reference, hypothesis) <= bare_wer(whisper, testdata / file, lang) + 0.02
     duration = len(audio) / 16000
     last = 0.0
     for seg in segments:
@@ -75,7 +73,9 @@ def test_mixed_languages_keep_every_passage(testdata, model_cache, tmp_path):
         by_lang[s.language] = by_lang.get(s.language, "") + " " + s.text
     assert set(by_lang) >= {"en", "ru"}
     ru_ref = (testdata / "ru/voxforge_ru_0030.txt").read_text(encoding="utf-8")
-    assert wer(ru_ref, by_lang["ru"]) <= 0.2
+    # The Russian passage, found by per-chunk language decisions, against bare faster-whisper told
+    # the language (same run): 0.2 where bare gives the README's 0.062.
+    assert wer(ru_ref, by_lang["ru"]) <= bare_wer(whisper, testdata / "ru/voxforge_ru_0030.wav", "ru") + 0.14
     assert "country" in by_lang["en"].lower()  # JFK, before the Russian passage
     en2 = (testdata / "en/librispeech_test-clean_61-70968-0000.txt").read_text().lower().split()[-1]
     assert en2.strip(".,") in by_lang["en"].lower()  # LibriSpeech, after it

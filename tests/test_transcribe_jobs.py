@@ -17,9 +17,10 @@ from sanarip.runtime import Runtime
 from sanarip.stenogram import Segment
 from sanarip.transcripts import replace_automatic
 from tests.conftest import run_cli
-from tests.helpers import wer
+from tests.helpers import bare_wer, wer
 from tests.livefeed import put_chunks
 from transcribe.engine import decode
+from transcribe.models import load_model
 
 pytestmark = pytest.mark.slow
 LONG_RU = "ru/long_voxforge_1-20121125-pgp_7utts.wav"
@@ -69,7 +70,9 @@ def test_killed_transcription_resumes_from_its_last_span(env, testdata, tmp_path
         job = s.scalar(select(Job).where(Job.kind == "transcribe"))
         assert job.status == "done" and job.attempts == 2 and len(job.progress["spans"]) >= 3
     reference = (testdata / LONG_RU).with_suffix(".txt").read_text(encoding="utf-8")
-    assert wer(reference, " ".join(texts(rt, sid))) <= 0.227 + 0.05  # spans cut in silence lose nothing
+    # Spans cut in silence lose nothing: within 0.05 of bare faster-whisper on the whole file (same run).
+    baseline = bare_wer(load_model("base", rt.settings.data_dir / "models", "cpu", threads=2), testdata / LONG_RU, "ru")
+    assert wer(reference, " ".join(texts(rt, sid))) <= baseline + 0.05
     assert not rt.storage.list(f"sittings/{sid}/final-pass/")  # staging cleaned up
     rt.close()
 

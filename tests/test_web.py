@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -358,20 +359,27 @@ def test_metrics_add_up_every_server_process(settings_env, tmp_path):
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "sanarip.cli", "serve", "--port", str(port), "--processes", "2"],
+    server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port), "--processes", "2"],
                               env={**settings_env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)},
                               cwd=Path(__file__).resolve().parent.parent,  # this checkout's code, installed or not
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, proc=server)
-        for _ in range(30):  # a fresh connection each time: the kernel spreads them over both processes
+
+        def get(_: int) -> int:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
-                assert resp.status == 200
+                return resp.status
+
+        sent = 0
+        with ThreadPoolExecutor(8) as pool:  # concurrent connections reach both worker processes
+            while len(list(multiproc.glob("counter_*.db"))) < 2 and sent < 400:
+                assert set(pool.map(get, range(20))) == {200}
+                sent += 20
         assert len(list(multiproc.glob("counter_*.db"))) == 2  # one file per process that counted
         for scraped in range(2):  # whichever process answers, it counts every process's requests
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
                 body = resp.read().decode()
-            assert f'sanarip_http_requests_total{{method="GET",status="200"}} {30 + scraped}.0' in body
+            assert f'sanarip_http_requests_total{{method="GET",status="200"}} {sent + scraped}.0' in body
             assert "# TYPE sanarip_jobs gauge" in body and "# TYPE sanarip_sittings gauge" in body
     finally:
         server.terminate()

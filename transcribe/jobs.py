@@ -9,9 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sanarip.catalog import get_sitting
 from sanarip.jobs import JobContext, PermanentFailure
 from sanarip.medialayout import local_playlist, sitting_prefix
+from sanarip.models import SegmentSource
+from sanarip.pipeline import TranscribePayload
+from sanarip.sittings import get_sitting
 from sanarip.stenogram import Segment
 from sanarip.storage import NotFound
 from sanarip.transcripts import replace_automatic
@@ -26,13 +28,15 @@ def _staging_key(sitting_id: int, index: int) -> str:
 
 
 def run_transcribe_job(ctx: JobContext) -> None:
+    """The final pass's ASR stage; the pipeline indexes the result next."""
     rt = ctx.runtime
-    sitting_id = int(ctx.payload["sitting"])
+    args: TranscribePayload = ctx.args
+    sitting_id = args.sitting
     with rt.db.session(readonly=True) as s:
         sitting = get_sitting(s, sitting_id)
         committee = sitting.committee
-        model_name = ctx.payload.get("model") or committee.model or rt.settings.model
-        options = Options(language=ctx.payload.get("language") or "auto",
+        model_name = args.model or committee.model or rt.settings.model
+        options = Options(language=args.language or "auto",
                           fallback_language=committee.fallback_language,
                           span_seconds=rt.settings.transcribe_span_seconds)
     model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
@@ -63,10 +67,6 @@ def run_transcribe_job(ctx: JobContext) -> None:
         rows: list[dict[str, Any]] = json.loads(rt.storage.get_bytes(_staging_key(sitting_id, i)))
         segments.extend(Segment.from_dict(r) for r in rows)
     with rt.db.session() as s:
-        sitting = get_sitting(s, sitting_id)
-        replace_automatic(s, sitting_id, segments, "final")
-        if sitting.status == "recorded":
-            sitting.status = "transcribed"
+        replace_automatic(s, sitting_id, segments, SegmentSource.FINAL)
     for i in range(len(spans)):
         rt.storage.delete(_staging_key(sitting_id, i))
-    rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")

@@ -34,10 +34,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, update
 
-from sanarip.catalog import get_sitting
 from sanarip.jobs import JobContext
 from sanarip.medialayout import audio_chunk_offset, audio_chunk_prefix
-from sanarip.models import Sitting, TranscriptSegment
+from sanarip.models import SegmentSource, Sitting, TranscriptSegment
+from sanarip.pipeline import LivePayload
+from sanarip.sittings import get_sitting, is_ongoing
 from sanarip.stenogram import Segment, Word
 from sanarip.transcripts import segment_to_row
 from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE, Options, decide_language
@@ -207,7 +208,7 @@ class LiveTranscriber:
 
 def _still_live(rt, sitting_id: int) -> bool:
     with rt.db.session(readonly=True) as s:
-        return s.scalar(select(Sitting.status).where(Sitting.id == sitting_id)) in ("live", "scheduled")
+        return is_ongoing(s.scalar(select(Sitting.status).where(Sitting.id == sitting_id)))
 
 
 def run_live_job(ctx: JobContext) -> None:
@@ -217,35 +218,27 @@ def run_live_job(ctx: JobContext) -> None:
     benchmarks); otherwise a backlog is dropped once the recording has ended.
     """
     rt = ctx.runtime
-    sitting_id = int(ctx.payload["sitting"])
+    args: LivePayload = ctx.args
+    sitting_id = args.sitting
     with rt.db.session(readonly=True) as s:
         sitting = get_sitting(s, sitting_id)
-        options = Options(language=ctx.payload.get("language") or "auto",
-                          fallback_language=sitting.committee.fallback_language)
-        model_name = ctx.payload.get("model") or sitting.committee.model or rt.settings.model
+        options = Options(language=args.language or "auto", fallback_language=sitting.committee.fallback_language)
+        model_name = args.model or sitting.committee.model or rt.settings.model
         committed = s.scalar(select(func.max(TranscriptSegment.end)).where(
-            TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == "live")) or 0.0
+            TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.LIVE)) or 0.0
     model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
-    from search import open_index
-    from search.documents import sitting_documents
-
-    index = open_index(rt.settings)
 
     def save(seg: Segment) -> None:
         with rt.db.session() as s:
             if s.scalar(select(TranscriptSegment.id).where(TranscriptSegment.sitting_id == sitting_id,
-                                                           TranscriptSegment.source != "live").limit(1)):
+                                                           TranscriptSegment.source != SegmentSource.LIVE)
+                        .limit(1)):
                 return  # the final pass has already replaced the draft
-            row = segment_to_row(sitting_id, seg, "live")
+            row = segment_to_row(sitting_id, seg, SegmentSource.LIVE)
             s.add(row)
             s.flush()
-            docs = [d for d in sitting_documents(s, s.get(Sitting, sitting_id)) if d.segment == row.id]
-        try:
-            index.add(docs)  # live segments are searchable within seconds
-        except Exception as exc:  # noqa: BLE001 - search trouble must not stop the draft
-            log.warning("sitting %s: live segment not indexed now (%s); the final pass will index it",
-                        sitting_id, exc)
-            rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")
+            row_id = row.id
+        rt.indexer.segments_added(sitting_id, [row_id])  # searchable within seconds
 
     def show_partial(partial: dict[str, Any] | None) -> None:
         with rt.db.session() as s:
@@ -254,7 +247,7 @@ def run_live_job(ctx: JobContext) -> None:
     live = LiveTranscriber(model, options, save, show_partial)
     live.state.committed_until = committed
     seq = int(ctx.progress.get("seq", 0))
-    drain = bool(ctx.payload.get("drain"))
+    drain = args.drain
     last_status_check = time.monotonic()
     try:
         while True:
@@ -278,6 +271,5 @@ def run_live_job(ctx: JobContext) -> None:
             time.sleep(POLL)
         live.step(final=True)
     finally:
-        index.close()
         show_partial(None)
     log.info("sitting %s: live draft finished after %d chunks", sitting_id, seq)

@@ -94,12 +94,6 @@ def resolve_model(name_or_path: str, cache_dir: Path) -> Path:
     return path
 
 
-def is_multilingual(name_or_path: str, path: Path) -> bool:
-    if name_or_path in REGISTRY:
-        return REGISTRY[name_or_path].multilingual
-    return not name_or_path.rstrip("/").endswith(".en")
-
-
 def pick_device(requested: str = "auto") -> tuple[str, str]:
     """(device, compute_type): CUDA float16 when a GPU is visible, else CPU int8."""
     if requested in ("auto", "cuda"):

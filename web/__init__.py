@@ -15,6 +15,7 @@ from flask import Flask
 
 from sanarip.config import Settings, load_settings
 from sanarip.runtime import Runtime
+from search.indexing import SearchIndexer
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = Runtime(settings)
     runtime.db.upgrade()
+    runtime.indexer = SearchIndexer(runtime)  # clerks' edits reach the index at once
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=_secret_key(settings),

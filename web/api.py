@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 from sqlalchemy import select
 
-from sanarip.catalog import committee_dict, sitting_dict
+from sanarip.catalog import committee_dict, person_dict
+from sanarip.errors import NotFound
 from sanarip.models import Committee, Person, Sitting
+from sanarip.sittings import SittingStatus, sitting_dict
 from sanarip.stenogram import to_json
 from sanarip.transcripts import public_stenogram
 from web.deps import runtime, search_index
@@ -44,10 +46,6 @@ def page_of(query, to_dict, endpoint: str, **params):
     return jsonify({"items": items, "next": nxt})
 
 
-def person_dict(p: Person) -> dict:
-    return {"id": p.id, "name": p.name, "faction": p.faction, "role": p.role}
-
-
 @bp.route("/committees")
 def committees():
     return page_of(select(Committee).order_by(Committee.slug), committee_dict, "api.committees")
@@ -69,6 +67,8 @@ def sittings():
         query = query.where(Sitting.committee_id == c.id)
         params["committee"] = c.slug
     if request.args.get("status"):
+        if request.args["status"] not in set(SittingStatus):
+            abort(400, f"Unknown status; use one of: {', '.join(SittingStatus)}.")
         query = query.where(Sitting.status == request.args["status"])
         params["status"] = request.args["status"]
     return page_of(query, sitting_dict, "api.sittings", **params)
@@ -93,7 +93,7 @@ def transcript(sitting_id: int):
         sitting_obj = sitting_or_404(s, sitting_id)
         try:
             body = to_json(public_stenogram(s, sitting_obj, version))
-        except LookupError:
+        except NotFound:
             abort(404, f"Sitting {sitting_id} has no published version {version}.")
     return Response(body, mimetype="application/json")
 

@@ -17,6 +17,8 @@ from flask import Blueprint, abort, g, jsonify, render_template, request, url_fo
 from markupsafe import Markup
 from sqlalchemy import select
 
+from sanarip.catalog import add_person as catalog_add_person
+from sanarip.catalog import person_dict
 from sanarip.editing import (
     Conflict,
     EditError,
@@ -25,14 +27,16 @@ from sanarip.editing import (
     merge_segments,
     publish,
     revert,
+    revision_json,
     segment_json,
     split_segment,
 )
-from sanarip.models import Person, Publication, Revision, Sitting, TranscriptSegment, User
+from sanarip.errors import NotFound
+from sanarip.models import Person, Publication, Revision, TranscriptSegment
+from sanarip.sittings import SittingStatus, is_ongoing
 from sanarip.transcripts import latest_publication, working_segments
-from search.documents import sitting_documents
 from web.auth import require_role
-from web.deps import runtime, search_index
+from web.deps import runtime
 from web.errors import error_response
 from web.views import sitting_or_404
 
@@ -50,18 +54,6 @@ def _json_body() -> dict[str, Any]:
     return data
 
 
-def _reindex(sitting_id: int) -> None:
-    """Bring the index in line with what the public now sees (queued for retry if search is down)."""
-    rt = runtime()
-    with rt.db.session(readonly=True) as s:
-        docs = sitting_documents(s, s.get(Sitting, sitting_id))
-    try:
-        search_index().replace_sitting(sitting_id, docs)
-    except Exception as exc:  # noqa: BLE001 - the edit is saved; indexing retries in a job
-        log.warning("sitting %s: re-index queued (%s)", sitting_id, exc)
-        rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")
-
-
 def _write(action):
     """Run ``action(session)`` in one transaction; map domain errors to HTTP answers."""
     rt = runtime()
@@ -69,14 +61,14 @@ def _write(action):
         with rt.db.session() as s:
             result, sitting_id = action(s)
             published = latest_publication(s, sitting_id) is not None
-    except LookupError as exc:
+    except NotFound as exc:
         return error_response(404, str(exc))
     except EditError as exc:
         return error_response(400, str(exc))
     except Conflict as exc:
         return error_response(409, str(exc), current=exc.current)
     if not published or request.endpoint == "clerk.publish_sitting":
-        _reindex(sitting_id)
+        runtime().indexer.sitting_changed(sitting_id)
     return jsonify(result)
 
 
@@ -116,12 +108,6 @@ def merge(segment_id: int):
     return _write(action)
 
 
-def revision_json(s, rev: Revision) -> dict[str, Any]:
-    editor = s.scalar(select(User.username).where(User.id == rev.editor_id)) if rev.editor_id else None
-    return {"id": rev.id, "segment": rev.segment_id, "action": rev.action, "before": rev.before, "after": rev.after,
-            "editor": editor, "at": rev.at.isoformat()}
-
-
 @bp.route("/api/v1/segments/<int:segment_id>/revisions")
 @require_role("clerk")
 def segment_revisions(segment_id: int):
@@ -145,7 +131,7 @@ def revert_revision(revision_id: int):
 def review_sitting(sitting_id: int):
     def action(s):
         mark_reviewed(s, sitting_id, g.user.id)
-        return {"sitting": sitting_id, "status": "reviewed"}, sitting_id
+        return {"sitting": sitting_id, "status": SittingStatus.REVIEWED}, sitting_id
 
     return _write(action)
 
@@ -173,10 +159,7 @@ def add_person():
     if any(v is not None and (not isinstance(v, str) or len(v) > 300) for v in fields.values()):
         return error_response(400, "'faction' and 'role' must be short texts")
     with runtime().db.session() as s:
-        person = Person(name=" ".join(name.split()), **fields)
-        s.add(person)
-        s.flush()
-        data = {"id": person.id, "name": person.name, "faction": person.faction, "role": person.role}
+        data = person_dict(catalog_add_person(s, name, **fields))
     return jsonify(data), 201
 
 
@@ -186,7 +169,7 @@ def add_person():
 def editor(sitting_id: int):
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
-        if sitting.status in ("scheduled", "live"):
+        if is_ongoing(sitting.status):
             abort(409, "The live draft is read-only: the editor opens after the final pass.")
         rows = list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id)
                               .order_by(TranscriptSegment.start, TranscriptSegment.id)))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 from flask import current_app
 
 from sanarip.runtime import Runtime
-from search import SearchIndex, open_index
-
-_index_lock = threading.Lock()
+from search import SearchIndex
+from search.indexing import SearchIndexer
 
 
 def runtime() -> Runtime:
@@ -17,10 +14,7 @@ def runtime() -> Runtime:
 
 
 def search_index() -> SearchIndex:
-    """The configured search backend, opened once per app."""
-    ext = current_app.extensions
-    if "sanarip.search" not in ext:
-        with _index_lock:
-            if "sanarip.search" not in ext:
-                ext["sanarip.search"] = open_index(runtime().settings)
-    return ext["sanarip.search"]
+    """The configured search backend, opened once per app (the one its indexer writes to)."""
+    indexer = runtime().indexer
+    assert isinstance(indexer, SearchIndexer)
+    return indexer.index

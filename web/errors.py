@@ -7,7 +7,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from sanarip.catalog import NotFoundError
+from sanarip.errors import NotFound
 from search import QueryError, SearchUnavailable
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,8 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         return error_response(exc.code or 500, exc.description or exc.name)
 
-    @app.errorhandler(NotFoundError)
-    def not_found(exc: NotFoundError):
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound):
         return error_response(404, str(exc))
 
     @app.errorhandler(QueryError)

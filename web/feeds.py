@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request, url_for
 from sqlalchemy import select
 
 from sanarip.models import Committee, Sitting, utcnow
+from sanarip.sittings import SittingStatus
 from web.deps import runtime, search_index
 from web.views import committee_or_404, search_filters
 
@@ -91,7 +92,7 @@ def schedule_ics():
                       f"DTSTART:{_stamp(st.scheduled_start)}", f"DTEND:{_stamp(end)}",
                       f"SUMMARY:{_ics_text(st.committee.name + ': ' + (st.title or 'Sitting'))}",
                       f"URL:{url_for('live.live_page', sitting_id=st.id, _external=True)}",
-                      f"STATUS:{'CANCELLED' if st.status == 'failed' else 'CONFIRMED'}", "END:VEVENT"]
+                      f"STATUS:{'CANCELLED' if st.status == SittingStatus.FAILED else 'CONFIRMED'}", "END:VEVENT"]
         lines.append("END:VCALENDAR")
     body = "\r\n".join(_fold(line) for line in lines) + "\r\n"
     return Response(body, mimetype="text/calendar", headers={"Content-Disposition": 'inline; filename="schedule.ics"'})

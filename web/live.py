@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, stream
 from sqlalchemy import select
 
 from sanarip.models import Sitting, TranscriptSegment
+from sanarip.sittings import SittingStatus, is_ongoing
 from web.deps import runtime
 from web.views import sitting_or_404
 
@@ -28,7 +29,7 @@ def _segments_after(sitting_id: int, after: float) -> tuple[str, list[dict], dic
                          .order_by(TranscriptSegment.start).limit(200))
         segments = [{"id": r.id, "start": r.start, "end": r.end, "text": r.text, "language": r.language,
                      "unreliable": r.unreliable} for r in rows]
-        return status, segments, partial if status == "live" else None
+        return status, segments, partial if status == SittingStatus.LIVE else None
 
 
 def _after_arg() -> float:
@@ -72,7 +73,7 @@ def live_events(sitting_id: int):
             if partial != shown or segments:
                 shown = partial
                 yield f"event: partial\ndata: {json.dumps(partial, ensure_ascii=False)}\n\n"
-            if status != "live" and status != "scheduled":
+            if not is_ongoing(status):
                 yield f"event: ended\ndata: {json.dumps({'status': status})}\n\n"
                 return
             time.sleep(1.0)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sanarip.db import Database
 from sanarip.errors import SanaripError
 from sanarip.models import Job, MediaSegment, Sitting, TranscriptSegment, utcnow
+from sanarip.sittings import SittingStatus
 from web.deps import runtime, search_index
 
 bp = Blueprint("ops", __name__)
@@ -83,7 +84,7 @@ class DatabaseCollector(Collector):
                 jobs.add_metric([kind, status], n)
             for status, n in s.execute(select(Sitting.status, func.count()).group_by(Sitting.status)):
                 sittings.add_metric([status], n)
-            for sitting in s.scalars(select(Sitting).where(Sitting.status == "live")):
+            for sitting in s.scalars(select(Sitting).where(Sitting.status == SittingStatus.LIVE)):
                 of = MediaSegment.sitting_id == sitting.id
                 last = s.scalar(select(func.max(MediaSegment.wall_clock_end)).where(of))
                 media = s.scalar(select(func.sum(MediaSegment.duration)).where(of)) or 0

@@ -10,8 +10,10 @@ from flask import Blueprint, Response, abort, g, render_template, request, url_f
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from sanarip.errors import NotFound
 from sanarip.medialayout import build_playlist
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
+from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.stenogram import EXPORTERS, Segment, export
 from sanarip.transcripts import public_stenogram, shown_publication
 from search import SearchResult
@@ -36,13 +38,15 @@ bp = Blueprint("public", __name__)
 def home():
     now = utcnow()
     with runtime().db.session(readonly=True) as s:
-        live = list(s.scalars(select(Sitting).where(Sitting.status == "live").order_by(Sitting.started_at)))
-        upcoming = list(s.scalars(select(Sitting).where(Sitting.status == "scheduled", Sitting.scheduled_start > now)
+        live = list(s.scalars(select(Sitting).where(Sitting.status == SittingStatus.LIVE)
+                              .order_by(Sitting.started_at)))
+        upcoming = list(s.scalars(select(Sitting).where(Sitting.status == SittingStatus.SCHEDULED,
+                                                        Sitting.scheduled_start > now)
                                   .order_by(Sitting.scheduled_start).limit(20)))
         committees = list(s.scalars(select(Committee).order_by(Committee.name)))
         recent = {
             c.id: list(s.scalars(select(Sitting).where(Sitting.committee_id == c.id,
-                                                       Sitting.status.in_(("recorded", "transcribed", "published")))
+                                                       Sitting.status.in_(ARCHIVED))
                                  .order_by(Sitting.started_at.desc()).limit(5)))
             for c in committees
         }
@@ -76,7 +80,7 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
     """
     try:
         pub = shown_publication(s, sitting.id, publication)
-    except LookupError:
+    except NotFound:
         abort(404, f"Sitting {sitting.id} has no published version {publication}.")
     if pub is not None:
         version: tuple = ("publication", pub.number)
@@ -128,7 +132,7 @@ def sitting_export(sitting_id: int, fmt: str):
         sitting = sitting_or_404(s, sitting_id)
         try:
             body = export(public_stenogram(s, sitting, version), fmt)
-        except LookupError:
+        except NotFound:
             abort(404, f"Sitting {sitting_id} has no published version {version}.")
     mimetype = EXPORTERS[fmt][1]
     resp = Response(body, mimetype=mimetype)
@@ -145,7 +149,7 @@ def playlist(sitting_id: int):
         sitting = sitting_or_404(s, sitting_id)
         rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sitting_id)
                               .order_by(MediaSegment.seq)))
-        final = sitting.status != "live"
+        final = sitting.status != SittingStatus.LIVE
     if not rows:
         abort(404, "This sitting has no recorded media yet.")
 
