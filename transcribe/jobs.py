@@ -11,7 +11,7 @@ from typing import Any
 
 from sanarip.catalog import get_sitting
 from sanarip.jobs import JobContext, PermanentFailure
-from sanarip.medialayout import local_playlist, sitting_prefix
+from sanarip.medialayout import delete_working_files, final_pass_key, local_playlist
 from sanarip.stenogram import Segment
 from sanarip.storage import NotFound
 from sanarip.transcripts import replace_automatic
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _staging_key(sitting_id: int, index: int) -> str:
-    return f"{sitting_prefix(sitting_id)}/final-pass/span_{index:05d}.json"
+    return final_pass_key(sitting_id, index)
 
 
 def run_transcribe_job(ctx: JobContext) -> None:
@@ -67,6 +67,5 @@ def run_transcribe_job(ctx: JobContext) -> None:
         replace_automatic(s, sitting_id, segments, "final")
         if sitting.status == "recorded":
             sitting.status = "transcribed"
-    for i in range(len(spans)):
-        rt.storage.delete(_staging_key(sitting_id, i))
+    delete_working_files(rt.storage, sitting_id)  # the checkpoints and the live draft's audio chunks
     rt.queue.enqueue("index", {"sitting": sitting_id}, dedupe_key=f"index:{sitting_id}")
