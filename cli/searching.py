@@ -56,8 +56,12 @@ def reindex() -> None:
 
     rt = ready_runtime()
     index = open_index(rt.settings)
-    with rt.db.session(readonly=True) as s, tqdm(total=count_segments(s), unit="seg", file=sys.stderr,
-                                                 desc="reindex", disable=None) as bar:
+    with rt.db.session(readonly=True) as s:
+        total = count_segments(s)
+    # A fresh session: its snapshot begins when rebuild() first reads, after it holds the lock,
+    # so no write committed before the lock is missing from the new index.
+    with rt.db.session(readonly=True) as s, tqdm(total=total, unit="seg", file=sys.stderr, desc="reindex",
+                                                 disable=None) as bar:
         def progress(n: int) -> None:
             bar.n = n
             bar.refresh()

@@ -32,6 +32,7 @@ from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
 from sanarip.medialayout import (
     audio_chunk_key,
+    audio_chunks_prefix,
     build_playlist,
     live_playlist_key,
     segment_key,
@@ -196,7 +197,7 @@ class Recorder:
             self.state.segments = rows
             self.state.next_seq = rows[-1].seq + 1 if rows else 0
             self.state.media_time = sum(r.duration for r in rows if not r.is_gap)
-            self.state.chunk_seq = len(self.rt.storage.list(f"sittings/{self.sitting_id}/audio/chunk_"))
+            self.state.chunk_seq = len(self.rt.storage.list(audio_chunks_prefix(self.sitting_id)))
             if sitting.status != SittingStatus.LIVE:  # scheduled, or failed and recorded again
                 transition(sitting, SittingStatus.LIVE)
             sitting.started_at = sitting.started_at or utcnow()

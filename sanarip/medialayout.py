@@ -1,9 +1,18 @@
 """Where a sitting's media lives in storage, and how to get it onto the local disk.
 
-Layout under ``sittings/<id>/``: ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (grows while
-recording), ``index.m3u8`` (the VOD playlist once finalized), ``audio/chunk_000000_000000002039.wav`` …
-(16 kHz mono chunks of at most 2 s for the live transcriber, named by sequence and media-time
-offset in milliseconds, so the transcriber needs no index).
+Storage has a public part and a private one, told apart by the key's first component:
+
+* ``sittings/<id>/`` is public (the web app serves only keys under ``sittings/``):
+  ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (grows while recording), ``index.m3u8``
+  (the VOD playlist once finalized).
+* ``work/sittings/<id>/`` holds a sitting's private working files, never served and deleted
+  once the final pass has finished (``delete_working_files``): ``audio/chunk_000000_000000002039.wav``
+  … (16 kHz mono chunks of at most 2 s for the live transcriber, about 115 MB per sitting-hour,
+  named by sequence and media-time offset in milliseconds, so the transcriber needs no index)
+  and ``final-pass/span_00000.json`` … (the final pass's per-span checkpoints).
+
+Keeping the private files under another top-level prefix, rather than marking them inside
+``sittings/<id>/``, makes the public rule "only ``sittings/`` keys" exclude them by construction.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from pathlib import Path
 from sanarip.storage import LocalStorage, NotFound, Storage
 
 URI_RE = re.compile(r"^[^#\s].*$", re.MULTILINE)
+WORK_ROOT = "work"  # private working files: never under the public "sittings/"
 
 
 def sitting_prefix(sitting_id: int) -> str:
@@ -33,9 +43,19 @@ def vod_playlist_key(sitting_id: int) -> str:
     return f"{sitting_prefix(sitting_id)}/index.m3u8"
 
 
+def working_prefix(sitting_id: int) -> str:
+    """Where the sitting's private working files live (outside the public ``sittings/``)."""
+    return f"{WORK_ROOT}/{sitting_prefix(sitting_id)}"
+
+
+def audio_chunks_prefix(sitting_id: int) -> str:
+    """What the key of every audio chunk of the sitting starts with."""
+    return f"{working_prefix(sitting_id)}/audio/chunk_"
+
+
 def audio_chunk_prefix(sitting_id: int, seq: int) -> str:
     """What every key of audio chunk ``seq`` starts with (list storage with it to find the chunk)."""
-    return f"{sitting_prefix(sitting_id)}/audio/chunk_{seq:06d}_"
+    return f"{audio_chunks_prefix(sitting_id)}{seq:06d}_"
 
 
 def audio_chunk_key(sitting_id: int, seq: int, offset: float) -> str:
@@ -46,6 +66,19 @@ def audio_chunk_key(sitting_id: int, seq: int, offset: float) -> str:
 def audio_chunk_offset(key: str) -> float:
     """The media-time offset (seconds) an audio chunk's key carries."""
     return int(key.rsplit("_", 1)[1].removesuffix(".wav")) / 1000
+
+
+def final_pass_key(sitting_id: int, index: int) -> str:
+    """The final pass's checkpoint of span ``index`` (its segments as JSON)."""
+    return f"{working_prefix(sitting_id)}/final-pass/span_{index:05d}.json"
+
+
+def delete_working_files(storage: Storage, sitting_id: int) -> int:
+    """Delete the sitting's private working files (audio chunks, final-pass checkpoints); returns how many.
+
+    Called once the final pass has stored the transcript: nothing reads them afterwards.
+    """
+    return storage.delete_prefix(working_prefix(sitting_id) + "/")
 
 
 def current_playlist_key(storage: Storage, sitting_id: int) -> str:

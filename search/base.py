@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from cachetools import LRUCache
@@ -19,10 +21,41 @@ PAGE_SIZE = 20
 MAX_PAGE = 500
 RESULT_CACHE_SIZE = 256
 SPEAKER_FACET_SIZE = 50  # the most frequent speakers among the matches
+# A rebuild proves it is alive every REBUILD_HEARTBEAT seconds; one silent for REBUILD_STALE_AFTER
+# is taken for dead (crashed, killed): writers stop journaling for it and the next rebuild takes over.
+REBUILD_HEARTBEAT = 15.0
+REBUILD_STALE_AFTER = 600.0
+WHOLE_SITTING = -1  # a journal entry's segment when a whole sitting was replaced
 
 
 class SearchUnavailable(SanaripError):
     """The search engine cannot be reached or answered with an error."""
+
+
+class RebuildInProgress(SanaripError):
+    """Another process is rebuilding the search index (``sanarip reindex`` runs one at a time)."""
+
+
+class RebuildAbandoned(SanaripError):
+    """This rebuild stalled long enough to be taken for dead, so it must not switch to its index."""
+
+
+@dataclass(frozen=True)
+class RebuildLock:
+    """The index-wide rebuild lock, as stored by the backend (a row, a document)."""
+
+    owner: str  # a random id of the rebuild holding it
+    target: str  # the backend's name for the index being built
+    started: float  # time.time()
+    heartbeat: float  # time.time() of the holder's last sign of life
+    state: str = "building"  # "switching" while the journal is replayed and the index swapped
+
+    def stale(self, after: float) -> bool:
+        return time.time() - self.heartbeat > after
+
+    def describe(self) -> str:
+        started = datetime.fromtimestamp(self.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"started {started}, last active {max(0.0, time.time() - self.heartbeat):.0f} s ago"
 
 
 @dataclass(frozen=True)
@@ -129,6 +162,9 @@ class SearchIndex(ABC):
     per visitor. ``cache_size=0`` turns it off.
     """
 
+    rebuild_heartbeat: float = REBUILD_HEARTBEAT
+    rebuild_stale_after: float = REBUILD_STALE_AFTER
+
     def __init__(self, cache_size: int = RESULT_CACHE_SIZE) -> None:
         self._results: LRUCache[Hashable, SearchResult] | None = LRUCache(cache_size) if cache_size > 0 else None
         self._results_lock = threading.Lock()  # cachetools caches are not thread-safe
@@ -169,9 +205,127 @@ class SearchIndex(ABC):
     def _search(self, query: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
         """The backend's part of ``search``: run a parsed, validated query."""
 
+    # --- rebuilding ------------------------------------------------------------------------
+    def rebuild(self, docs: Iterable[Document], total: int | None = None,
+                progress: Callable[[int], None] | None = None) -> int:
+        """Build a fresh index from ``docs`` beside the serving one and switch to it; returns the count.
+
+        Several processes share one index, so a rebuild runs under a lock stored with the
+        index (a row, a document); a second rebuild is refused with RebuildInProgress. The
+        holder renews the lock every ``rebuild_heartbeat`` seconds; one silent for
+        ``rebuild_stale_after`` is taken for dead, and the next rebuild takes it over and
+        drops the dead one's half-built index.
+
+        Writes during the rebuild go on reaching the serving index, so the public sees them
+        at once; while the lock is held each writer also journals what it touched (the
+        sitting it replaced, the segments it added). Before switching, the rebuild copies the
+        journaled sittings and segments from the serving index into the new one, overwriting
+        what ``docs`` said of them: ``docs`` may have been read before such a write (or be
+        buffered behind it), so the serving index is the newer of the two. Writes before the
+        lock existed need no journal: ``docs`` must be a lazy iterator that reads the database
+        after this call began, and a writer's change is committed before it writes the index.
+        The replay and the swap exclude writers (one SQLite transaction; in Elasticsearch the
+        lock's "switching" state, which writers wait out, and a writer re-checks the lock
+        after writing and writes again if the rebuild moved on meanwhile).
+
+        If anything fails (``docs`` raising included) the half-built index is dropped, the
+        lock released, and the old index keeps serving.
+        """
+        lock = self._acquire_rebuild()
+        count = 0
+
+        def stream() -> Iterator[Document]:
+            nonlocal count, lock
+            renewed = time.monotonic()
+            for d in docs:
+                count += 1
+                if progress and count % 5000 == 0:
+                    progress(count)
+                if time.monotonic() - renewed > self.rebuild_heartbeat:
+                    lock, renewed = self._renew(lock), time.monotonic()
+                yield d
+
+        try:
+            self._build(lock, stream())
+            lock = self._renew(lock)
+            self._switch(lock)
+        except BaseException:
+            self._discard(lock)
+            raise
+        if progress:
+            progress(count)
+        return count
+
+    def _acquire_rebuild(self) -> RebuildLock:
+        now = time.time()
+        owner = uuid.uuid4().hex
+        mine = RebuildLock(owner, self._rebuild_target(owner), now, now)
+        for _ in range(5):
+            if self._lock_create(mine):
+                return mine
+            held = self._lock_read()
+            if held is None:  # released meanwhile
+                continue
+            if not held.stale(self.rebuild_stale_after):
+                raise RebuildInProgress(
+                    f"the search index is already being rebuilt ({held.describe()}); wait for it to finish "
+                    f"(a crashed rebuild is taken over after {self.rebuild_stale_after / 60:.0f} min)")
+            if self._lock_replace(held, mine):  # a dead rebuild: take over, drop what it left
+                self._discard(held)
+                return mine
+        raise RebuildInProgress("the search index rebuild lock is contended; try again")
+
+    def _renew(self, lock: RebuildLock, state: str | None = None) -> RebuildLock:
+        """Prove the rebuild alive (optionally entering ``state``); RebuildAbandoned if it was silent too long.
+
+        A gap of half the staleness limit already counts: writers on other machines judge
+        staleness by their own clocks, and one that thought the rebuild dead journaled nothing.
+        """
+        if time.time() - lock.heartbeat > self.rebuild_stale_after / 2:
+            raise RebuildAbandoned(f"the search index rebuild stalled for over {self.rebuild_stale_after / 2:g} s "
+                                   "and gave up; run it again")
+        fresh = replace(lock, heartbeat=time.time(), state=state or lock.state)
+        if not self._lock_replace(lock, fresh):
+            raise RebuildAbandoned("the search index rebuild lost its lock to another rebuild and gave up")
+        return fresh
+
+    def _running_rebuild(self, lock: RebuildLock | None) -> RebuildLock | None:
+        """``lock`` if it belongs to a live rebuild (one writers must journal for), else None."""
+        return lock if lock is not None and not lock.stale(self.rebuild_stale_after) else None
+
+    @staticmethod
+    def _journal_entries(sitting: int | None = None, docs: Iterable[Document] = ()) -> list[tuple[int, int]]:
+        """(sitting, segment) pairs a write touched; ``WHOLE_SITTING`` for a replaced sitting."""
+        entries = [(sitting, WHOLE_SITTING)] if sitting is not None else []
+        return entries + sorted({(d.sitting, d.segment) for d in docs})
+
     @abstractmethod
-    def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
-        """Build a fresh index from ``docs`` and switch to it; returns the count."""
+    def _rebuild_target(self, owner: str) -> str:
+        """A fresh name for the index a rebuild fills."""
+
+    @abstractmethod
+    def _lock_create(self, lock: RebuildLock) -> bool:
+        """Store ``lock`` if there is none; False if one exists."""
+
+    @abstractmethod
+    def _lock_read(self) -> RebuildLock | None:
+        """The stored lock, or None."""
+
+    @abstractmethod
+    def _lock_replace(self, expected: RebuildLock, new: RebuildLock) -> bool:
+        """Replace the stored lock with ``new`` only if it still equals ``expected`` (atomically)."""
+
+    @abstractmethod
+    def _build(self, lock: RebuildLock, docs: Iterable[Document]) -> None:
+        """Create ``lock.target`` and fill it with ``docs``."""
+
+    @abstractmethod
+    def _switch(self, lock: RebuildLock) -> None:
+        """Replay the journal of ``lock.owner`` into the target, make it the serving index, release the lock."""
+
+    @abstractmethod
+    def _discard(self, lock: RebuildLock) -> None:
+        """Drop ``lock.target`` unless it serves, forget its journal, release the lock if still ``lock.owner``'s."""
 
     @abstractmethod
     def check(self) -> None:

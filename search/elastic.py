@@ -3,22 +3,27 @@
 Documents carry the shared analyzer's stems in ``stem`` (whitespace analyzer), so no
 Elasticsearch language analyzer is involved and hits equal FTS5's. The index is versioned
 (``<prefix>-segments-v<N>``) behind the alias ``<prefix>-segments``; ``rebuild`` fills a new
-version and swaps the alias in one atomic action.
+version and swaps the alias in one atomic action. The rebuild lock (a document created with
+``op_type=create``) and the writers' journal live in the small index ``<prefix>-rebuild``,
+outside the alias (see SearchIndex.rebuild).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sanarip.textanalysis import index_text
 from search.base import (
     SPEAKER_FACET_SIZE,
+    WHOLE_SITTING,
     Document,
     Filters,
     Hit,
+    RebuildLock,
     SearchIndex,
     SearchResult,
     SearchUnavailable,
@@ -61,6 +66,16 @@ MAPPINGS = {
         "official": {"type": "boolean"},
     },
 }
+
+CONTROL_MAPPINGS = {
+    "dynamic": "strict",
+    "properties": {"kind": {"type": "keyword"}, "owner": {"type": "keyword"}, "target": {"type": "keyword"},
+                   "state": {"type": "keyword"}, "started": {"type": "double"}, "heartbeat": {"type": "double"},
+                   "sitting": {"type": "long"}, "segment": {"type": "long"}},
+}
+LOCK_ID = "lock"
+SWITCH_WAIT = 60.0  # how long a writer waits for a rebuild's switch before giving up (the job retries)
+DOC_FIELDS = [f.name for f in dataclasses.fields(Document)]
 
 
 def _es_atom(atom: Atom) -> dict[str, Any]:
@@ -110,6 +125,15 @@ def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
     return facet_counts(committees, speakers, years)
 
 
+def _action(d: Document) -> dict[str, Any]:
+    return {"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)}
+
+
+def _document(source: dict[str, Any]) -> Document:
+    """The Document a stored ``_source`` came from (``stem`` is not stored; it is derived)."""
+    return Document(**{name: source.get(name) for name in DOC_FIELDS})
+
+
 def _source(d: Document) -> dict[str, Any]:
     return {"stem": index_text(d.text), "text": d.text, "segment": d.segment, "sitting": d.sitting,
             "committee": d.committee, "committee_year": f"{d.committee}|{d.year}", "day": d.day, "year": d.year,
@@ -130,6 +154,8 @@ class ElasticIndex(SearchIndex):
             kwargs["ca_certs"] = ca
         self.es = Elasticsearch(url, **kwargs)
         self.alias = f"{prefix}-segments"
+        self.control = f"{prefix}-rebuild"  # the rebuild lock and journal, outside the alias
+        self.switch_wait = SWITCH_WAIT
         self.exact_facets, self.facet_sample = exact_facets, facet_sample
 
     def _call(self, fn, *args, **kwargs):
@@ -151,13 +177,13 @@ class ElasticIndex(SearchIndex):
                        aliases={self.alias: {"is_write_index": True}})
 
     def _bulk(self, index: str, actions: Iterator[dict[str, Any]], refresh: bool | str = False,
-              threads: int = 1) -> int:
+              threads: int = 1, ignore: tuple[int, ...] = ()) -> int:
         """Send ``actions``; with ``threads`` > 1 the next chunk is prepared while one is indexed."""
         from elasticsearch.helpers import BulkIndexError, bulk, parallel_bulk
 
         def send() -> int:
             if threads == 1:
-                return bulk(self.es, actions, index=index, chunk_size=2000, refresh=refresh)[0]
+                return bulk(self.es, actions, index=index, chunk_size=2000, refresh=refresh, ignore_status=ignore)[0]
             return sum(ok for ok, _ in parallel_bulk(self.es, actions, index=index, chunk_size=2000,
                                                      thread_count=threads, queue_size=threads, refresh=refresh))
 
@@ -166,48 +192,193 @@ class ElasticIndex(SearchIndex):
         except BulkIndexError as exc:
             raise SearchUnavailable(f"search unavailable: {len(exc.errors)} documents rejected") from None
 
+    def _delete_matching(self, index: str, query: dict[str, Any], refresh: bool | str = "wait_for") -> int:
+        """Delete every document ``query`` matches, however many (a scroll, then bulk deletes).
+
+        What ``_delete_by_query`` does, which lives in a module a minimal node lacks. Each
+        delete is conditional on the version scanned: a document rewritten meanwhile (409) was
+        written by a newer write, and is kept; one already gone (404) is fine.
+        """
+        from elasticsearch.helpers import scan
+
+        def deletes() -> Iterator[dict[str, Any]]:
+            for hit in scan(self.es, index=index, query={"query": query, "_source": False, "seq_no_primary_term": True},
+                            size=5000):
+                yield {"_op_type": "delete", "_id": hit["_id"], "if_seq_no": hit["_seq_no"],
+                       "if_primary_term": hit["_primary_term"]}
+
+        return self._bulk(index, deletes(), refresh=refresh, ignore=(404, 409))
+
+    def _replace_in(self, index: str, sitting: int, docs: list[Document]) -> None:
+        """Make the sitting's documents in ``index`` exactly ``docs``, however many it had.
+
+        The new documents first, then the rest deleted: readers may briefly see both, never a
+        sitting with none. ``wait_for`` made every earlier write searchable, so the scan for
+        stale documents sees them all.
+        """
+        if docs:
+            self._bulk(index, iter([_action(d) for d in docs]), refresh="wait_for")
+        stale: dict[str, Any] = {"bool": {"filter": [{"term": {"sitting": sitting}}]}}
+        if docs:
+            stale["bool"]["must_not"] = [{"ids": {"values": [f"{d.sitting}-{d.segment}" for d in docs]}}]
+        self._delete_matching(index, stale)
+
     def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
         self._ensure()
         docs = list(docs)
-        keep = {f"{d.sitting}-{d.segment}" for d in docs}
-        existing = self._call(self.es.search, index=self.alias, size=10_000, _source=False,
-                              query={"term": {"sitting": sitting}})["hits"]["hits"]
-        actions = [{"_op_type": "delete", "_id": h["_id"]} for h in existing if h["_id"] not in keep]
-        actions += [{"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)} for d in docs]
-        self._bulk(self.alias, iter(actions), refresh="wait_for")
+        self._guarded(lambda: self._replace_in(self.alias, sitting, docs), self._journal_entries(sitting))
 
     def add(self, docs: Iterable[Document]) -> None:
+        docs = list(docs)
+        if not docs:
+            return
         self._ensure()
-        self._bulk(self.alias, ({"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)} for d in docs),
-                   refresh="wait_for")
+        self._guarded(lambda: self._bulk(self.alias, iter([_action(d) for d in docs]), refresh="wait_for"),
+                      self._journal_entries(docs=docs))
 
-    def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
-        new = f"{self.alias}-v{time.time_ns() // 1_000_000}"
-        self._call(self.es.indices.create, index=new, settings={**SETTINGS, "refresh_interval": "-1"},
+    def _guarded(self, write: Callable[[], None], entries: list[tuple[int, int]]) -> None:
+        """Run ``write`` (on the alias) so that a running rebuild does not lose it.
+
+        With a rebuild building: journal ``entries`` first, then write, then look again; if
+        the rebuild has since started switching (or finished), it may have replayed the
+        journal before this write landed, so write again once it is done. While it switches:
+        wait (up to ``switch_wait`` seconds, then SearchUnavailable; the job is retried).
+        """
+        deadline = time.monotonic() + self.switch_wait
+        while True:
+            lock = self._running_rebuild(self._lock_read())
+            if lock is None:
+                write()
+                return
+            if lock.state == "building":
+                self._journal(lock.owner, entries)
+                write()
+                after = self._lock_read()
+                if after is not None and after.owner == lock.owner and after.state == "building":
+                    return
+            elif time.monotonic() > deadline:
+                raise SearchUnavailable("search unavailable: the index is being switched by a rebuild; try again")
+            else:
+                time.sleep(0.1)
+
+    # --- rebuilding (the protocol is SearchIndex.rebuild's) -------------------------------------
+    def _ensure_control(self) -> None:
+        from elasticsearch import BadRequestError
+
+        if not self._call(self.es.indices.exists, index=self.control):
+            try:
+                self._call(self.es.indices.create, index=self.control, settings=SETTINGS, mappings=CONTROL_MAPPINGS)
+            except BadRequestError as exc:
+                if exc.error != "resource_already_exists_exception":
+                    raise
+
+    def _lock_get(self) -> tuple[RebuildLock, int, int] | None:
+        found = self._call(self.es.options(ignore_status=404).get, index=self.control, id=LOCK_ID)
+        if not found.get("found"):
+            return None
+        src = found["_source"]
+        lock = RebuildLock(src["owner"], src["target"], src["started"], src["heartbeat"], src["state"])
+        return lock, found["_seq_no"], found["_primary_term"]
+
+    def _lock_read(self) -> RebuildLock | None:
+        held = self._lock_get()  # a realtime GET: no refresh needed
+        return held[0] if held else None
+
+    @staticmethod
+    def _lock_source(lock: RebuildLock) -> dict[str, Any]:
+        return {"kind": "lock", **dataclasses.asdict(lock)}
+
+    def _rebuild_target(self, owner: str) -> str:
+        return f"{self.alias}-v{time.time_ns() // 1_000_000}"
+
+    def _lock_create(self, lock: RebuildLock) -> bool:
+        from elasticsearch import ConflictError
+
+        self._ensure_control()
+        try:
+            self._call(self.es.create, index=self.control, id=LOCK_ID, document=self._lock_source(lock))
+        except ConflictError:
+            return False
+        return True
+
+    def _lock_replace(self, expected: RebuildLock, new: RebuildLock | None) -> bool:
+        """Compare-and-swap on the lock document's sequence number (``new=None`` deletes it)."""
+        from elasticsearch import ConflictError, NotFoundError
+
+        held = self._lock_get()
+        if held is None or held[0] != expected:
+            return False
+        cas = {"index": self.control, "id": LOCK_ID, "if_seq_no": held[1], "if_primary_term": held[2]}
+        try:
+            if new is None:
+                self._call(self.es.delete, **cas)
+            else:
+                self._call(self.es.index, document=self._lock_source(new), **cas)
+        except (ConflictError, NotFoundError):
+            return False
+        return True
+
+    def _journal(self, owner: str, entries: list[tuple[int, int]]) -> None:
+        self._bulk(self.control, iter([{"_id": f"{owner}:{sitting}:{segment}",
+                                        "_source": {"kind": "journal", "owner": owner, "sitting": sitting,
+                                                    "segment": segment}} for sitting, segment in entries]))
+
+    def _serving(self) -> list[str]:
+        if not self._call(self.es.indices.exists_alias, name=self.alias):
+            return []
+        return list(self._call(self.es.indices.get_alias, name=self.alias, ignore_unavailable=True).keys())
+
+    def _build(self, lock: RebuildLock, docs: Iterable[Document]) -> None:
+        self._call(self.es.indices.create, index=lock.target, settings={**SETTINGS, "refresh_interval": "-1"},
                    mappings=MAPPINGS)
-        count = 0
+        self._bulk(lock.target, (_action(d) for d in docs), threads=2)
+        self._call(self.es.indices.put_settings, index=lock.target, settings={"refresh_interval": "1s"})
+        self._call(self.es.indices.refresh, index=lock.target)
 
-        def actions() -> Iterator[dict[str, Any]]:
-            nonlocal count
-            for d in docs:
-                count += 1
-                if progress and count % 5000 == 0:
-                    progress(count)
-                yield {"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)}
+    def _switch(self, lock: RebuildLock) -> None:
+        from elasticsearch.helpers import scan
 
-        self._bulk(new, actions(), threads=2)
-        self._call(self.es.indices.put_settings, index=new, settings={"refresh_interval": "1s"})
-        self._call(self.es.indices.refresh, index=new)
-        old = list(self._call(self.es.indices.get_alias, name=self.alias, ignore_unavailable=True).keys()) \
-            if self._call(self.es.indices.exists_alias, name=self.alias) else []
+        self._renew(lock, "switching")  # from here writers wait
+        old = self._serving()
+        self._call(self.es.indices.refresh, index=self.control)
+        mine = {"bool": {"filter": [{"term": {"kind": "journal"}}, {"term": {"owner": lock.owner}}]}}
+        entries = [(h["_source"]["sitting"], h["_source"]["segment"])
+                   for h in self._call(lambda: list(scan(self.es, index=self.control, query={"query": mine})))]
+        sittings = sorted({sitting for sitting, segment in entries if segment == WHOLE_SITTING})
+        if old:
+            for sitting in sittings:
+                current = self._call(lambda s=sitting: list(scan(self.es, index=old, query={
+                    "query": {"term": {"sitting": s}}})))
+                self._replace_in(lock.target, sitting, [_document(h["_source"]) for h in current])
+            ids = sorted({f"{sitting}-{segment}" for sitting, segment in entries
+                          if segment != WHOLE_SITTING and sitting not in sittings})
+            if ids:
+                found = self._call(self.es.mget, index=old[0], ids=ids)["docs"]
+                self._bulk(lock.target, iter([_action(_document(d["_source"])) for d in found if d.get("found")]),
+                           refresh="wait_for")
+                gone = [d["_id"] for d in found if not d.get("found")]
+                if gone:
+                    self._delete_matching(lock.target, {"ids": {"values": gone}})
         swap = [{"remove": {"index": o, "alias": self.alias}} for o in old]
-        swap.append({"add": {"index": new, "alias": self.alias, "is_write_index": True}})
+        swap.append({"add": {"index": lock.target, "alias": self.alias, "is_write_index": True}})
         self._call(self.es.indices.update_aliases, actions=swap)
         for o in old:
             self._call(self.es.indices.delete, index=o)
-        if progress:
-            progress(count)
-        return count
+        self._forget(lock)
+
+    def _forget(self, lock: RebuildLock) -> None:
+        """Delete ``lock.owner``'s journal, then the lock if it is still theirs."""
+        self._call(self.es.indices.refresh, index=self.control)
+        self._delete_matching(self.control, {"bool": {"filter": [{"term": {"kind": "journal"}},
+                                                                 {"term": {"owner": lock.owner}}]}}, refresh=False)
+        held = self._lock_read()
+        if held is not None and held.owner == lock.owner:
+            self._lock_replace(held, None)
+
+    def _discard(self, lock: RebuildLock) -> None:
+        if lock.target not in self._serving():
+            self._call(self.es.options(ignore_status=404).indices.delete, index=lock.target)
+        self._forget(lock)
 
     def _search(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
         from elasticsearch import NotFoundError

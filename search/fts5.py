@@ -7,6 +7,9 @@ hits and for deletes), and ``seg`` is a contentless FTS5 index over the analyzer
 reindex`` refills it.
 Contentless tables need the old tokens to delete a row, which the analyzer recomputes from
 ``doc_text.text``. Every write transaction bumps ``meta.generation``, which keys the result cache.
+``rebuild`` fills a second set of the three tables (``doc_<target>`` …) in batches, so writers
+wait for at most one batch, then renames them into place in one transaction; its lock is the
+one row of ``rebuild_lock`` and writers journal into ``rebuild_journal`` (see SearchIndex.rebuild).
 """
 
 from __future__ import annotations
@@ -14,15 +17,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from sanarip.textanalysis import index_text
 from search.base import (
     RESULT_CACHE_SIZE,
+    WHOLE_SITTING,
     Document,
     Filters,
     Hit,
+    RebuildAbandoned,
+    RebuildLock,
     SearchIndex,
     SearchResult,
     SearchUnavailable,
@@ -34,19 +41,41 @@ from search.query import Atom, Query
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
-SCHEMA = f"""
-DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS doc_text; DROP TABLE IF EXISTS seg; DROP TABLE IF EXISTS meta;
-CREATE TABLE doc (
+TABLES = """
+CREATE TABLE {doc} (
     id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
     year INTEGER NOT NULL, speaker TEXT, speaker_id INTEGER, language TEXT, start REAL NOT NULL,
     "end" REAL NOT NULL, official INTEGER NOT NULL);
+CREATE TABLE {doc_text} (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE VIRTUAL TABLE {seg} USING fts5(stem, content='', tokenize='unicode61 remove_diacritics 0');
+"""
+# Added without a schema change (an index of version 3 gains them when opened).
+CONTROL = """
+CREATE TABLE IF NOT EXISTS rebuild_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, target TEXT NOT NULL, started REAL NOT NULL,
+    heartbeat REAL NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rebuild_journal (
+    owner TEXT NOT NULL, sitting INTEGER NOT NULL, segment INTEGER NOT NULL,
+    PRIMARY KEY (owner, sitting, segment)) WITHOUT ROWID;
+"""
+SCHEMA = f"""
+DROP TABLE IF EXISTS doc; DROP TABLE IF EXISTS doc_text; DROP TABLE IF EXISTS seg; DROP TABLE IF EXISTS meta;
+DROP TABLE IF EXISTS rebuild_lock; DROP TABLE IF EXISTS rebuild_journal;
+{TABLES.format(doc="doc", doc_text="doc_text", seg="seg")}
 CREATE INDEX doc_sitting ON doc(sitting);
-CREATE TABLE doc_text (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
-CREATE VIRTUAL TABLE seg USING fts5(stem, content='', tokenize='unicode61 remove_diacritics 0');
 CREATE TABLE meta (generation INTEGER NOT NULL);
 INSERT INTO meta VALUES (0);
+{CONTROL}
 PRAGMA user_version = {SCHEMA_VERSION};
 """
+LIVE = ("doc", "doc_text", "seg")
+
+
+def _tables(target: str) -> tuple[str, str, str]:
+    """The (doc, doc_text, seg) tables a rebuild with ``target`` fills."""
+    if not target.isalnum():
+        raise ValueError(f"bad rebuild target {target!r}")
+    return f"doc_{target}", f"doc_text_{target}", f"seg_{target}"
 
 
 def _quote(term: str) -> str:
@@ -102,6 +131,8 @@ class Fts5Index(SearchIndex):
             if version:
                 log.warning("search index %s: new schema; run `sanarip reindex` to refill it", self.path)
             conn.executescript(SCHEMA)
+        elif not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rebuild_journal'").fetchone():
+            conn.executescript(CONTROL)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -113,46 +144,70 @@ class Fts5Index(SearchIndex):
         return conn
 
     class _Tx:
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn = conn
+        def __init__(self, conn: sqlite3.Connection, bump: bool) -> None:
+            self.conn, self.bump = conn, bump
 
         def __enter__(self) -> sqlite3.Connection:
             self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("UPDATE meta SET generation = generation + 1")  # invalidates cached results
+            if self.bump:
+                self.conn.execute("UPDATE meta SET generation = generation + 1")  # invalidates cached results
             return self.conn
 
         def __exit__(self, exc_type, *_) -> None:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
-    def _write(self) -> _Tx:
-        return self._Tx(self._conn())
+    def _write(self, bump: bool = True) -> _Tx:
+        """A write transaction; ``bump=False`` for writes searches cannot see (the rebuild's own tables)."""
+        return self._Tx(self._conn(), bump)
 
     # --- writing ---------------------------------------------------------------------------
     @staticmethod
-    def _insert(db: sqlite3.Connection, docs: Iterable[Document]) -> int:
+    def _insert(db: sqlite3.Connection, docs: Iterable[Document], tables: tuple[str, str, str] = LIVE) -> int:
+        doc, doc_text, seg = tables
         rows, texts, fts = [], [], []
         for d in docs:
             rows.append((d.segment, d.sitting, d.committee, d.day, d.year, d.speaker, d.speaker_id, d.language,
                          d.start, d.end, int(d.official)))
             texts.append((d.segment, d.text))
             fts.append((d.segment, index_text(d.text)))
-        db.executemany("INSERT INTO doc VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-        db.executemany("INSERT INTO doc_text VALUES (?,?)", texts)
-        db.executemany("INSERT INTO seg(rowid, stem) VALUES (?,?)", fts)
+        db.executemany(f"INSERT INTO {doc} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany(f"INSERT INTO {doc_text} VALUES (?,?)", texts)
+        db.executemany(f"INSERT INTO {seg}(rowid, stem) VALUES (?,?)", fts)
         return len(rows)
 
     @staticmethod
-    def _delete(db: sqlite3.Connection, where: str, args: list) -> None:
-        old = db.execute(f"SELECT t.id, t.text FROM doc JOIN doc_text t ON t.id = doc.id WHERE {where}",
-                         args).fetchall()
-        db.executemany("INSERT INTO seg(seg, rowid, stem) VALUES ('delete', ?, ?)",
+    def _delete(db: sqlite3.Connection, where: str, args: list, tables: tuple[str, str, str] = LIVE) -> None:
+        """Delete the rows ``where`` (over ``doc``) selects."""
+        doc, doc_text, seg = tables
+        old = db.execute(f"SELECT t.id, t.text FROM {doc} AS doc JOIN {doc_text} AS t ON t.id = doc.id "
+                         f"WHERE {where}", args).fetchall()
+        db.executemany(f"INSERT INTO {seg}({seg}, rowid, stem) VALUES ('delete', ?, ?)",
                        [(i, index_text(text)) for i, text in old])
-        db.executemany("DELETE FROM doc WHERE id = ?", [(i,) for i, _ in old])
-        db.executemany("DELETE FROM doc_text WHERE id = ?", [(i,) for i, _ in old])
+        db.executemany(f"DELETE FROM {doc} WHERE id = ?", [(i,) for i, _ in old])
+        db.executemany(f"DELETE FROM {doc_text} WHERE id = ?", [(i,) for i, _ in old])
+
+    @classmethod
+    def _copy(cls, db: sqlite3.Connection, where: str, args: list, target: tuple[str, str, str]) -> None:
+        """Make the rows ``where`` selects in ``target`` what they are in the live tables."""
+        cls._delete(db, where, args, target)
+        doc, doc_text, seg = target
+        db.execute(f"INSERT INTO {doc} SELECT * FROM doc WHERE {where}", args)
+        rows = db.execute(f"SELECT t.id, t.text FROM doc JOIN doc_text AS t ON t.id = doc.id WHERE {where}",
+                          args).fetchall()
+        db.executemany(f"INSERT INTO {doc_text} VALUES (?,?)", rows)
+        db.executemany(f"INSERT INTO {seg}(rowid, stem) VALUES (?,?)", [(i, index_text(t)) for i, t in rows])
+
+    def _journal(self, db: sqlite3.Connection, entries: list[tuple[int, int]]) -> None:
+        """Inside a write: note what it touched if a rebuild is running (it replays them before switching)."""
+        lock = self._running_rebuild(self._lock_row(db))
+        if lock is not None:
+            db.executemany("INSERT OR IGNORE INTO rebuild_journal VALUES (?,?,?)",
+                           [(lock.owner, sitting, segment) for sitting, segment in entries])
 
     def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
         docs = list(docs)
         with self._write() as db:
+            self._journal(db, self._journal_entries(sitting))
             self._delete(db, "doc.sitting = ?", [sitting])
             self._insert(db, docs)
 
@@ -161,29 +216,82 @@ class Fts5Index(SearchIndex):
         if not docs:
             return
         with self._write() as db:
+            self._journal(db, self._journal_entries(docs=docs))
             ids = [d.segment for d in docs]
             self._delete(db, f"doc.id IN ({','.join('?' * len(ids))})", ids)
             self._insert(db, docs)
 
-    def rebuild(self, docs: Iterable[Document], total: int | None = None, progress=None) -> int:
-        count, batch = 0, []
-        with self._write() as db:
-            db.execute("DELETE FROM doc")
-            db.execute("DELETE FROM doc_text")
-            db.execute("INSERT INTO seg(seg) VALUES ('delete-all')")
-            for d in docs:
-                batch.append(d)
-                if len(batch) >= 5000:
-                    count += self._insert(db, batch)
-                    batch = []
-                    if progress:
-                        progress(count)
-            count += self._insert(db, batch)
-        with self._write() as db:
-            db.execute("INSERT INTO seg(seg) VALUES ('optimize')")
-        if progress:
-            progress(count)
-        return count
+    # --- rebuilding (the protocol is SearchIndex.rebuild's) -------------------------------------
+    @staticmethod
+    def _lock_row(db: sqlite3.Connection) -> RebuildLock | None:
+        row = db.execute("SELECT owner, target, started, heartbeat, state FROM rebuild_lock").fetchone()
+        return RebuildLock(*row) if row else None
+
+    def _rebuild_target(self, owner: str) -> str:
+        return "b" + owner[:12]
+
+    def _lock_create(self, lock: RebuildLock) -> bool:
+        with self._write(bump=False) as db:
+            return db.execute("INSERT OR IGNORE INTO rebuild_lock VALUES (1, ?, ?, ?, ?, ?)",
+                              (lock.owner, lock.target, lock.started, lock.heartbeat, lock.state)).rowcount == 1
+
+    def _lock_read(self) -> RebuildLock | None:
+        return self._lock_row(self._conn())
+
+    def _lock_replace(self, expected: RebuildLock, new: RebuildLock) -> bool:
+        with self._write(bump=False) as db:
+            return db.execute(
+                "UPDATE rebuild_lock SET owner = ?, target = ?, started = ?, heartbeat = ?, state = ? "
+                "WHERE owner = ? AND heartbeat = ? AND state = ?",
+                (new.owner, new.target, new.started, new.heartbeat, new.state, expected.owner, expected.heartbeat,
+                 expected.state)).rowcount == 1
+
+    def _build(self, lock: RebuildLock, docs: Iterable[Document]) -> None:
+        doc, doc_text, seg = tables = _tables(lock.target)
+        with self._write(bump=False) as db:
+            for statement in TABLES.format(doc=doc, doc_text=doc_text, seg=seg).split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        batch: list[Document] = []
+        for d in docs:  # read outside any transaction: writers wait for one batch at most
+            batch.append(d)
+            if len(batch) >= 5000:
+                with self._write(bump=False) as db:
+                    self._insert(db, batch, tables)
+                batch = []
+        with self._write(bump=False) as db:
+            self._insert(db, batch, tables)
+            db.execute(f"CREATE INDEX {doc}_sitting ON {doc}(sitting)")
+        with self._write(bump=False) as db:
+            db.execute(f"INSERT INTO {seg}({seg}) VALUES ('optimize')")
+
+    def _switch(self, lock: RebuildLock) -> None:
+        target = _tables(lock.target)
+        with self._write() as db:  # one transaction: writers wait, readers see the old index or the new
+            if self._lock_row(db) != lock or time.time() - lock.heartbeat > self.rebuild_stale_after / 2:
+                raise RebuildAbandoned("the search index rebuild lost its lock or stalled, and gave up; run it again")
+            entries = db.execute("SELECT sitting, segment FROM rebuild_journal WHERE owner = ?",
+                                 (lock.owner,)).fetchall()
+            sittings = sorted({sitting for sitting, segment in entries if segment == WHOLE_SITTING})
+            for sitting in sittings:
+                self._copy(db, "doc.sitting = ?", [sitting], target)
+            segments = sorted({segment for sitting, segment in entries if segment != WHOLE_SITTING
+                               and sitting not in sittings})
+            for i in range(0, len(segments), 500):
+                part = segments[i:i + 500]
+                self._copy(db, f"doc.id IN ({','.join('?' * len(part))})", part, target)
+            for live, new in zip(LIVE, target, strict=True):
+                db.execute(f"DROP TABLE {live}")
+                db.execute(f"ALTER TABLE {new} RENAME TO {live}")
+            db.execute("DELETE FROM rebuild_journal WHERE owner = ?", (lock.owner,))
+            db.execute("DELETE FROM rebuild_lock WHERE owner = ?", (lock.owner,))
+
+    def _discard(self, lock: RebuildLock) -> None:
+        with self._write(bump=False) as db:
+            for table in _tables(lock.target):  # never the live tables: those have other names
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            db.execute("DELETE FROM rebuild_journal WHERE owner = ?", (lock.owner,))
+            db.execute("DELETE FROM rebuild_lock WHERE owner = ?", (lock.owner,))
 
     # --- searching ---------------------------------------------------------------------------
     def generation(self) -> int:

@@ -99,7 +99,7 @@ def test_hls_recording_survives_a_drop(env, rt, clip, tmp_path):
     playlist = rt.storage.get_bytes(vod_playlist_key(sitting_id)).decode()
     assert "#EXT-X-DISCONTINUITY" in playlist and "#EXT-X-PROGRAM-DATE-TIME" in playlist
     assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
-    chunks = rt.storage.list(f"sittings/{sitting_id}/audio/chunk_")
+    chunks = rt.storage.list(f"work/sittings/{sitting_id}/audio/chunk_")
     assert len(chunks) >= sitting.duration / 2 - 2  # ≤ 2 s audio chunks for the live draft
 
 

@@ -178,3 +178,167 @@ def test_parser_keeps_terms_analyzed():
     q = parse('Депутаты "налоговый кодекс" бюдж* -ёлка')
     assert [a.terms for a in q.positive_atoms] == [("депутат",), ("налогов", "кодекс"), ("бюдж",)]
     assert q.excluded[0].terms == ("елк",)
+
+
+# --- rebuilding under the lock, writes during a rebuild, large sittings ---------------------------
+@pytest.fixture(params=["fts5", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def connect(request, tmp_path):
+    """Opens another connection to one and the same index, as another process would."""
+    opened = []
+
+    def connect():
+        if request.param == "fts5":
+            from search.fts5 import Fts5Index
+
+            idx = Fts5Index(tmp_path / "search.db")
+        else:
+            from search.elastic import ElasticIndex
+
+            idx = ElasticIndex(request.getfixturevalue("elasticsearch_url"), prefix=f"r{tmp_path.name[-12:].lower()}")
+        opened.append(idx)
+        return idx
+
+    connect.backend = request.param
+    yield connect
+    for idx in opened:
+        idx.close()
+
+
+def build_leftovers(idx) -> list[str]:
+    """Half-built indexes: Elasticsearch versions outside the alias, FTS5 rebuild tables."""
+    if hasattr(idx, "es"):
+        versions = idx.es.indices.get(index=f"{idx.alias}-v*")
+        return sorted(set(versions) - set(idx.es.indices.get_alias(name=idx.alias)))
+    tables = idx._conn().execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return [name for (name,) in tables if name.startswith("doc_b")]
+
+
+def test_a_second_rebuild_is_refused_while_one_runs(connect):
+    from search.base import RebuildInProgress
+
+    first, second = connect(), connect()
+    refused: list[Exception] = []
+
+    def stream():
+        for i, d in enumerate(docs()):
+            if i == 4:
+                try:
+                    second.rebuild(docs())
+                except RebuildInProgress as exc:
+                    refused.append(exc)
+            yield d
+
+    assert first.rebuild(stream()) == len(CORPUS)
+    assert len(refused) == 1 and "already being rebuilt" in str(refused[0]) and "\n" not in str(refused[0])
+    assert second.rebuild(docs()) == len(CORPUS)  # released when done
+    assert ids(second.search("депутат")) == {1, 2, 3, 9}
+
+
+def test_writes_during_a_rebuild_reach_the_new_index(connect):
+    """The rebuild streams sittings 10..13 as they were; a worker changes 10, 12 and 13 midway."""
+    rebuilder, worker = connect(), connect()
+    rebuilder.rebuild(docs())
+    seen_during: list[set[int]] = []
+
+    def stream():
+        stale = docs()
+        yield from (d for d in stale if d.sitting == 10)
+        worker.replace_sitting(12, docs([(6, 12, "budget", "2026-01-15", "Токтогулов", "ky", 3.0,
+                                          "Свежий протокол заседания.", False)]))  # 7 and 8 removed
+        worker.replace_sitting(10, docs([(1, 10, "budget", "2025-03-04", "Асанов", "ru", 12.5,
+                                          "Свежая повестка.", False)]))  # already streamed
+        worker.add(docs([(30, 13, "health", "2026-02-01", None, "ru", 70.0, "Свежий живой сегмент.", False)]))
+        seen_during.append(ids(worker.search("свеж*")))  # the serving index has them at once
+        yield from (d for d in stale if d.sitting != 10)  # 12 and 13 as they were before the writes
+
+    assert rebuilder.rebuild(stream()) == len(CORPUS)
+    assert seen_during == [{1, 6, 30}]
+    assert ids(rebuilder.search("свеж*", page_size=50)) == {1, 6, 30}
+    assert ids(rebuilder.search("налог*")) == set()  # 7 and 8 stay deleted, though the stream had them
+    assert ids(rebuilder.search("депутат", page_size=50)) == {9}  # 2 and 3 went with the replace of 10
+    assert ids(rebuilder.search("министр")) == {9}  # the rest of 13 as streamed
+    assert build_leftovers(rebuilder) == []
+
+
+def test_a_failed_rebuild_leaves_the_old_index_serving(connect):
+    idx = connect()
+    idx.rebuild(docs())
+
+    def broken():
+        yield from docs()[:5]
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        idx.rebuild(broken())
+    assert ids(idx.search("депутат")) == {1, 2, 3, 9}
+    assert build_leftovers(idx) == []
+    idx.add(docs([(20, 14, "budget", "2026-05-05", None, "ru", 1.0, "Живой сегмент про налоги.", False)]))
+    assert ids(idx.search("налог")) == {7, 20}
+    assert idx.rebuild(docs()) == len(CORPUS)  # the lock was released
+
+
+CRASHING_REBUILD = """
+import sys, time
+from search.base import Document
+if sys.argv[1] == "fts5":
+    from search.fts5 import Fts5Index
+    idx = Fts5Index(sys.argv[2])
+else:
+    from search.elastic import ElasticIndex
+    idx = ElasticIndex(sys.argv[2], prefix=sys.argv[3])
+def stream():
+    for n in range(5000):
+        yield Document(n + 1000, 99, "budget", "2026-01-01", None, None, "ru", 0.0, 1.0, f"Сегмент {n}", False)
+    print("building", flush=True)
+    time.sleep(120)
+idx.rebuild(stream())
+"""
+
+
+def test_a_crashed_rebuild_is_taken_over_once_stale(connect, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from search.base import RebuildInProgress
+
+    idx = connect()
+    idx.rebuild(docs())
+    where = [str(tmp_path / "search.db")] if connect.backend == "fts5" else [
+        idx.es.transport.node_pool.get().base_url, idx.alias.removesuffix("-segments")]
+    child = subprocess.Popen([sys.executable, "-c", CRASHING_REBUILD, connect.backend, *where],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "building"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert build_leftovers(idx)  # the dead rebuild's half-built index
+    with pytest.raises(RebuildInProgress, match="already being rebuilt"):
+        idx.rebuild(docs())
+    idx.rebuild_stale_after = 5.0  # instead of minutes; long enough for this rebuild itself to stay fresh
+    while not idx._lock_read().stale(idx.rebuild_stale_after):
+        time.sleep(0.2)
+    assert idx.rebuild(docs()) == len(CORPUS)
+    assert build_leftovers(idx) == []
+    assert ids(idx.search("депутат")) == {1, 2, 3, 9} and idx.search("сегмент").total == 0
+
+
+def test_replace_sitting_with_over_10000_segments(connect):
+    idx = connect()
+    idx.rebuild(docs())
+    big = [Document(segment=100_000 + n, sitting=50, committee="budget", day="2026-03-01", speaker=None,
+                    speaker_id=None, language="ru", start=float(n), end=n + 1.0, text=f"Старая строка {n}.",
+                    official=False) for n in range(10_500)]
+    idx.replace_sitting(50, big)
+    assert idx.search("старая").total == 10_500
+    fresh = [Document(segment=200_000 + n, sitting=50, committee="budget", day="2026-03-01", speaker=None,
+                      speaker_id=None, language="ru", start=float(n), end=n + 1.0, text=f"Новая строка {n}.",
+                      official=False) for n in range(30)]
+    idx.replace_sitting(50, big[:10] + fresh)
+    assert idx.search("старая").total == 10
+    assert idx.search("новая").total == 30
+    assert ids(idx.search("депутат")) == {1, 2, 3, 9}  # other sittings untouched
+    idx.replace_sitting(50, [])
+    assert idx.search("строка").total == 0

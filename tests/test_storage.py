@@ -92,3 +92,17 @@ def test_unreachable_s3_is_storage_error():
     store = S3Storage("bucket", endpoint_url="http://127.0.0.1:1")
     with pytest.raises(StorageError):
         store.check()
+
+
+def test_delete_prefix_removes_only_that_folder(storage):
+    for key in ("work/sittings/5/audio/chunk_000000_000000000000.wav", "work/sittings/5/final-pass/span_00000.json",
+                "work/sittings/50/audio/chunk_000000_000000000000.wav", "sittings/5/index.m3u8"):
+        storage.put_bytes(key, b"x")
+    assert storage.delete_prefix("work/sittings/5/") == 2
+    assert storage.list("work/") == ["work/sittings/50/audio/chunk_000000_000000000000.wav"]  # not "5" + "0"
+    assert storage.exists("sittings/5/index.m3u8")
+    assert storage.delete_prefix("work/sittings/5/") == 0
+    if isinstance(storage, LocalStorage):  # no empty folders left behind
+        assert not (storage.root / "work" / "sittings" / "5").exists()
+    with pytest.raises(StorageError):
+        storage.delete_prefix("")

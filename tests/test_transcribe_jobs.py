@@ -73,8 +73,32 @@ def test_killed_transcription_resumes_from_its_last_span(env, testdata, tmp_path
     # Spans cut in silence lose nothing: within 0.05 of bare faster-whisper on the whole file (same run).
     baseline = bare_wer(load_model("base", rt.settings.data_dir / "models", "cpu", threads=2), testdata / LONG_RU, "ru")
     assert wer(reference, " ".join(texts(rt, sid))) <= baseline + 0.05
-    assert not rt.storage.list(f"sittings/{sid}/final-pass/")  # staging cleaned up
+    assert not rt.storage.list(f"work/sittings/{sid}/final-pass/")  # staging cleaned up
     rt.close()
+
+
+def test_final_pass_deletes_the_working_files(sqlite_runtime, testdata):
+    """The live draft's audio chunks (private, about 115 MB per sitting-hour) go once the sitting is transcribed."""
+    import worker
+    from ingest.importer import register
+    from sanarip.medialayout import audio_chunks_prefix, vod_playlist_key
+
+    rt = sqlite_runtime
+    with rt.db.session() as s:
+        add_committee(s, "budget", "Budget")
+    sid, _ = register(rt, testdata / "en/jfk.flac", "budget", None, None)
+    other, _ = register(rt, testdata / "ru/voxforge_ru_0022.wav", "budget", None, None)
+    worker.run_inline(rt, "import", {"sitting": sid})
+    audio = decode(str(testdata / "en/jfk.flac"))
+    assert put_chunks(rt.storage, sid, audio) >= 5 and put_chunks(rt.storage, other, audio[:32000]) == 1
+    assert len(rt.storage.list(audio_chunks_prefix(sid))) >= 5
+    worker.run_inline(rt, "transcribe", {"sitting": sid, "model": "tiny.en"})
+    with rt.db.session(readonly=True) as s:
+        assert s.get(Sitting, sid).status == "transcribed"
+    assert texts(rt, sid, "final")
+    assert rt.storage.list(f"work/sittings/{sid}/") == []  # chunks and final-pass checkpoints gone
+    assert len(rt.storage.list(audio_chunks_prefix(other))) == 1  # another sitting's chunks stay
+    assert rt.storage.exists(vod_playlist_key(sid))  # the public media stays
 
 
 def test_rerun_keeps_clerk_edits(sqlite_runtime):

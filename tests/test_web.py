@@ -194,6 +194,22 @@ def test_media_conditional_requests_from_streaming_storage(client, app):
     _conditional_media(client, f"/media/sittings/{app.config['ids']['sitting']}/seg_00001.ts")
 
 
+def test_media_never_serves_working_files(client, app):
+    """Audio chunks and final-pass checkpoints exist in storage but are not public media."""
+    from sanarip.medialayout import audio_chunk_key, final_pass_key, segment_key
+
+    sid = app.config["ids"]["live"]
+    storage = app.extensions["sanarip"].storage
+    private = [audio_chunk_key(sid, 0, 0.0), final_pass_key(sid, 0)]
+    for key in [*private, segment_key(sid, 0)]:
+        storage.put_bytes(key, MEDIA)
+    assert client.get(f"/media/{segment_key(sid, 0)}").data == MEDIA  # the same sitting's public media is served
+    for key in private:
+        assert storage.get_bytes(key) == MEDIA
+        resp = client.get(f"/media/{key}")
+        assert resp.status_code == 404 and MEDIA not in resp.data
+
+
 def test_api_lists_paginate_with_next(client, app):
     first = client.get("/api/v1/committees?per_page=1").get_json()
     assert len(first["items"]) == 1 and first["items"][0]["slug"] == "budget"

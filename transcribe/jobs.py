@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sanarip.jobs import JobContext, PermanentFailure
-from sanarip.medialayout import local_playlist, sitting_prefix
+from sanarip.medialayout import delete_working_files, final_pass_key, local_playlist
 from sanarip.models import SegmentSource
 from sanarip.pipeline import TranscribePayload
 from sanarip.sittings import get_sitting
@@ -21,10 +21,6 @@ from transcribe.engine import Options, Span, decode, plan, span_to_dict, transcr
 from transcribe.models import load_model
 
 log = logging.getLogger(__name__)
-
-
-def _staging_key(sitting_id: int, index: int) -> str:
-    return f"{sitting_prefix(sitting_id)}/final-pass/span_{index:05d}.json"
 
 
 def run_transcribe_job(ctx: JobContext) -> None:
@@ -56,7 +52,7 @@ def run_transcribe_job(ctx: JobContext) -> None:
     log.info("sitting %s: final pass, %d spans, resuming after %d", sitting_id, len(spans), done)
 
     def checkpoint(index: int, _spans: list[Span], segments: list[Segment]) -> None:
-        rt.storage.put_bytes(_staging_key(sitting_id, index),
+        rt.storage.put_bytes(final_pass_key(sitting_id, index),
                              json.dumps([sg.to_dict() for sg in segments], ensure_ascii=False).encode())
         ctx.report(done=index + 1)
         ctx.check()
@@ -64,9 +60,8 @@ def run_transcribe_job(ctx: JobContext) -> None:
     transcribe_audio(model, audio, options, spans, done, checkpoint)
     segments: list[Segment] = []
     for i in range(len(spans)):
-        rows: list[dict[str, Any]] = json.loads(rt.storage.get_bytes(_staging_key(sitting_id, i)))
+        rows: list[dict[str, Any]] = json.loads(rt.storage.get_bytes(final_pass_key(sitting_id, i)))
         segments.extend(Segment.from_dict(r) for r in rows)
     with rt.db.session() as s:
         replace_automatic(s, sitting_id, segments, SegmentSource.FINAL)
-    for i in range(len(spans)):
-        rt.storage.delete(_staging_key(sitting_id, i))
+    delete_working_files(rt.storage, sitting_id)  # the checkpoints and the live draft's audio chunks

@@ -40,6 +40,7 @@ from sanarip.models import SegmentSource, Sitting, TranscriptSegment
 from sanarip.pipeline import LivePayload
 from sanarip.sittings import get_sitting, is_ongoing
 from sanarip.stenogram import Segment, Word
+from sanarip.storage import NotFound
 from sanarip.transcripts import segment_to_row
 from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE, Options, decide_language
 from transcribe.models import load_model
@@ -260,7 +261,11 @@ def run_live_job(ctx: JobContext) -> None:
             if keys:
                 offset = audio_chunk_offset(keys[0])
                 if offset + 2.5 > committed:  # skip chunks the draft already covered (resume)
-                    live.feed(offset, read_chunk(rt.storage.get_bytes(keys[0])))
+                    try:
+                        audio = read_chunk(rt.storage.get_bytes(keys[0]))
+                    except NotFound:  # the final pass finished and deleted the chunks: nothing left to draft
+                        break
+                    live.feed(offset, audio)
                 seq += 1
                 if drain or not rt.storage.list(audio_chunk_prefix(sitting_id, seq)):  # caught up: transcribe now
                     live.step()
