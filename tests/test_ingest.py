@@ -186,7 +186,7 @@ def test_killed_worker_resumes_elsewhere_with_a_gap(env, rt, clip, tmp_path):
         second = None
         try:
             time.sleep(15)
-            marker = f"record-{sid}"
+            marker = f"{env['SANARIP_DATA_DIR']}/work/record-{sid}/"  # this test's ffmpeg, not a parallel run's
             assert _ffmpeg_children(marker), "the worker's ffmpeg is running"
             os.kill(first.pid, signal.SIGKILL)
             first.wait()
