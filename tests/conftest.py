@@ -118,6 +118,15 @@ def sqlite_runtime(tmp_path, settings_env) -> Iterator[Runtime]:
 
 
 # --- S3 -------------------------------------------------------------------------------------
+def announce(request, message: str) -> None:
+    """A line in the test output, even while pytest captures the fixture's own output."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter and capture:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(message)
+
+
 S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION = "sanarip-test", "sanarip-test-secret", "us-east-1"
 
 
@@ -138,9 +147,7 @@ def s3_endpoint(request) -> Iterator[str]:
             endpoint = server.__enter__()
     except FileNotFoundError as exc:
         unavailable(str(exc))
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter:
-        reporter.write_line(f"S3 server versitygw {version} (posix backend) at {endpoint}")
+    announce(request, f"S3 server versitygw {version} (posix backend) at {endpoint}")
     try:
         yield endpoint
     finally:
