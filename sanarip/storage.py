@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from sanarip.errors import NotFound, SanaripError
 
 CHUNK = 256 * 1024
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3 refuses smaller parts (but the last)
 
 
 class StorageError(SanaripError):
@@ -196,10 +198,17 @@ class LocalStorage(Storage):
 
 
 class S3Storage(Storage):
-    """A bucket (and optional prefix) on any S3 endpoint."""
+    """A bucket (and optional prefix) on any S3 endpoint.
 
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None) -> None:
+    Requests and presigned URLs are signed with SigV4, the only signature current S3 servers
+    accept; files above ``multipart_threshold`` go up in parts (boto3's managed transfer), since a
+    single PUT is capped at 5 GiB and a failed part is retried alone.
+    """
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
+                 multipart_threshold: int = MULTIPART_THRESHOLD) -> None:
         import boto3
+        from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
         self.bucket = bucket
@@ -207,8 +216,17 @@ class S3Storage(Storage):
         self.client = boto3.client(
             "s3",
             endpoint_url=endpoint_url or None,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+            config=Config(
+                signature_version="s3v4",
+                # SigV4 signs the region; AWS_REGION / AWS_DEFAULT_REGION / the AWS config file win.
+                region_name=boto3.session.Session().region_name or "us-east-1",
+                # Self-hosted endpoints rarely resolve bucket.host names; AWS itself keeps its default.
+                s3={"addressing_style": "path"} if endpoint_url else None,
+                retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+            ),
         )
+        self.transfer = TransferConfig(multipart_threshold=multipart_threshold,
+                                       multipart_chunksize=max(multipart_threshold, MIN_PART_SIZE))
 
     def _key(self, key: str) -> str:
         key = clean_key(key)
@@ -232,10 +250,16 @@ class S3Storage(Storage):
         self._call(self.client.put_object, key, Key=self._key(key), Body=data, **extra)
 
     def put_file(self, key: str, path: str | Path, content_type: str | None = None) -> None:
-        # A single PUT (or a multipart upload completed at once) is atomic in S3.
-        with open(path, "rb") as fh:
-            extra = {"ContentType": content_type} if content_type else {}
-            self._call(self.client.put_object, key, Key=self._key(key), Body=fh, **extra)
+        # Atomic either way: a single PUT, or a multipart upload that S3 shows only once completed
+        # (boto3 aborts it on failure, so no parts linger).
+        from boto3.exceptions import S3UploadFailedError
+
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            self._call(self.client.upload_file, key, Filename=str(path), Key=self._key(key), ExtraArgs=extra,
+                       Config=self.transfer)
+        except S3UploadFailedError as exc:
+            raise StorageError(f"S3 upload of {key!r} failed: {exc}") from None
 
     def size(self, key: str) -> int:
         return int(self._call(self.client.head_object, key, Key=self._key(key))["ContentLength"])

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: PostgreSQL (throwaway cluster), Chromium
 # (Playwright, never its own browser download), wrk (web benchmark). Installed only if missing.
+# Then versitygw, the S3 server (below).
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
@@ -14,4 +15,15 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+# versitygw, the S3 server of the storage tests (Go, built from the module proxy into a cache that
+# survives between runs, like Maven's ~/.m2; the build takes minutes, so only when missing).
+VERSITYGW_VERSION=v1.8.0
+VERSITYGW_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/sanarip/versitygw-$VERSITYGW_VERSION"
+if [ ! -x "$VERSITYGW_BIN/versitygw" ]; then
+  command -v go >/dev/null 2>&1 || { echo "Go is needed to build versitygw (apt-get install golang)" >&2; exit 1; }
+  # The version is stamped as versitygw's own Makefile does, so `versitygw --version` names it.
+  GOBIN="$VERSITYGW_BIN" go install -ldflags "-X main.Version=$VERSITYGW_VERSION" \
+    "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 fi

@@ -18,7 +18,14 @@ import pytest
 
 from sanarip.config import load_settings
 from sanarip.runtime import Runtime
-from tests.services import create_pg_database, elasticsearch_node, moto_s3, postgres_bindir, postgres_cluster
+from tests.services import (
+    create_pg_database,
+    elasticsearch_node,
+    postgres_bindir,
+    postgres_cluster,
+    versitygw_s3,
+    versitygw_version,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -111,18 +118,36 @@ def sqlite_runtime(tmp_path, settings_env) -> Iterator[Runtime]:
 
 
 # --- S3 -------------------------------------------------------------------------------------
+def announce(request, message: str) -> None:
+    """A line in the test output, even while pytest captures the fixture's own output."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter and capture:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(message)
+
+
+S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION = "sanarip-test", "sanarip-test-secret", "us-east-1"
+
+
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's standalone S3 server over real HTTP on 127.0.0.1."""
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+def s3_endpoint(request) -> Iterator[str]:
+    """A real S3 server (versitygw, posix backend) over HTTP on 127.0.0.1.
+
+    Its root credentials go into the ``AWS_*`` variables, which boto3 (and every ``sanarip``
+    subprocess) reads, overriding any a developer has set.
+    """
+    os.environ.update(AWS_ACCESS_KEY_ID=S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
+                      AWS_DEFAULT_REGION=S3_REGION)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
     try:
-        server = moto_s3()
+        version = versitygw_version()
+        server = versitygw_s3(S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION)
         with startup("s3"):
             endpoint = server.__enter__()
     except FileNotFoundError as exc:
         unavailable(str(exc))
+    announce(request, f"S3 server versitygw {version} (posix backend) at {endpoint}")
     try:
         yield endpoint
     finally:

@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -84,21 +83,87 @@ def create_pg_database(base_url: str, name: str) -> str:
     return base_url.rsplit("/", 1)[0] + "/" + name
 
 
-@contextmanager
-def moto_s3() -> Iterator[str]:
-    """moto's standalone S3 server over HTTP; yields its endpoint URL."""
-    exe = shutil.which("moto_server", path=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
-    if exe is None:
-        raise FileNotFoundError("moto_server not installed (pip install 'moto[server]')")
-    port = free_port()
-    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+VERSITYGW_VERSION = "v1.8.0"  # built by scripts/install-test-services.sh, which names the same version
+VERSITYGW = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sanarip" / \
+    f"versitygw-{VERSITYGW_VERSION}" / "versitygw"
+
+
+def versitygw_version() -> str:
+    """The first line of ``versitygw --version`` (``Version  : v1.8.0``), for the test log."""
+    if not VERSITYGW.is_file():
+        raise FileNotFoundError(f"versitygw not built at {VERSITYGW} (run scripts/install-test-services.sh)")
+    out = subprocess.run([str(VERSITYGW), "--version"], capture_output=True, text=True, check=True).stdout
+    return out.splitlines()[0].split(":", 1)[-1].strip()
+
+
+def _has_xattrs(folder: Path) -> bool:
     try:
-        wait_for_port(port, proc=proc)
-        yield f"http://127.0.0.1:{port}"
+        os.setxattr(folder, "user.sanarip-probe", b"1")
+        os.removexattr(folder, "user.sanarip-probe")
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def versitygw_s3(access_key: str, secret_key: str, region: str = "us-east-1",
+                 timeout: float = 30.0) -> Iterator[str]:
+    """versitygw's posix backend on a temp dir (a bucket is a folder); yields its endpoint URL.
+
+    Object metadata goes in extended attributes, or in a sidecar folder where the temp file
+    system has none (tmpfs before Linux 6.6).
+    """
+    if not VERSITYGW.is_file():
+        raise FileNotFoundError(f"versitygw not built at {VERSITYGW} (run scripts/install-test-services.sh)")
+    tmp = Path(tempfile.mkdtemp(prefix="sanarip-s3-"))
+    root = tmp / "buckets"
+    root.mkdir()
+    meta: list[str] = []
+    if not _has_xattrs(root):
+        (tmp / "meta").mkdir()
+        meta = ["--sidecar", str(tmp / "meta")]
+    port = free_port()
+    env = {**os.environ, "ROOT_ACCESS_KEY_ID": access_key, "ROOT_SECRET_ACCESS_KEY": secret_key}
+    log = open(tmp / "versitygw.log", "w+b")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([str(VERSITYGW), "--port", f"127.0.0.1:{port}", "--region", region, "--quiet",
+                             "posix", *meta, str(root)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_port(port, timeout, proc=proc)
+            _wait_for_http(endpoint, timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            log.seek(0)
+            output = log.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"versitygw did not start: {exc}\n{output}") from None
+        yield endpoint
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _wait_for_http(url: str, timeout: float) -> None:
+    """Until the server answers HTTP at all (an anonymous request gets 403: that is an answer)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} does not answer HTTP after {timeout}s") from None
+            time.sleep(0.1)
 
 
 ES_LAUNCHER = Path(__file__).resolve().parent / "es-launcher"
