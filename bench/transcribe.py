@@ -6,13 +6,27 @@
 * live latency (end of a phrase → committed live segment) with real-time feeding, median/p95;
 * live-draft WER minus final-pass WER.
 
+With ``--final-pass`` instead, the batched final pass (issue figures):
+
+* final pass ÷ bare sequential ``WhisperModel.transcribe`` on a >= 10-minute recording built
+  from the shared clips, identical decoding options (goal <= 0.6), and ÷ bare
+  ``BatchedInferencePipeline`` with the same batch size (goal <= 1.05), with each one's WER;
+* peak RSS of the final pass on a long recording (``--rss-hours``, default 6, with tiny.en);
+* a whole ``sanarip import`` (remux, transcribe, index) of a ``--import-hours`` recording as a
+  fraction of its duration (goal <= 0.15).
+
     python bench/transcribe.py
+    python bench/transcribe.py --final-pass [--minutes 10] [--rss-hours 6] [--import-hours 1]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from ingest.media import ffmpeg_exe  # noqa: E402
 from tests.helpers import concat_audio, wer  # noqa: E402
 from transcribe.engine import SAMPLE_RATE, Options, decode, transcribe_audio  # noqa: E402
 from transcribe.live import LiveTranscriber  # noqa: E402
@@ -103,9 +118,128 @@ def live_figures() -> None:
           "(goal <= 3)")
 
 
+def build_recording(files: list[Path], seconds: float, out: Path) -> tuple[Path, str]:
+    """Loop ``files`` (1 s of silence between them) to at least ``seconds``; (file, reference text)."""
+    parts, refs, total = [], [], 0.0
+    while total < seconds:
+        for f in files:
+            parts.append(f)
+            refs.append(f.with_suffix(".txt").read_text(encoding="utf-8"))
+            total += len(decode(str(f))) / SAMPLE_RATE + 1.0
+            if total >= seconds:
+                break
+    return concat_audio(parts, out), " ".join(refs)
+
+
+def final_pass_speed(minutes: float) -> None:
+    from faster_whisper import BatchedInferencePipeline
+
+    from transcribe.audio import decoded
+    from transcribe.models import batch_size
+
+    model = load_model("base", CACHE, "cpu", THREADS)
+    options = Options(language="ru", batch_size=batch_size("auto", "cpu"))
+    ru = sorted((DATA / "ru").glob("*.wav"))
+    with tempfile.TemporaryDirectory() as tmp:
+        file, ref = build_recording(ru, minutes * 60, Path(tmp) / "long.wav")
+        duration = len(decode(str(file))) / SAMPLE_RATE
+        texts: dict[str, str] = {}
+
+        def product() -> None:
+            with decoded(str(file)) as audio:
+                texts["product"] = " ".join(s.text for s in transcribe_audio(model, audio, options))
+
+        def bare_sequential() -> None:
+            segs, _ = model.transcribe(str(file), **options.whisper_kwargs("ru"))
+            texts["sequential"] = " ".join(s.text for s in segs)
+
+        def bare_batched() -> None:
+            segs, _ = BatchedInferencePipeline(model).transcribe(str(file), **options.batched_kwargs("ru"))
+            texts["batched"] = " ".join(s.text for s in segs)
+
+        t_seq, t_bat, t_ours = timed(bare_sequential), timed(bare_batched), timed(product)
+    print(f"final pass on {duration / 60:.1f} min of real Russian speech (base, int8, {THREADS} threads, "
+          f"batch {options.batch_size}):")
+    print(f"  product {t_ours:.1f} s (RTF {t_ours / duration:.3f}), bare sequential {t_seq:.1f} s, "
+          f"bare batched {t_bat:.1f} s")
+    print(f"  product / bare sequential = {t_ours / t_seq:.3f}  (goal <= 0.6)")
+    print(f"  product / bare batched    = {t_ours / t_bat:.3f}  (goal <= 1.05)")
+    print(f"  WER product {wer(ref, texts['product']):.3f}, bare sequential {wer(ref, texts['sequential']):.3f}, "
+          f"bare batched {wer(ref, texts['batched']):.3f}")
+
+
+def _rss_child(file: str) -> None:
+    """In a fresh process: the final pass over ``file`` with tiny.en; prints peak RSS (MiB)."""
+    from transcribe.audio import decoded
+    from transcribe.engine import plan
+
+    model = load_model("tiny.en", CACHE, "cpu", THREADS)
+    options = Options(language="en")
+    with decoded(file) as audio:
+        segments = transcribe_audio(model, audio, options, plan(model, audio, options))
+        duration = audio.duration
+    print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "segments": len(segments), "duration": duration}))
+
+
+def final_pass_rss(hours: float) -> None:
+    en = [DATA / "en/librivox_shakespeare_sonnet001.wav", DATA / "en/mfa_acoustic_corpus_spontaneous.wav",
+          DATA / "en/jfk.flac"]
+    with tempfile.TemporaryDirectory() as tmp:
+        one, _ = build_recording(en, 600, Path(tmp) / "ten.wav")
+        loop = Path(tmp) / "loop.txt"
+        loop.write_text("".join(f"file '{one}'\n" for _ in range(int(hours * 6 + 0.999))))
+        long = Path(tmp) / "long.wav"
+        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0",
+                        "-i", str(loop), "-c", "copy", str(long)], check=True)
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, __file__, "--rss-child", str(long)], capture_output=True, text=True,
+                             check=True).stdout
+    rss = json.loads(out.strip().splitlines()[-1])
+    print(f"final pass peak RSS on {rss['duration'] / 3600:.2f} h (tiny.en, {rss['segments']} lines, "
+          f"{time.perf_counter() - started:.0f} s): {rss['rss_mib']:.0f} MiB  (goal <= 2048 MiB with base; "
+          f"whole-file decoding would hold {rss['duration'] * SAMPLE_RATE * 4 / 2**20:.0f} MiB of float32)")
+
+
+def import_fraction(hours: float) -> None:
+    sanarip = str(Path(sys.executable).parent / "sanarip")
+    ru = sorted((DATA / "ru").glob("*.wav"))
+    with tempfile.TemporaryDirectory() as tmp:
+        wav, _ = build_recording(ru, hours * 3600, Path(tmp) / "sitting.wav")
+        mp4 = Path(tmp) / "sitting.mp4"
+        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                        "color=c=gray:s=320x240:r=10", "-i", str(wav), "-shortest", "-c:v", "libx264", "-preset",
+                        "ultrafast", "-g", "10", "-c:a", "aac", str(mp4)], check=True)
+        duration = len(decode(str(wav))) / SAMPLE_RATE
+        env = {**os.environ, "SANARIP_DATA_DIR": str(Path(tmp) / "data"), "SANARIP_MODEL": "base"}
+        subprocess.run([sanarip, "committee", "add", "budget", "--name", "Budget"], env=env, check=True,
+                       capture_output=True)
+        seconds = timed(lambda: subprocess.run([sanarip, "import", str(mp4), "--committee", "budget"], env=env,
+                                               check=True, capture_output=True))
+    print(f"whole import of {duration / 3600:.2f} h (remux, transcribe with base, index; no diarization yet): "
+          f"{seconds:.0f} s = {seconds / duration:.3f} of its duration  (goal <= 0.15)")
+
+
 def main() -> None:
     if not (DATA / "README.md").exists():
         sys.exit(f"test data not found at {DATA}")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--final-pass", action="store_true")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--rss-hours", type=float, default=6.0)
+    parser.add_argument("--import-hours", type=float, default=1.0)
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        _rss_child(args.rss_child)
+        return
+    if args.final_pass:
+        final_pass_speed(args.minutes)
+        if args.rss_hours > 0:
+            final_pass_rss(args.rss_hours)
+        if args.import_hours > 0:
+            import_fraction(args.import_hours)
+        return
     overhead("base", DATA / "ru/long_voxforge_1-20121125-pgp_7utts.wav", "ru")
     overhead("tiny.en", DATA / "en/librivox_shakespeare_sonnet001.wav", "en")
     for name, file, lang in (("tiny.en", "en/librivox_shakespeare_sonnet001.wav", "en"),

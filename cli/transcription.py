@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -40,23 +41,26 @@ def transcribe(target: str, model: str | None, language: str, output: str | None
 
 
 def _transcribe_file(path: Path, model: str | None, language: str):
+    """The final pass's own path (PCM file, spans, batches), without a database."""
     from sanarip.stenogram import Stenogram
-    from transcribe.engine import Options, decode, plan, transcribe_audio
-    from transcribe.models import load_model
+    from transcribe.audio import decoded
+    from transcribe.engine import Options, plan, transcribe_audio
+    from transcribe.models import batch_size, load_model
 
     if not path.is_file():
         raise SanaripError(f"no such file: {path} (give a sitting id or a media file)")
     settings = runtime().settings
-    whisper = load_model(model or settings.model, settings.data_dir / "models", settings.device)
-    try:
-        audio = decode(str(path))
-    except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds
-        raise SanaripError(f"{path}: not readable media ({exc})") from None
-    options = Options(language=language)
-    spans = plan(whisper, audio, options)
-    with progress_bar(f"transcribe {path.name}") as on_progress:
-        segments = transcribe_audio(whisper, audio, options, spans,
-                                    on_span=lambda i, sp, _s: on_progress({"done": i + 1, "spans": sp}))
+    with ExitStack() as stack:
+        try:  # before the model loads: a file that is not media fails at once
+            audio = stack.enter_context(decoded(str(path)))
+        except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds
+            raise SanaripError(f"{path}: not readable media ({exc})") from None
+        whisper = load_model(model or settings.model, settings.data_dir / "models", settings.device)
+        options = Options(language=language, batch_size=batch_size(settings.batch_size, settings.device))
+        spans = plan(whisper, audio, options)
+        with progress_bar(f"transcribe {path.name}") as on_progress:
+            segments = transcribe_audio(whisper, audio, options, spans,
+                                        on_span=lambda i, sp, _s: on_progress({"done": i + 1, "spans": sp}))
     return Stenogram(segments=segments, title=path.stem)
 
 

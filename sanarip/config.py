@@ -45,6 +45,7 @@ class Settings:
     timezone: str = "Asia/Bishkek"
     segment_seconds: float = 6.0
     transcribe_span_seconds: float = 600.0
+    batch_size: str = "auto"  # speech chunks the final pass decodes together, or a number
     reconnect_grace: float = 120.0
     job_lease: float = 60.0
     job_max_attempts: int = 5
@@ -119,6 +120,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"SANARIP_STORAGE: expected s3://bucket/prefix, got {s.storage!r}")
     elif "://" in s.storage:
         raise ConfigError(f"SANARIP_STORAGE: must be a folder or s3://bucket/prefix, got {s.storage!r}")
+    if s.batch_size != "auto" and not (s.batch_size.isdigit() and 0 < int(s.batch_size) <= 256):
+        raise ConfigError(f"SANARIP_BATCH_SIZE: must be auto or a number from 1 to 256, got {s.batch_size!r}")
     if s.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"SANARIP_DEVICE: must be auto, cpu or cuda, got {s.device!r}")
     if urlparse(s.base_url).scheme not in ("http", "https"):
