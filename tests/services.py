@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -191,7 +192,8 @@ class RtspServer:
         self.proc = subprocess.Popen(
             [str(SYSTEM_PYTHON), str(RTSP_SERVER), str(self.clip), "--port", str(self.port), "--mount", self.mount],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()  # "READY <version>" once it listens, EOF if it died
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""  # "READY <version>" once it listens
         if not line.startswith("READY "):
             status = self.proc.poll()
             self.stop()
