@@ -378,7 +378,9 @@ class Recorder:
                 except MediaError:
                     pass
             time.sleep(delay)
-            delay = min(delay * 2, 2.0 if snapshot is not None else 8.0)
+            # A live source (HLS, RTSP) is retried every 2 s at most, so the sitting resumes within
+            # seconds of the encoder coming back; an RTSP server that is down refuses at once.
+            delay = min(delay * 2, 2.0 if snapshot is not None or source.startswith("rtsp") else 8.0)
 
     def _discard_media(self) -> None:
         with self.rt.db.session() as s:

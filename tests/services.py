@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -223,3 +224,68 @@ def elasticsearch_node(timeout: float = 180.0) -> Iterator[str]:
         log.close()
         shutil.rmtree(home, ignore_errors=True)
         Path(log.name).unlink(missing_ok=True)
+
+
+RTSP_SERVER = Path(__file__).resolve().parent / "rtsp_server.py"
+SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's python3-gi serves only this interpreter
+
+
+def gstreamer_rtsp_missing() -> str | None:
+    """Why the GStreamer RTSP server cannot run here, or None when it can."""
+    check = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"
+    if not SYSTEM_PYTHON.exists() or subprocess.run([str(SYSTEM_PYTHON), "-c", check],
+                                                    capture_output=True).returncode != 0:
+        return "GStreamer's RTSP server is not installed (apt-get install gir1.2-gst-rtsp-server-1.0 python3-gi)"
+    return None
+
+
+class RtspServer:
+    """GStreamer's RTSP server (tests/rtsp_server.py) looping ``clip`` at ``url`` over TCP.
+
+    ``stop()`` and ``start()`` again keep the port, to simulate a camera or encoder that drops
+    and comes back.
+    """
+
+    def __init__(self, clip: Path, mount: str = "/sitting") -> None:
+        self.clip, self.mount = clip, mount
+        self.port = free_port()
+        self.url = f"rtsp://127.0.0.1:{self.port}{mount}"
+        self.version = ""
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.proc = subprocess.Popen(
+            [str(SYSTEM_PYTHON), str(RTSP_SERVER), str(self.clip), "--port", str(self.port), "--mount", self.mount],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""  # "READY <version>" once it listens
+        if not line.startswith("READY "):
+            status = self.proc.poll()
+            self.stop()
+            raise RuntimeError(f"the RTSP server did not start (exit status {status})")
+        self.version = line.split(" ", 1)[1].strip()
+        wait_for_port(self.port, timeout, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.proc = None
+
+
+@contextmanager
+def rtsp_server(clip: Path) -> Iterator[RtspServer]:
+    """A started RtspServer for ``clip``, stopped on exit."""
+    server = RtspServer(clip)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

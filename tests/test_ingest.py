@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -15,11 +16,13 @@ from sqlalchemy import select
 
 from ingest.media import ffmpeg_exe
 from sanarip.config import load_settings
-from sanarip.medialayout import vod_playlist_key
+from sanarip.medialayout import live_playlist_key, vod_playlist_key
 from sanarip.models import MediaSegment, Sitting
 from sanarip.runtime import Runtime
-from tests.conftest import run_cli
+from tests.conftest import run_cli, startup, unavailable
+from tests.services import RtspServer, gstreamer_rtsp_missing, rtsp_server
 from tests.streams import HlsPublisher, http_folder, make_clip, rtmp_server
+from tests.validators import check_hls, check_hls_reload
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +67,26 @@ def decode_seconds(rt, sitting_id) -> float:
     return samples / rate
 
 
+class LivePlaylist:
+    """Reads a sitting's live playlist as a player polls it, checking each new version strictly."""
+
+    def __init__(self, rt, sitting_id) -> None:
+        self.rt, self.key = rt, live_playlist_key(sitting_id)
+        self.last: str | None = None
+        self.loads = 0
+
+    def check(self) -> None:
+        if not self.rt.storage.exists(self.key):
+            return
+        text = self.rt.storage.get_bytes(self.key).decode()
+        if text == self.last:
+            return
+        check_hls(text, final=False)
+        if self.last is not None:
+            check_hls_reload(self.last, text)
+        self.last, self.loads = text, self.loads + 1
+
+
 def test_hls_recording_survives_a_drop(env, rt, clip, tmp_path):
     pub = HlsPublisher(clip, tmp_path / "src", loop=True)
     with http_folder(tmp_path / "src") as base:
@@ -99,6 +122,77 @@ def test_hls_recording_survives_a_drop(env, rt, clip, tmp_path):
     playlist = rt.storage.get_bytes(vod_playlist_key(sitting_id)).decode()
     assert "#EXT-X-DISCONTINUITY" in playlist and "#EXT-X-PROGRAM-DATE-TIME" in playlist
     assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    check_hls(playlist, final=True, discontinuities=1)
+    chunks = rt.storage.list(f"work/sittings/{sitting_id}/audio/chunk_")
+    assert len(chunks) >= sitting.duration / 2 - 2  # ≤ 2 s audio chunks for the live draft
+
+
+@pytest.fixture
+def rtsp_source(request, tmp_path, testdata) -> Iterator[RtspServer]:
+    """GStreamer's RTSP server looping a 12 s H.264/AAC clip with a keyframe every second."""
+    missing = gstreamer_rtsp_missing()
+    if missing:
+        unavailable(missing)
+    source = rtsp_server(make_clip(tmp_path / "rtsp.mp4", 12, testdata / "en/jfk.flac", gop=1.0))
+    with startup("rtsp"):
+        server = source.__enter__()
+    try:
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if reporter and capture:
+            with capture.global_and_fixture_disabled():  # shown when the test passes, too
+                reporter.write_line(f"RTSP server: {server.version} (gst-rtsp-server) at {server.url}")
+        yield server
+    finally:
+        source.__exit__(None, None, None)
+
+
+def test_rtsp_recording_survives_a_server_restart(env, rt, rtsp_source):
+    rec = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "record", rtsp_source.url,
+                            "--committee", "budget", "--duration", "45"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        began = datetime.now(UTC)
+        sitting_id = int(rec.stdout.readline())
+        live = LivePlaylist(rt, sitting_id)
+
+        def follow(seconds: float) -> None:
+            for _ in range(int(seconds)):
+                live.check()
+                time.sleep(1)
+
+        follow(18)  # past the clip's first loop
+        rtsp_source.stop()
+        killed = datetime.now(UTC)
+        follow(10)
+        with startup("rtsp"):
+            rtsp_source.start()  # the same port
+        restarted = datetime.now(UTC)
+        while rec.poll() is None and datetime.now(UTC) < began + timedelta(seconds=120):
+            follow(1)
+        out, err = rec.communicate(timeout=60)
+    finally:
+        if rec.poll() is None:
+            rec.kill()
+            rec.wait()
+    assert rec.returncode == 0, err
+    sitting, segs = rows(rt, sitting_id)
+    assert sitting.status == "recorded"
+    gaps = [s for s in segs if s.is_gap]
+    assert len(gaps) == 1
+    gap = gaps[0]
+    assert abs((gap.wall_clock_start - killed).total_seconds()) <= 2.5
+    # back within one retry (2 s) and one probe of the returned server
+    assert -0.5 <= (gap.wall_clock_end - restarted).total_seconds() <= 6.0
+    media = [s for s in segs if not s.is_gap]
+    assert [s.seq for s in segs] == list(range(len(segs)))  # no segment lost
+    assert all(abs(a.media_start + a.duration - b.media_start) < 1e-6 for a, b in pairwise(media))
+    recorded_wall = (gap.wall_clock_start - media[0].wall_clock_start) + (media[-1].wall_clock_end - gap.wall_clock_end)
+    assert abs(sitting.duration - recorded_wall.total_seconds()) <= 1.0
+    assert sitting.duration >= 45 - 10 - 6 - 6  # less the outage, the reconnect and the first probe
+    assert abs(decode_seconds(rt, sitting_id) - sitting.duration) <= 1.0
+    check_hls(rt.storage.get_bytes(vod_playlist_key(sitting_id)).decode(), final=True, discontinuities=1)
+    assert live.loads >= 3 and live.last.count("#EXT-X-DISCONTINUITY") == 1  # reloads across the gap
     chunks = rt.storage.list(f"work/sittings/{sitting_id}/audio/chunk_")
     assert len(chunks) >= sitting.duration / 2 - 2  # ≤ 2 s audio chunks for the live draft
 
@@ -115,6 +209,7 @@ def test_source_ending_finishes_after_grace(env, rt, tmp_path, testdata):
         took = time.monotonic() - t0
     sitting, segs = rows(rt, int(out.split()[0]))
     assert sitting.status == "recorded" and 5 <= sitting.duration <= 12
+    check_hls(rt.storage.get_bytes(vod_playlist_key(sitting.id)).decode(), final=True, discontinuities=0)
     assert took < 9 + 8 + 12  # remaining stream + stall detection + grace
 
 
@@ -146,6 +241,7 @@ def test_rtmp_source(env, rt, tmp_path, testdata):
     sitting, segs = rows(rt, int(out.split()[0]))
     assert sitting.status == "recorded" and 7 <= sitting.duration <= 11
     assert abs(decode_seconds(rt, sitting.id) - sitting.duration) <= 1.0
+    check_hls(rt.storage.get_bytes(vod_playlist_key(sitting.id)).decode(), final=True, discontinuities=0)
 
 
 def test_stop_command_ends_a_recording(env, rt, clip, tmp_path):
@@ -163,6 +259,7 @@ def test_stop_command_ends_a_recording(env, rt, clip, tmp_path):
         pub.kill()
     sitting, segs = rows(rt, sitting_id)
     assert sitting.status == "recorded" and sitting.duration >= 6
+    check_hls(rt.storage.get_bytes(vod_playlist_key(sitting_id)).decode(), final=True, discontinuities=0)
     again = run_cli("stop", str(sitting_id), env=env, check=False)
     assert again.returncode == 1 and "not live" in again.stderr
 
@@ -195,7 +292,9 @@ def test_killed_worker_resumes_elsewhere_with_a_gap(env, rt, clip, tmp_path):
             assert not _ffmpeg_children(marker), "ffmpeg died with its worker"
             second = subprocess.Popen([exe, "worker", "--kinds", "record"], env=env, stderr=subprocess.DEVNULL)
             deadline = time.monotonic() + 90
+            live = LivePlaylist(rt, sid)
             while rows(rt, sid)[0].status != "recorded" and time.monotonic() < deadline:
+                live.check()
                 time.sleep(1)
         finally:
             for proc in (first, second):
@@ -211,6 +310,8 @@ def test_killed_worker_resumes_elsewhere_with_a_gap(env, rt, clip, tmp_path):
     assert (gaps[0].wall_clock_end - gaps[0].wall_clock_start).total_seconds() >= 4  # lease expiry
     assert abs(decode_seconds(rt, sid) - sitting.duration) <= 1.0
     assert "#EXT-X-DISCONTINUITY" in rt.storage.get_bytes(vod_playlist_key(sid)).decode()
+    check_hls(rt.storage.get_bytes(vod_playlist_key(sid)).decode(), final=True, discontinuities=1)
+    assert live.loads >= 2
 
 
 def _make(path: Path, speech: Path, args: list[str]) -> Path:
@@ -235,6 +336,7 @@ def test_import_formats(env, rt, tmp_path, testdata, name, args):
     sid = int(result.stdout.split()[0])
     sitting, segs = rows(rt, sid)
     assert sitting.status == "transcribed" and abs(sitting.duration - 8.0) <= 0.6
+    check_hls(rt.storage.get_bytes(vod_playlist_key(sid)).decode(), final=True, discontinuities=0)
     assert sitting.started_at.date().isoformat() == "2025-05-06"
     assert abs(decode_seconds(rt, sid) - 8.0) <= 0.6
     hits = run_cli("search", "fellow americans", "--json", env=env).stdout

@@ -11,6 +11,7 @@ import pytest
 from sanarip.stenogram import Segment, Stenogram, Word, to_akoma_ntoso, to_json, to_srt, to_text, to_webvtt
 from tests.conftest import run_cli
 from tests.helpers import bare_wer, concat_audio, normalise, wer
+from tests.validators import check_srt, check_webvtt
 from transcribe.audio import decoded
 from transcribe.engine import Options, Span, decode, plan, transcribe_audio
 from transcribe.models import ModelError, load_model, resolve_model
@@ -162,6 +163,8 @@ def test_exports_round_trip(tmp_path):
     assert captions[1].voice == "Председатель" and "<депутату> & коллегам" in html.unescape(captions[1].text)
     subs = list(srt.parse(to_srt(st)))
     assert [s.start.total_seconds() for s in subs] == [0.0, 2.5, 3661.25, 3664.0]
+    check_webvtt(to_webvtt(st))
+    check_srt(to_srt(st))
     assert subs[2].content == "Smith: Thank you, chair."
     doc = json.loads(to_json(st))
     assert doc["sitting"]["status"] == "automatic" and doc["segments"][0]["words"][1]["start"] == 1.3
@@ -184,6 +187,7 @@ def test_cli_transcribes_a_file_without_a_database(testdata, settings_env, tmp_p
     out = tmp_path / "jfk.srt"
     run_cli("transcribe", str(testdata / "en/jfk.flac"), "--language", "en", "--output", str(out), env=settings_env)
     assert "ask not what your country can do for you" in out.read_text().lower()
+    check_srt(out.read_text(encoding="utf-8"))
     assert not (tmp_path / "data" / "sanarip.db").exists()
     printed = run_cli("transcribe", str(testdata / "en/jfk.flac"), env=settings_env).stdout
     assert "fellow americans" in printed.lower()

@@ -15,6 +15,7 @@ import pytest
 from sanarip.config import load_settings
 from tests.seed import seed
 from tests.services import free_port, wait_for_port
+from tests.validators import check_hls, check_icalendar, check_srt, check_webvtt
 from web import create_app
 
 MEDIA = bytes(range(256)) * 40  # 10,240 bytes
@@ -121,12 +122,15 @@ def test_exports(client, app):
     assert data["segments"][1]["words"][0]["word"] == "Депутаты"
     assert client.get(f"/s/{sid}/export.xml").data.startswith(b"<?xml")
     assert "attachment" in client.get(f"/s/{sid}/export.srt").headers["Content-Disposition"]
+    check_webvtt(vtt.get_data(as_text=True))
+    check_srt(client.get(f"/s/{sid}/export.srt").get_data(as_text=True))
 
 
 def test_playlist_and_media_ranges(client, app):
     sid = app.config["ids"]["sitting"]
     pl = client.get(f"/s/{sid}/playlist.m3u8").get_data(as_text=True)
     assert "#EXT-X-ENDLIST" in pl and f"/media/sittings/{sid}/seg_00000.ts" in pl
+    check_hls(pl, final=True, discontinuities=0)
     full = client.get(f"/media/sittings/{sid}/seg_00001.ts")
     assert full.status_code == 200 and full.data == MEDIA and full.headers["Accept-Ranges"] == "bytes"
     part = client.get(f"/media/sittings/{sid}/seg_00001.ts", headers={"Range": "bytes=100-355"})
@@ -304,9 +308,11 @@ def test_feeds_parse(client):
     atom = feedparser.parse(client.get("/search.atom?q=бюджет").data)
     assert not atom.bozo and atom.entries and "/s/" in atom.entries[0].link and "?t=" in atom.entries[0].link
     cal = icalendar.Calendar.from_ical(client.get("/schedule.ics").data)
+    check_icalendar(client.get("/schedule.ics").data)
     events = [e for e in cal.walk("VEVENT")]
     assert any(str(e["SUMMARY"]).endswith("Next week") for e in events)
     one = icalendar.Calendar.from_ical(client.get("/schedule.ics?committee=health").data)
+    check_icalendar(client.get("/schedule.ics?committee=health").data)
     assert not list(one.walk("VEVENT"))
 
 
