@@ -18,7 +18,14 @@ import pytest
 
 from sanarip.config import load_settings
 from sanarip.runtime import Runtime
-from tests.services import create_pg_database, elasticsearch_node, moto_s3, postgres_bindir, postgres_cluster
+from tests.services import (
+    ES_BUILDS,
+    create_pg_database,
+    elasticsearch_node,
+    moto_s3,
+    postgres_bindir,
+    postgres_cluster,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -141,14 +148,13 @@ def run_cli(*args: str, env: dict[str, str], input: str | None = None, timeout: 
 
 
 # --- Elasticsearch ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def elasticsearch_url(request) -> Iterator[str]:
-    """A real Elasticsearch 8.x node, started only for modules whose tests need it (it is not idle-cheap)."""
+def _elasticsearch_node(request, major: str) -> Iterator[str]:
+    """Start the ``major`` node, print its version (so the run names each version it tested), yield its URL."""
     from elasticsearch import Elasticsearch
 
     try:
-        node = elasticsearch_node()
-        with startup("elasticsearch"):
+        node = elasticsearch_node(major)
+        with startup(f"elasticsearch {major}"):
             url = node.__enter__()
     except FileNotFoundError as exc:
         unavailable(str(exc))
@@ -164,6 +170,26 @@ def elasticsearch_url(request) -> Iterator[str]:
         yield url
     finally:
         node.__exit__(None, None, None)
+
+
+# One module-scoped node per major, started only for modules whose tests need it (it is not
+# idle-cheap); tests isolate themselves with index prefixes.
+@pytest.fixture(scope="module")
+def elasticsearch8_url(request) -> Iterator[str]:
+    """A real Elasticsearch 8.x node."""
+    yield from _elasticsearch_node(request, "8")
+
+
+@pytest.fixture(scope="module")
+def elasticsearch9_url(request) -> Iterator[str]:
+    """A real Elasticsearch 9.x node (Java 21+)."""
+    yield from _elasticsearch_node(request, "9")
+
+
+@pytest.fixture(scope="module", params=[pytest.param(major, id=f"elasticsearch{major}") for major in ES_BUILDS])
+def elasticsearch_url(request) -> str:
+    """A real Elasticsearch node, once of each major: a test using it runs on 8.x and on 9.x."""
+    return request.getfixturevalue(f"elasticsearch{request.param}_url")
 
 
 # --- Browser -------------------------------------------------------------------------------------
