@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,17 @@ def startup(service: str) -> Iterator[None]:
         yield
     finally:
         STARTUP.setdefault(service, []).append(time.monotonic() - started)
+
+
+def report_line(config: pytest.Config, message: str) -> None:
+    """Write ``message`` to the terminal now, e.g. a server's version from a fixture: with output
+    capture on (during set-up too), the terminal reporter's own writes would land in the capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture else nullcontext():
+        reporter.write_line(message)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -162,10 +173,8 @@ def _elasticsearch_node(request, major: str) -> Iterator[str]:
         client = Elasticsearch(url, request_timeout=30)
         client.cluster.health(wait_for_status="yellow", timeout="60s")
         node_info = next(iter(client.nodes.info()["nodes"].values()))  # GET / lives in a module we lack
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        message = f"Elasticsearch node {node_info['version']} ({node_info['build_flavor']}) at {url}"
-        if reporter:
-            reporter.write_line(message)
+        report_line(request.config, f"Elasticsearch node {node_info['version']} ({node_info['build_flavor']}, "
+                                    f"Java {node_info['jvm']['version']}) at {url}")
         client.close()
         yield url
     finally:
