@@ -125,8 +125,12 @@ def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
     return facet_counts(committees, speakers, years)
 
 
+def _doc_id(d: Document) -> str:
+    return f"{d.sitting}-{d.segment}"
+
+
 def _action(d: Document) -> dict[str, Any]:
-    return {"_id": f"{d.sitting}-{d.segment}", "_source": _source(d)}
+    return {"_id": _doc_id(d), "_source": _source(d)}
 
 
 def _document(source: dict[str, Any]) -> Document:
@@ -192,20 +196,24 @@ class ElasticIndex(SearchIndex):
         except BulkIndexError as exc:
             raise SearchUnavailable(f"search unavailable: {len(exc.errors)} documents rejected") from None
 
-    def _delete_matching(self, index: str, query: dict[str, Any], refresh: bool | str = "wait_for") -> int:
-        """Delete every document ``query`` matches, however many (a scroll, then bulk deletes).
+    def _delete_matching(self, index: str, query: dict[str, Any], refresh: bool | str = "wait_for",
+                         keep: frozenset[str] = frozenset()) -> int:
+        """Delete every document ``query`` matches but those with an id in ``keep``, however
+        many (a scroll, then bulk deletes).
 
         What ``_delete_by_query`` does, which lives in a module a minimal node lacks. Each
         delete is conditional on the version scanned: a document rewritten meanwhile (409) was
-        written by a newer write, and is kept; one already gone (404) is fine.
+        written by a newer write, and is kept; one already gone (404) is fine. ``keep`` is
+        applied here, not as an ``ids`` query, which 9.x refuses beyond 10,000 ids.
         """
         from elasticsearch.helpers import scan
 
         def deletes() -> Iterator[dict[str, Any]]:
             for hit in scan(self.es, index=index, query={"query": query, "_source": False, "seq_no_primary_term": True},
                             size=5000):
-                yield {"_op_type": "delete", "_id": hit["_id"], "if_seq_no": hit["_seq_no"],
-                       "if_primary_term": hit["_primary_term"]}
+                if hit["_id"] not in keep:
+                    yield {"_op_type": "delete", "_id": hit["_id"], "if_seq_no": hit["_seq_no"],
+                           "if_primary_term": hit["_primary_term"]}
 
         return self._bulk(index, deletes(), refresh=refresh, ignore=(404, 409))
 
@@ -218,10 +226,7 @@ class ElasticIndex(SearchIndex):
         """
         if docs:
             self._bulk(index, iter([_action(d) for d in docs]), refresh="wait_for")
-        stale: dict[str, Any] = {"bool": {"filter": [{"term": {"sitting": sitting}}]}}
-        if docs:
-            stale["bool"]["must_not"] = [{"ids": {"values": [f"{d.sitting}-{d.segment}" for d in docs]}}]
-        self._delete_matching(index, stale)
+        self._delete_matching(index, {"term": {"sitting": sitting}}, keep=frozenset(map(_doc_id, docs)))
 
     def replace_sitting(self, sitting: int, docs: Iterable[Document]) -> None:
         self._ensure()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ import pytest
 from sanarip.config import load_settings
 from sanarip.runtime import Runtime
 from tests.services import (
+    ES_BUILDS,
     create_pg_database,
     elasticsearch_node,
     postgres_bindir,
@@ -44,6 +45,17 @@ def startup(service: str) -> Iterator[None]:
         yield
     finally:
         STARTUP.setdefault(service, []).append(time.monotonic() - started)
+
+
+def report_line(config: pytest.Config, message: str) -> None:
+    """Write ``message`` to the terminal now, e.g. a server's version from a fixture: with output
+    capture on (during set-up too), the terminal reporter's own writes would land in the capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture else nullcontext():
+        reporter.write_line(message)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -118,15 +130,6 @@ def sqlite_runtime(tmp_path, settings_env) -> Iterator[Runtime]:
 
 
 # --- S3 -------------------------------------------------------------------------------------
-def announce(request, message: str) -> None:
-    """A line in the test output, even while pytest captures the fixture's own output."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter and capture:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(message)
-
-
 S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION = "sanarip-test", "sanarip-test-secret", "us-east-1"
 
 
@@ -147,7 +150,7 @@ def s3_endpoint(request) -> Iterator[str]:
             endpoint = server.__enter__()
     except FileNotFoundError as exc:
         unavailable(str(exc))
-    announce(request, f"S3 server versitygw {version} (posix backend) at {endpoint}")
+    report_line(request.config, f"S3 server versitygw {version} (posix backend) at {endpoint}")
     try:
         yield endpoint
     finally:
@@ -166,14 +169,13 @@ def run_cli(*args: str, env: dict[str, str], input: str | None = None, timeout: 
 
 
 # --- Elasticsearch ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def elasticsearch_url(request) -> Iterator[str]:
-    """A real Elasticsearch 8.x node, started only for modules whose tests need it (it is not idle-cheap)."""
+def _elasticsearch_node(request, major: str) -> Iterator[str]:
+    """Start the ``major`` node, print its version (so the run names each version it tested), yield its URL."""
     from elasticsearch import Elasticsearch
 
     try:
-        node = elasticsearch_node()
-        with startup("elasticsearch"):
+        node = elasticsearch_node(major)
+        with startup(f"elasticsearch {major}"):
             url = node.__enter__()
     except FileNotFoundError as exc:
         unavailable(str(exc))
@@ -181,14 +183,32 @@ def elasticsearch_url(request) -> Iterator[str]:
         client = Elasticsearch(url, request_timeout=30)
         client.cluster.health(wait_for_status="yellow", timeout="60s")
         node_info = next(iter(client.nodes.info()["nodes"].values()))  # GET / lives in a module we lack
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        message = f"Elasticsearch node {node_info['version']} ({node_info['build_flavor']}) at {url}"
-        if reporter:
-            reporter.write_line(message)
+        report_line(request.config, f"Elasticsearch node {node_info['version']} ({node_info['build_flavor']}, "
+                                    f"Java {node_info['jvm']['version']}) at {url}")
         client.close()
         yield url
     finally:
         node.__exit__(None, None, None)
+
+
+# One module-scoped node per major, started only for modules whose tests need it (it is not
+# idle-cheap); tests isolate themselves with index prefixes.
+@pytest.fixture(scope="module")
+def elasticsearch8_url(request) -> Iterator[str]:
+    """A real Elasticsearch 8.x node."""
+    yield from _elasticsearch_node(request, "8")
+
+
+@pytest.fixture(scope="module")
+def elasticsearch9_url(request) -> Iterator[str]:
+    """A real Elasticsearch 9.x node (Java 21+)."""
+    yield from _elasticsearch_node(request, "9")
+
+
+@pytest.fixture(scope="module", params=[pytest.param(major, id=f"elasticsearch{major}") for major in ES_BUILDS])
+def elasticsearch_url(request) -> str:
+    """A real Elasticsearch node, once of each major: a test using it runs on 8.x and on 9.x."""
+    return request.getfixturevalue(f"elasticsearch{request.param}_url")
 
 
 # --- Browser -------------------------------------------------------------------------------------

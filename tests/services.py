@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -170,32 +171,76 @@ def _wait_for_http(url: str, timeout: float) -> None:
 ES_LAUNCHER = Path(__file__).resolve().parent / "es-launcher"
 
 
-def build_es_launcher() -> None:
-    """Compile the launcher and copy its jars to target/lib (Maven caches them in ~/.m2)."""
-    target = ES_LAUNCHER / "target"
+@dataclass(frozen=True)
+class ElasticsearchBuild:
+    """One build of tests/es-launcher: the Maven profile that picks the server version, where
+    it is built, and the oldest Java release that server runs on."""
+
+    major: str
+    profile: str | None
+    target: Path
+    java: int
+
+
+ES_BUILDS = {
+    "8": ElasticsearchBuild("8", None, ES_LAUNCHER / "target", 17),
+    "9": ElasticsearchBuild("9", "es9", ES_LAUNCHER / "target" / "es9", 21),
+}
+
+
+def _java_release(home: Path) -> int | None:
+    """The feature release of the JDK at ``home`` (from its ``release`` file), None if it is none."""
+    try:
+        fields = dict(line.split("=", 1) for line in (home / "release").read_text().splitlines() if "=" in line)
+    except OSError:
+        return None
+    parts = fields.get("JAVA_VERSION", "").strip('"').split(".")
+    if not (home / "bin" / "java").is_file() or not parts[0].isdigit():
+        return None
+    return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])
+
+
+def find_jdk(minimum: int) -> Path | None:
+    """A JDK of release ``minimum`` or later: ``$JAVA_HOME``, the ``java`` on PATH, then the
+    ones under /usr/lib/jvm (Debian's and e.g. Temurin's), in that order."""
+    candidates = [Path(os.environ["JAVA_HOME"])] if os.environ.get("JAVA_HOME") else []
+    if on_path := shutil.which("java"):
+        candidates.append(Path(on_path).resolve().parent.parent)
+    candidates += sorted(Path("/usr/lib/jvm").glob("*"))
+    return next((home for home in candidates if (_java_release(home) or 0) >= minimum), None)
+
+
+def build_es_launcher(build: ElasticsearchBuild, jdk: Path) -> None:
+    """Compile the launcher and copy its jars to <target>/lib (Maven caches them in ~/.m2)."""
     sources = [ES_LAUNCHER / "pom.xml", *ES_LAUNCHER.glob("src/**/*.java")]
-    stamp = target / "classes" / "sanarip" / "Launcher.class"
-    if stamp.exists() and (target / "lib").is_dir() and all(
-            p.stat().st_mtime <= stamp.stat().st_mtime for p in sources):
+    stamp = build.target / "classes" / "sanarip" / "Launcher.class"
+    lib = build.target / "lib"
+    if stamp.exists() and lib.is_dir() and all(p.stat().st_mtime <= stamp.stat().st_mtime for p in sources):
         return
-    subprocess.run(["mvn", "-q", "-B", "-f", str(ES_LAUNCHER / "pom.xml"), "compile",
-                    "dependency:copy-dependencies", "-DoutputDirectory=target/lib"], check=True)
+    shutil.rmtree(lib, ignore_errors=True)  # no jars of an earlier version left beside the new ones
+    profile = ["-P", build.profile] if build.profile else []
+    subprocess.run(["mvn", "-q", "-B", "-f", str(ES_LAUNCHER / "pom.xml"), *profile, "compile",
+                    "dependency:copy-dependencies", f"-DoutputDirectory={lib}"],
+                   check=True, env={**os.environ, "JAVA_HOME": str(jdk)})
 
 
 @contextmanager
-def elasticsearch_node(timeout: float = 180.0) -> Iterator[str]:
-    """A real Elasticsearch node (see tests/es-launcher); yields its URL. Runs as ``nobody``
-    when we are root, because Elasticsearch refuses to run as root."""
-    if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise FileNotFoundError("Maven and a JDK are needed to start the test Elasticsearch node")
-    build_es_launcher()
+def elasticsearch_node(major: str = "8", timeout: float = 180.0) -> Iterator[str]:
+    """A real Elasticsearch node of ``major`` ("8" or "9", see tests/es-launcher); yields its URL.
+    Runs as ``nobody`` when we are root, because Elasticsearch refuses to run as root."""
+    build = ES_BUILDS[major]
+    jdk = find_jdk(build.java)
+    if shutil.which("mvn") is None or jdk is None:
+        raise FileNotFoundError(f"Maven and a JDK {build.java}+ are needed to start the test Elasticsearch {major} "
+                                "node (set JAVA_HOME, or install one under /usr/lib/jvm)")
+    build_es_launcher(build, jdk)
     home = Path(tempfile.mkdtemp(prefix="sanarip-es-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(home, "nobody")
         as_user = ["runuser", "-u", "nobody", "--"]
-    target = ES_LAUNCHER / "target"
-    cmd = as_user + ["java", "-Xms512m", "-Xmx1g", "-Dtests.security.manager=false",
+    target = build.target
+    cmd = as_user + [str(jdk / "bin" / "java"), "-Xms512m", "-Xmx1g", "-Dtests.security.manager=false",
                      f"-Dsanarip.es.home={home}", "-Djava.io.tmpdir=" + str(home),
                      "-cp", f"{target / 'classes'}:{target / 'lib'}/*", "sanarip.Launcher"]
     log = open(home.parent / f"{home.name}.log", "w+b")  # noqa: SIM115 - closed below

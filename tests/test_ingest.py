@@ -19,7 +19,7 @@ from sanarip.config import load_settings
 from sanarip.medialayout import live_playlist_key, vod_playlist_key
 from sanarip.models import MediaSegment, Sitting
 from sanarip.runtime import Runtime
-from tests.conftest import run_cli, startup, unavailable
+from tests.conftest import report_line, run_cli, startup, unavailable
 from tests.services import RtspServer, gstreamer_rtsp_missing, rtsp_server
 from tests.streams import HlsPublisher, http_folder, make_clip, rtmp_server
 from tests.validators import check_hls, check_hls_reload
@@ -137,11 +137,7 @@ def rtsp_source(request, tmp_path, testdata) -> Iterator[RtspServer]:
     with startup("rtsp"):
         server = source.__enter__()
     try:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        capture = request.config.pluginmanager.get_plugin("capturemanager")
-        if reporter and capture:
-            with capture.global_and_fixture_disabled():  # shown when the test passes, too
-                reporter.write_line(f"RTSP server: {server.version} (gst-rtsp-server) at {server.url}")
+        report_line(request.config, f"RTSP server: {server.version} (gst-rtsp-server) at {server.url}")
         yield server
     finally:
         source.__exit__(None, None, None)

@@ -6,6 +6,7 @@ import pytest
 
 from search import Document, Filters, QueryError
 from search.query import parse
+from tests.services import ES_BUILDS
 
 CORPUS = [
     # segment, sitting, committee, day, speaker, language, start, text, official
@@ -20,6 +21,10 @@ CORPUS = [
     (9, 13, "health", "2026-02-01", "Исакова", "ru", 60.0, "Министр здравоохранения ответил депутатов.", False),
 ]
 
+# FTS5, then a node of each Elasticsearch major (the conftest's elasticsearch<major>_url fixtures).
+BACKENDS = ["fts5", *(pytest.param(major, id=f"elasticsearch{major}", marks=pytest.mark.elasticsearch)
+                      for major in ES_BUILDS)]
+
 
 def docs(rows=CORPUS):
     return [Document(segment=s, sitting=st, committee=c, day=d, speaker=sp, speaker_id=None, language=lang,
@@ -27,7 +32,7 @@ def docs(rows=CORPUS):
             for s, st, c, d, sp, lang, t, text, off in rows]
 
 
-@pytest.fixture(params=["fts5", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+@pytest.fixture(params=BACKENDS)
 def index(request, tmp_path):
     if request.param == "fts5":
         from search.fts5 import Fts5Index
@@ -36,7 +41,8 @@ def index(request, tmp_path):
     else:
         from search.elastic import ElasticIndex
 
-        idx = ElasticIndex(request.getfixturevalue("elasticsearch_url"), prefix=f"t{tmp_path.name[-12:].lower()}")
+        idx = ElasticIndex(request.getfixturevalue(f"elasticsearch{request.param}_url"),
+                           prefix=f"t{tmp_path.name[-12:].lower()}")
     idx.rebuild(docs())
     yield idx
     idx.close()
@@ -181,7 +187,7 @@ def test_parser_keeps_terms_analyzed():
 
 
 # --- rebuilding under the lock, writes during a rebuild, large sittings ---------------------------
-@pytest.fixture(params=["fts5", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+@pytest.fixture(params=BACKENDS)
 def connect(request, tmp_path):
     """Opens another connection to one and the same index, as another process would."""
     opened = []
@@ -194,11 +200,12 @@ def connect(request, tmp_path):
         else:
             from search.elastic import ElasticIndex
 
-            idx = ElasticIndex(request.getfixturevalue("elasticsearch_url"), prefix=f"r{tmp_path.name[-12:].lower()}")
+            idx = ElasticIndex(request.getfixturevalue(f"elasticsearch{request.param}_url"),
+                               prefix=f"r{tmp_path.name[-12:].lower()}")
         opened.append(idx)
         return idx
 
-    connect.backend = request.param
+    connect.backend = "fts5" if request.param == "fts5" else "elasticsearch"
     yield connect
     for idx in opened:
         idx.close()
