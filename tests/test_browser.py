@@ -166,14 +166,48 @@ def test_keyboard_only_player_and_transcript(site, page):
 def test_language_switch_changes_the_ui(site, page):
     page.goto(site["url"] + "/search")
     assert page.locator("h1").inner_text() == "Search the stenograms"
-    page.select_option("#lang-select", "ru")
-    page.click("form.lang button")
+    page.click("nav.lang a[hreflang=ru]")
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Поиск по стенограммам"
     assert page.url.endswith("/search")
     page.goto(site["url"] + "/")
     assert page.locator("html").get_attribute("lang") == "ru"  # remembered in a cookie
-    page.select_option("#lang-select", "ky")
-    page.click("form.lang button")
+    page.click("nav.lang a[hreflang=ky]")
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Комитеттердин отурумдары"
+
+
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation",
+    (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`));"""
+
+
+def test_video_and_editor_work_under_the_content_security_policy(site, browser):
+    """Plays the video, saves an edit and reverts it with the policy on: not one violation."""
+    context = browser.new_context(locale="en-US")
+    context.add_init_script(CSP_LISTENER)  # init scripts are the browser's, not the page's
+    pg = context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda msg: console.append(msg.text))
+    resp = pg.goto(f"{site['url']}/s/{site['sitting']}")
+    assert "script-src 'self'" in resp.headers["content-security-policy"]
+    pg.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20000)
+    pg.evaluate("document.getElementById('player').muted = true; document.getElementById('player').play()")
+    pg.wait_for_function("document.getElementById('player').currentTime > 0.5", timeout=20000)
+    pg.goto(f"{site['url']}/login")
+    pg.fill("#username", "clara")
+    pg.fill("#password", PASSWORD)
+    pg.click("main button[type=submit]")
+    pg.wait_for_url(re.compile(r"/$"))
+    target = segments(site)[0]
+    pg.goto(f"{site['url']}/s/{site['sitting']}/edit")
+    pg.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20000)
+    pg.locator(f"#text-{target['id']}").fill(target["text"] + " Policy")
+    pg.locator(f"#row-{target['id']} button.save").click()
+    pg.wait_for_function(f"document.querySelector('#row-{target['id']} .row-status').textContent.includes('Saved')")
+    pg.goto(f"{site['url']}/s/{site['sitting']}/history")
+    with pg.expect_navigation():
+        pg.locator("button.revert").first.click()  # history.js reloads the page after a revert
+    assert "Policy" not in segments(site)[0]["text"]
+    context.close()
+    violations = [m for m in console if "Content Security Policy" in m or "CSP violation" in m]
+    assert not violations, violations
