@@ -61,5 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.init_app(app)
     for module in (public, live, feeds, api, media, ops, auth, clerk, vendor):
         app.register_blueprint(module.bp)
-    app.jinja_env.globals.update(tz=settings.tz)
+    from web.views import search_args
+
+    app.jinja_env.globals.update(tz=settings.tz, search_args=search_args)  # never **request.args into url_for
     return app
