@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,9 +63,10 @@ def served_site(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[
 
 @dataclass
 class FuzzResult:
+    version: str
     operations: int
     cases: int
-    failures: list[str]
+    failures: list[str]  # the report's failure blocks; empty when schemathesis found nothing
     output: str
 
 
@@ -82,14 +84,19 @@ def schemathesis(site: Site, report: Path, token: str | None = None, seed: int =
 
 
 def summarise(report: Path, output: str, returncode: int) -> FuzzResult:
-    operations, cases, failures = 0, 0, []
-    for line in report.read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
-        kind, body = next(iter(event.items()))
-        if kind == "ScenarioFinished":
-            cases += len(body.get("recorder", {}).get("cases", {}))
-        if kind == "PhaseFinished" or kind == "EngineFinished":
-            pass
-    if returncode not in (0,):
-        failures.append(output[-6000:])
-    return FuzzResult(operations, cases, failures, output)
+    """Figures from the NDJSON report (version, operations) and the summary (cases, failures)."""
+    version, operations = "?", 0
+    for line in report.read_text(encoding="utf-8").splitlines() if report.exists() else []:
+        kind, body = next(iter(json.loads(line).items()))
+        if kind == "Initialize":
+            version = body.get("schemathesis_version", "?")
+        elif kind == "LoadingFinished":
+            operations = body["statistic"]["operations"]["selected"]
+    cases = re.search(r"(\d+) generated", output)
+    failures = []
+    if "=== FAILURES ===" in output:
+        block = output.split("=== FAILURES ===", 1)[1].split("=== WARNINGS ===")[0].split("=== SUMMARY ===")[0]
+        failures = [part.strip() for part in re.split(r"\n(?=_{4,} )", block) if part.strip().strip("=")]
+    elif returncode != 0:
+        failures = [f"schemathesis exited {returncode}:\n{output[-4000:]}"]
+    return FuzzResult(version, operations, int(cases.group(1)) if cases else 0, failures, output)

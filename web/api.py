@@ -111,6 +111,8 @@ def transcript(sitting_id: int):
 @bp.route("/search")
 def search():
     query = request.args.get("q", "")
+    if not query.strip():
+        abort(400, "'q' is required: the words to search for")
     page = int_arg("page", 1, 1, 500)
     result = search_index().search(query, search_filters(), page=page, sort=sort_arg())
     data = result.to_dict()

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from sanarip.accounts import audit, authenticate, role_at_least, set_password, user_for_token
 from sanarip.errors import SanaripError
@@ -88,6 +90,9 @@ def _load_user() -> None:
 def _check_csrf() -> None:
     if request.method in SAFE_METHODS or g.via_token:
         return
+    if g.user is None and request.path.startswith("/api/"):  # no credentials at all: say which are needed
+        raise Unauthorized("Log in or send an API token (Authorization: Bearer …).",
+                           www_authenticate=WWWAuthenticate("Bearer", {"realm": "sanarip"}))
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):

@@ -178,9 +178,10 @@ def add_person():
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 300:
         return error_response(400, "'name' is required (at most 300 characters)")
-    fields = {k: (body.get(k) or None) for k in ("faction", "role")}
+    fields = {k: body.get(k) for k in ("faction", "role")}
     if any(v is not None and (not isinstance(v, str) or len(v) > 300) for v in fields.values()):
         return error_response(400, "'faction' and 'role' must be short texts")
+    fields = {k: v or None for k, v in fields.items()}
     try:
         with runtime().db.session() as s:
             data = person_dict(catalog_add_person(s, name, **fields))

@@ -24,8 +24,11 @@ SECURITY = [{"bearer": []}, {"session": []}]
 
 def _param(name: str, where: str = "query", schema: dict | None = None, required: bool = False,
            desc: str = "") -> dict:
-    return {"name": name, "in": where, "required": required or where == "path", "description": desc,
-            "schema": schema or {"type": "string"}}
+    param = {"name": name, "in": where, "required": required or where == "path", "description": desc,
+             "schema": schema or {"type": "string"}}
+    if where == "query" and not required:
+        param["allowEmptyValue"] = True  # an empty value is the same as none (HTML forms send them)
+    return param
 
 
 def _id(name: str) -> dict:
@@ -118,8 +121,9 @@ def _schemas() -> dict[str, Any]:
                                                      "sittings": {"type": "array", "items": obj}}},
         "PersonList": _list("Person"),
         "PersonInput": {**closed, "required": ["name"], "properties": {
-            "name": {**short, "minLength": 1}, "faction": {**short, "nullable": True},
-            "role": {**short, "nullable": True}}},
+            "name": {**short, "minLength": 1},  # empty, or null: not given
+            "faction": {**short, "pattern": f"^[^{NO_CONTROL}]*$", "nullable": True},
+            "role": {**short, "pattern": f"^[^{NO_CONTROL}]*$", "nullable": True}}},
         "SegmentEdit": {**closed, "required": ["version"], "minProperties": 2, "properties": {
             "version": version, "start": seconds, "end": seconds,
             "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN},
