@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sanarip.errors import NotFound, SanaripError
 from sanarip.models import Committee, Person
+from sanarip.texthygiene import checked_text
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 STREAM_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "file")
@@ -37,6 +38,9 @@ def add_committee(
         raise SanaripError(f"invalid committee slug {slug!r}: use lowercase letters, digits and '-'")
     if not name.strip():
         raise SanaripError("committee name must not be empty")
+    checked_text(name, "name")
+    for lang, local in (names or {}).items():
+        checked_text(local, f"names.{lang}")
     if not LANG_RE.match(language):
         raise SanaripError(f"invalid language code {language!r}: expected an ISO 639 code such as ru, ky, en")
     if stream_url:
@@ -72,6 +76,9 @@ def list_committees(s: Session) -> list[Committee]:
 def add_person(s: Session, name: str, faction: str | None = None, role: str | None = None) -> Person:
     if not name.strip():
         raise SanaripError("name must not be empty")
+    for field, value in (("name", name), ("faction", faction), ("role", role)):
+        if value is not None:
+            checked_text(value, field)
     person = Person(name=" ".join(name.split()), faction=faction, role=role)
     s.add(person)
     s.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, fields
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sanarip.errors import SanaripError
 
 PREFIX = "SANARIP_"
-SECRET_FIELDS = {"secret_key", "es_password"}
+SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}
 
 
 class ConfigError(SanaripError, ValueError):
@@ -49,6 +50,10 @@ class Settings:
     reconnect_grace: float = 120.0
     job_lease: float = 60.0
     job_max_attempts: int = 5
+    # Who may scrape /metrics: client addresses or networks (comma-separated), or anyone who sends
+    # ``Authorization: Bearer <metrics_token>`` when a token is set.
+    metrics_allow: str = "127.0.0.0/8,::1"
+    metrics_token: str = ""
 
     # Derived values --------------------------------------------------------------------
     @property
@@ -62,6 +67,10 @@ class Settings:
     @property
     def uses_elasticsearch(self) -> bool:
         return self.search != "fts5"
+
+    @property
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.metrics_allow)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -78,6 +87,11 @@ class Settings:
         out["database_url"] = _mask_url(self.effective_database_url)
         out["storage"] = self.effective_storage
         return out
+
+
+def parse_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"127.0.0.0/8, ::1"`` → the networks (a bare address is a network of one)."""
+    return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 def _mask_url(url: str) -> str:
@@ -126,6 +140,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"SANARIP_DEVICE: must be auto, cpu or cuda, got {s.device!r}")
     if urlparse(s.base_url).scheme not in ("http", "https"):
         raise ConfigError(f"SANARIP_BASE_URL: must be an http(s) URL, got {s.base_url!r}")
+    try:
+        parse_networks(s.metrics_allow)
+    except ValueError as exc:
+        raise ConfigError(f"SANARIP_METRICS_ALLOW: expected addresses or networks such as 10.0.0.0/8, {exc}") from None
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -14,14 +14,16 @@ import re
 from difflib import SequenceMatcher
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sanarip.accounts import audit
 from sanarip.errors import NotFound, SanaripError
+from sanarip.limits import MAX_MEDIA_SECONDS, is_id
 from sanarip.models import Person, Publication, Revision, SegmentSource, Sitting, TranscriptSegment, User, utcnow
 from sanarip.sittings import ARCHIVED, SittingStatus, can_become, transition
 from sanarip.stenogram import Word
+from sanarip.texthygiene import InvalidText, checked_text
 from sanarip.transcripts import working_segments
 
 MAX_TEXT = 5000
@@ -121,7 +123,7 @@ def _load(s: Session, segment_id: int, version: Any) -> TranscriptSegment:
     sitting = s.get(Sitting, row.sitting_id)
     if row.source == SegmentSource.LIVE or sitting.status not in EDITABLE_STATUSES:
         raise EditError("the live draft is read-only; edit after the final pass")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not is_id(version):
         raise EditError("'version' (an integer) is required: the version of the segment you edited")
     if row.version != version:
         raise Conflict(f"segment {segment_id} was changed by someone else (now version {row.version})",
@@ -152,8 +154,9 @@ def _neighbours(s: Session, row: TranscriptSegment) -> tuple[TranscriptSegment |
 
 
 def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise EditError(f"'{name}' must be a number of seconds ≥ 0")
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or not 0 <= value <= MAX_MEDIA_SECONDS):
+        raise EditError(f"'{name}' must be a number of seconds from 0 to {MAX_MEDIA_SECONDS:.0f}")
     return float(value)
 
 
@@ -162,6 +165,10 @@ def _text(value: Any) -> str:
         raise EditError("'text' must not be empty")
     if len(value) > MAX_TEXT:
         raise EditError(f"'text' is too long (at most {MAX_TEXT} characters)")
+    try:
+        checked_text(value, "text")
+    except InvalidText as exc:
+        raise EditError(str(exc)) from None
     return " ".join(value.split())
 
 
@@ -187,8 +194,7 @@ def edit_segment(s: Session, segment_id: int, changes: dict[str, Any], editor_id
     speaker_id = row.speaker_id
     if "speaker" in changes:
         speaker_id = changes["speaker"]
-        if speaker_id is not None and (isinstance(speaker_id, bool) or not isinstance(speaker_id, int)
-                                       or s.get(Person, speaker_id) is None):
+        if speaker_id is not None and (not is_id(speaker_id) or s.get(Person, speaker_id) is None):
             raise EditError(f"unknown speaker {changes['speaker']!r}: add the person first")
     old_words = [Word(**w) for w in row.words or []]
     words = realign_words(old_words, text, start, end) if (text != row.text or start != row.start
@@ -202,8 +208,8 @@ def edit_segment(s: Session, segment_id: int, changes: dict[str, Any], editor_id
 def split_segment(s: Session, segment_id: int, version: Any, offset: Any, editor_id: int | None):
     """Split at a character offset of the text; the words decide the split time."""
     row = _load(s, segment_id, version)
-    if not isinstance(offset, int) or isinstance(offset, bool):
-        raise EditError("'offset' must be a character position in the text")
+    if not is_id(offset) or not 0 < offset < len(row.text):
+        raise EditError(f"'offset' must be a character position inside the text (1 to {len(row.text) - 1})")
     first_text, second_text = row.text[:offset].strip(), row.text[offset:].strip()
     if not first_text or not second_text:
         raise EditError("split must leave text on both sides")
@@ -293,12 +299,15 @@ def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
         raise NotFound(f"no sitting {sitting_id}")
     if not can_become(sitting.status, SittingStatus.PUBLISHED):
         raise EditError(f"sitting {sitting_id} is {sitting.status}; publish after the final pass")
-    segments = working_segments(s, sitting_id)
+    segments = [seg.to_dict() for seg in working_segments(s, sitting_id)]
     if not segments:
         raise EditError("there is no transcript to publish")
-    number = (s.scalar(select(func.max(Publication.number)).where(Publication.sitting_id == sitting_id)) or 0) + 1
-    pub = Publication(sitting_id=sitting_id, number=number, editor_id=editor_id,
-                      segments=[seg.to_dict() for seg in segments])
+    latest = s.scalar(select(Publication).where(Publication.sitting_id == sitting_id)
+                      .order_by(Publication.number.desc()).limit(1))
+    if latest is not None and latest.segments == segments:
+        return latest  # nothing changed since: a citation stays one version, not a chain of copies
+    number = (latest.number if latest else 0) + 1
+    pub = Publication(sitting_id=sitting_id, number=number, editor_id=editor_id, segments=segments)
     s.add(pub)
     transition(sitting, SittingStatus.PUBLISHED)
     audit(s, editor_id, "sitting.publish", {"sitting": sitting_id, "number": number})

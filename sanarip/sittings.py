@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sanarip.catalog import get_committee, validate_stream_url
 from sanarip.errors import NotFound, SanaripError
 from sanarip.models import Committee, Sitting
+from sanarip.texthygiene import checked_text
 
 
 class SittingStatus(StrEnum):
@@ -90,6 +91,7 @@ def create_sitting(s: Session, committee: Committee, *, title: str = "", source_
     """A new scheduled sitting of ``committee`` (recorded live, or imported from a file)."""
     if scheduled_start and scheduled_end and scheduled_end <= scheduled_start:
         raise SanaripError(f"end {scheduled_end.isoformat()} is not after start {scheduled_start.isoformat()}")
+    checked_text(title, "title")
     sitting = Sitting(committee_id=committee.id, title=title, source_url=source_url, status=S.SCHEDULED,
                       scheduled_start=scheduled_start, scheduled_end=scheduled_end, started_at=started_at,
                       content_hash=content_hash)

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sanarip.texthygiene import xml_text
+
 
 @dataclass
 class Word:
@@ -160,7 +162,7 @@ def to_akoma_ntoso(st: Stenogram) -> str:
     debate = ET.SubElement(root, q + "debate", name="committeeSitting")
     meta = ET.SubElement(debate, q + "meta")
     ident = ET.SubElement(meta, q + "identification", source="#sanarip")
-    work_uri = f"/akn/kg/debate/{st.date or 'undated'}/{st.committee or 'committee'}-{st.sitting_id or 0}"
+    work_uri = xml_text(f"/akn/kg/debate/{st.date or 'undated'}/{st.committee or 'committee'}-{st.sitting_id or 0}")
     for level, suffix in (("FRBRWork", ""), ("FRBRExpression", "/mul"), ("FRBRManifestation", "/mul.xml")):
         el = ET.SubElement(ident, q + level)
         ET.SubElement(el, q + "FRBRthis", value=work_uri + suffix + "/main")
@@ -175,11 +177,11 @@ def to_akoma_ntoso(st: Stenogram) -> str:
     for turn in st.turns():
         key = f"person-{turn.speaker_id}" if turn.speaker_id else _slug(turn.speaker or "unknown")
         if key not in people:
-            people[key] = turn.speaker or "Unknown speaker"
+            people[key] = xml_text(turn.speaker or "Unknown speaker")
             ET.SubElement(refs, q + "TLCPerson", eId=key, href=f"/person/{key}", showAs=people[key])
     body = ET.SubElement(debate, q + "debateBody")
     section = ET.SubElement(body, q + "debateSection", eId="dbsect_1")
-    ET.SubElement(section, q + "heading").text = st.title or f"Sitting {st.sitting_id}"
+    ET.SubElement(section, q + "heading").text = xml_text(st.title or f"Sitting {st.sitting_id}")
     for n, turn in enumerate(st.turns(), 1):
         key = f"person-{turn.speaker_id}" if turn.speaker_id else _slug(turn.speaker or "unknown")
         speech = ET.SubElement(section, q + "speech", eId=f"speech_{n}", by=f"#{key}",
@@ -187,7 +189,7 @@ def to_akoma_ntoso(st: Stenogram) -> str:
         ET.SubElement(speech, q + "from").text = people[key]
         for seg in turn.segments:
             p = ET.SubElement(speech, q + "p")
-            p.text = seg.text.strip()
+            p.text = xml_text(seg.text.strip())  # stored text may predate the input check
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 

@@ -52,12 +52,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["sanarip"] = runtime
 
-    from web import api, auth, clerk, errors, feeds, i18n, live, media, ops, public, vendor
+    from web import api, auth, clerk, errors, feeds, i18n, live, media, ops, public, security, vendor
 
     i18n.init_app(app)
     errors.init_app(app)
+    security.init_app(app, runtime)  # before the routes (bounded ids) and before the user lookup
+    app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
     for module in (public, live, feeds, api, media, ops, auth, clerk, vendor):
         app.register_blueprint(module.bp)
-    app.jinja_env.globals.update(tz=settings.tz)
+    from web.views import search_args
+
+    app.jinja_env.globals.update(tz=settings.tz, search_args=search_args)  # never **request.args into url_for
     return app

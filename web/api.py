@@ -10,7 +10,7 @@ import io
 import json
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy import select
 
 from sanarip.catalog import committee_dict, person_dict
@@ -18,10 +18,21 @@ from sanarip.errors import NotFound
 from sanarip.models import Committee, Person, Sitting
 from sanarip.sittings import SittingStatus, sitting_dict
 from sanarip.stenogram import to_json
+from sanarip.texthygiene import spreadsheet_cell
 from sanarip.transcripts import public_stenogram
 from web.deps import runtime, search_index
 from web.openapi import openapi_document
-from web.views import committee_or_404, int_arg, person_or_404, search_filters, sitting_or_404, sort_arg
+from web.views import (
+    committee_or_404,
+    external_url,
+    int_arg,
+    person_or_404,
+    search_args,
+    search_filters,
+    sitting_or_404,
+    sort_arg,
+    version_arg,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PER_PAGE = 50
@@ -41,8 +52,7 @@ def page_of(query, to_dict, endpoint: str, **params):
     with runtime().db.session(readonly=True) as s:
         rows = list(s.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
         items = [to_dict(r) for r in rows[:per_page]]
-    nxt = url_for(endpoint, page=page + 1, per_page=per_page, _external=True, **params) \
-        if len(rows) > per_page else None
+    nxt = external_url(endpoint, page=page + 1, per_page=per_page, **params) if len(rows) > per_page else None
     return jsonify({"items": items, "next": nxt})
 
 
@@ -79,16 +89,16 @@ def sitting(sitting_id: int):
     with runtime().db.session(readonly=True) as s:
         st = sitting_or_404(s, sitting_id)
         data = sitting_dict(st)
-        data["links"] = {"page": url_for("public.sitting_page", sitting_id=st.id, _external=True),
-                         "transcript": url_for("api.transcript", sitting_id=st.id, _external=True),
-                         "playlist": url_for("public.playlist", sitting_id=st.id, _external=True)}
+        data["links"] = {"page": external_url("public.sitting_page", sitting_id=st.id),
+                         "transcript": external_url("api.transcript", sitting_id=st.id),
+                         "playlist": external_url("public.playlist", sitting_id=st.id)}
         return jsonify(data)
 
 
 @bp.route("/sittings/<int:sitting_id>/transcript")
 def transcript(sitting_id: int):
     """What the public sees, with words and their times (the JSON export schema)."""
-    version = request.args.get("v", type=int)
+    version = version_arg()
     with runtime().db.session(readonly=True) as s:
         sitting_obj = sitting_or_404(s, sitting_id)
         try:
@@ -101,12 +111,13 @@ def transcript(sitting_id: int):
 @bp.route("/search")
 def search():
     query = request.args.get("q", "")
+    if not query.strip():
+        abort(400, "'q' is required: the words to search for")
     page = int_arg("page", 1, 1, 500)
     result = search_index().search(query, search_filters(), page=page, sort=sort_arg())
     data = result.to_dict()
-    args = {k: v for k, v in request.args.items() if k != "page"}
     data["items"] = data.pop("hits")
-    data["next"] = url_for("api.search", page=page + 1, _external=True, **args) if page < result.pages else None
+    data["next"] = external_url("api.search", page=page + 1, **search_args()) if page < result.pages else None
     return jsonify(data)
 
 
@@ -154,11 +165,12 @@ def export_csv(slug: str):
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
-    writer.writerows(_export_rows(slug))
+    # A cell a spreadsheet would run as a formula (=HYPERLINK(…) said in a sitting) is shown as text.
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in _export_rows(slug))
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{slug}.csv"'})
 
 
 @bp.route("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(request.host_url.rstrip("/") + "/api/v1"))
+    return jsonify(openapi_document(external_url("api.committees").rsplit("/", 1)[0]))

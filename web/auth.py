@@ -15,11 +15,14 @@ import time
 from collections import defaultdict, deque
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from sanarip.accounts import audit, authenticate, role_at_least, set_password, user_for_token
 from sanarip.errors import SanaripError
+from sanarip.limits import is_id
 from sanarip.models import AuditLog, User
 from web.deps import runtime
 from web.i18n import LANGUAGES
@@ -87,6 +90,9 @@ def _load_user() -> None:
 def _check_csrf() -> None:
     if request.method in SAFE_METHODS or g.via_token:
         return
+    if g.user is None and request.path.startswith("/api/"):  # no credentials at all: say which are needed
+        raise Unauthorized("Log in or send an API token (Authorization: Bearer …).",
+                           www_authenticate=WWWAuthenticate("Bearer", {"realm": "sanarip"}))
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
@@ -180,7 +186,8 @@ def account():
 def users():
     with runtime().db.session() as s:
         if request.method == "POST":
-            target = s.get(User, request.form.get("user_id", type=int) or 0)
+            target_id = request.form.get("user_id", type=int)
+            target = s.get(User, target_id) if is_id(target_id) else None
             if target is None:
                 abort(400, "No such user.")
             if target.id == g.user.id:
@@ -192,13 +199,13 @@ def users():
         return render_template("users.html", users=rows, log=log)
 
 
-@bp.route("/language", methods=["POST"])
-def set_language():
-    lang = request.form.get("lang")
+@bp.route("/lang/<lang>")
+def set_language(lang: str):
+    """The language switcher: a plain link that stores the choice in a preference cookie and
+    goes back, so that no anonymous page needs a session (or a CSRF token) for its form."""
     if lang not in LANGUAGES:
         abort(400, f"Unknown language; choose one of {', '.join(LANGUAGES)}.")
-    resp = redirect(_safe_next(request.form.get("next")))
-    resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    resp = redirect(_safe_next(request.args.get("next")))
+    resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                    secure=current_app.config["SESSION_COOKIE_SECURE"])
     return resp
-
-

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from difflib import SequenceMatcher
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, g, jsonify, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -31,27 +32,49 @@ from sanarip.editing import (
     segment_json,
     split_segment,
 )
-from sanarip.errors import NotFound
+from sanarip.errors import NotFound, SanaripError
 from sanarip.models import Person, Publication, Revision, TranscriptSegment
 from sanarip.sittings import SittingStatus, is_ongoing
 from sanarip.transcripts import latest_publication, working_segments
 from web.auth import require_role
 from web.deps import runtime
 from web.errors import error_response
-from web.views import sitting_or_404
+from web.views import external_url, sitting_or_404
 
 log = logging.getLogger(__name__)
 bp = Blueprint("clerk", __name__)
 MAX_EDIT_BYTES = 64 * 1024
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _json_body() -> dict[str, Any]:
+def _json_body(*fields: str) -> dict[str, Any]:
+    """The request's JSON object; with ``fields``, a field not among them is refused (400)."""
     if request.content_length and request.content_length > MAX_EDIT_BYTES:
         abort(413, f"Request too large (at most {MAX_EDIT_BYTES // 1024} KB).")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+        surrogate = _has_surrogate(data)
+    except RecursionError:  # the parser's answer to [[[[… thousands deep
+        abort(400, "The JSON is nested too deeply.")
     if not isinstance(data, dict):
         abort(400, "Send a JSON object (Content-Type: application/json).")
+    if surrogate:
+        abort(400, "The JSON holds an invalid Unicode escape (a lone surrogate such as \\ud800).")
+    unknown = sorted(set(data) - set(fields)) if fields else []
+    if unknown:
+        abort(400, f"unknown field(s): {', '.join(unknown)}")
     return data
+
+
+def _has_surrogate(value: Any) -> bool:
+    """True if any string (key or value) in the parsed JSON holds a lone surrogate, which is no text."""
+    if isinstance(value, str):
+        return SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _write(action):
@@ -87,7 +110,7 @@ def patch_segment(segment_id: int):
 @bp.route("/api/v1/segments/<int:segment_id>/split", methods=["POST"])
 @require_role("clerk")
 def split(segment_id: int):
-    body = _json_body()
+    body = _json_body("version", "offset")
 
     def action(s):
         first, second = split_segment(s, segment_id, body.get("version"), body.get("offset"), g.user.id)
@@ -99,7 +122,7 @@ def split(segment_id: int):
 @bp.route("/api/v1/segments/<int:segment_id>/merge", methods=["POST"])
 @require_role("clerk")
 def merge(segment_id: int):
-    body = _json_body()
+    body = _json_body("version", "next_version")
 
     def action(s):
         row = merge_segments(s, segment_id, body.get("version"), body.get("next_version"), g.user.id)
@@ -141,7 +164,7 @@ def review_sitting(sitting_id: int):
 def publish_sitting(sitting_id: int):
     def action(s):
         pub = publish(s, sitting_id, g.user.id)
-        link = url_for("public.sitting_version", sitting_id=sitting_id, number=pub.number, _external=True)
+        link = external_url("public.sitting_version", sitting_id=sitting_id, number=pub.number)
         return {"sitting": sitting_id, "number": pub.number, "published_at": pub.published_at.isoformat(),
                 "link": link}, sitting_id
 
@@ -151,15 +174,19 @@ def publish_sitting(sitting_id: int):
 @bp.route("/api/v1/persons", methods=["POST"])
 @require_role("clerk")
 def add_person():
-    body = _json_body()
+    body = _json_body("name", "faction", "role")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 300:
         return error_response(400, "'name' is required (at most 300 characters)")
-    fields = {k: (body.get(k) or None) for k in ("faction", "role")}
+    fields = {k: body.get(k) for k in ("faction", "role")}
     if any(v is not None and (not isinstance(v, str) or len(v) > 300) for v in fields.values()):
         return error_response(400, "'faction' and 'role' must be short texts")
-    with runtime().db.session() as s:
-        data = person_dict(catalog_add_person(s, name, **fields))
+    fields = {k: v or None for k, v in fields.items()}
+    try:
+        with runtime().db.session() as s:
+            data = person_dict(catalog_add_person(s, name, **fields))
+    except SanaripError as exc:
+        return error_response(400, str(exc))
     return jsonify(data), 201
 
 

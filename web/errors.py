@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from sanarip.errors import NotFound
@@ -26,7 +26,12 @@ def error_response(status: int, message: str, **extra):
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return error_response(exc.code or 500, exc.description or exc.name)
+        body, status = error_response(exc.code or 500, exc.description or exc.name)
+        resp = make_response(body, status)
+        for name, value in exc.get_headers():  # Allow on 405, WWW-Authenticate, Retry-After …
+            if name.lower() != "content-type":
+                resp.headers[name] = value
+        return resp
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):

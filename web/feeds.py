@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from sanarip.models import Committee, Sitting, utcnow
 from sanarip.sittings import SittingStatus
+from sanarip.texthygiene import xml_text as _xml_text
 from web.deps import runtime, search_index
-from web.views import committee_or_404, search_filters
+from web.views import committee_or_404, external_url, search_args, search_filters
 
 bp = Blueprint("feeds", __name__)
-
-
-# XML 1.0 forbids most control characters (NUL, ESC...); lxml refuses them, so they are dropped.
-XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _xml_text(value: str) -> str:
-    return XML_ILLEGAL.sub("", value)
 
 
 def _day(day: str) -> datetime:
@@ -34,16 +27,17 @@ def search_atom():
     query = (request.args.get("q") or "").strip()
     result = search_index().search(query, search_filters(), page=1, sort="date")
     feed = FeedGenerator()
-    feed.id(_xml_text(request.url))
+    self_url = external_url("feeds.search_atom", **search_args())
+    feed.id(self_url)
     feed.title(_xml_text(f"Sanarip: {query}"))
-    feed.link(href=_xml_text(request.url), rel="self")
-    feed.link(href=_xml_text(url_for("public.search_page", _external=True, **request.args)), rel="alternate")
+    feed.link(href=self_url, rel="self")
+    feed.link(href=external_url("public.search_page", **search_args()), rel="alternate")
     feed.author(name="Sanarip")
     feed.generator("Sanarip")
     newest = max((h.day for h in result.hits), default=None)
     feed.updated(_day(newest) if newest else utcnow().replace(microsecond=0))
     for h in result.hits:
-        link = request.url_root.rstrip("/") + h.link
+        link = external_url("public.home").rstrip("/") + h.link
         entry = feed.add_entry(order="append")
         entry.id(f"{link}#seg-{h.segment}")
         entry.title(_xml_text(f"{h.committee} {h.day}" + (f" — {h.speaker}" if h.speaker else "")))
@@ -83,7 +77,7 @@ def schedule_ics():
         if slug:
             q = q.join(Committee).where(Committee.id == committee_or_404(s, slug).id)
         sittings = list(s.scalars(q.order_by(Sitting.scheduled_start)))
-        host = request.host.split(":")[0]
+        host = urlsplit(runtime().settings.base_url).hostname
         lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Sanarip//Committee schedule//EN",
                  "CALSCALE:GREGORIAN", f"X-WR-CALNAME:{_ics_text('Sanarip' + (f' {slug}' if slug else ''))}"]
         for st in sittings:
@@ -91,7 +85,7 @@ def schedule_ics():
             lines += ["BEGIN:VEVENT", f"UID:sitting-{st.id}@{host}", f"DTSTAMP:{_stamp(st.created_at)}",
                       f"DTSTART:{_stamp(st.scheduled_start)}", f"DTEND:{_stamp(end)}",
                       f"SUMMARY:{_ics_text(st.committee.name + ': ' + (st.title or 'Sitting'))}",
-                      f"URL:{url_for('live.live_page', sitting_id=st.id, _external=True)}",
+                      f"URL:{external_url('live.live_page', sitting_id=st.id)}",
                       f"STATUS:{'CANCELLED' if st.status == SittingStatus.FAILED else 'CONFIRMED'}", "END:VEVENT"]
         lines.append("END:VCALENDAR")
     body = "\r\n".join(_fold(line) for line in lines) + "\r\n"

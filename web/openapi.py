@@ -1,13 +1,38 @@
-"""The OpenAPI 3 document for /api/v1 (every endpoint, read and write)."""
+"""The OpenAPI 3 document for /api/v1 (every endpoint, read and write), kept true to the code.
+
+``tests/test_api_fuzz.py`` runs schemathesis against a served instance with this document, so
+each bound here is one the code enforces: ids and versions fit an id column, pages are bounded,
+texts have no control characters, request bodies refuse unknown fields. Every operation may
+answer 429 with Retry-After (rate limits apply to any route); every write, and every read of
+clerks' data, declares its security.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sanarip.editing import MAX_TEXT
+from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
+from sanarip.sittings import SittingStatus
 
-def _param(name: str, where: str = "query", kind: str = "string", required: bool = False, desc: str = "") -> dict:
-    return {"name": name, "in": where, "required": required or where == "path", "description": desc,
-            "schema": {"type": kind}}
+# A line of text: no control characters (tab and newline allowed), at least one non-space.
+NO_CONTROL = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"
+TEXT_PATTERN = f"^[^{NO_CONTROL}]*[^\\s{NO_CONTROL}][^{NO_CONTROL}]*$"
+ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+SECURITY = [{"bearer": []}, {"session": []}]
+
+
+def _param(name: str, where: str = "query", schema: dict | None = None, required: bool = False,
+           desc: str = "") -> dict:
+    param = {"name": name, "in": where, "required": required or where == "path", "description": desc,
+             "schema": schema or {"type": "string"}}
+    if where == "query" and not required:
+        param["allowEmptyValue"] = True  # an empty value is the same as none (HTML forms send them)
+    return param
+
+
+def _id(name: str) -> dict:
+    return _param(name, "path", ID)
 
 
 def _ok(schema: str, desc: str = "OK") -> dict:
@@ -21,107 +46,68 @@ def _list(item: str) -> dict:
         "next": {"type": "string", "nullable": True, "description": "URL of the next page, or null"}}}
 
 
-ERRORS = {"400": _ok("Error", "Bad input"), "404": _ok("Error", "Not found")}
-PAGING = [_param("page", kind="integer", desc="Page number, from 1"),
-          _param("per_page", kind="integer", desc="Items per page (1-500, default 50)")]
+TOO_MANY = {"description": "Rate limit: retry after the given seconds", "headers": {
+    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 0}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+ERRORS = {"400": _ok("Error", "Bad input"), "404": _ok("Error", "Not found"), "429": TOO_MANY}
 WRITE_ERRORS = {
-    "400": _ok("Error", "Bad input"), "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role"),
-    "404": _ok("Error", "Not found"), "409": _ok("Conflict", "Stale version: someone else saved first"),
+    **ERRORS, "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role"),
+    "409": _ok("Conflict", "Stale version or a state that does not allow this"),
     "413": _ok("Error", "Payload too large"),
 }
+PAGING = [_param("page", schema={"type": "integer", "minimum": 1, "maximum": 10_000}, desc="Page number, from 1"),
+          _param("per_page", schema={"type": "integer", "minimum": 1, "maximum": 500},
+                 desc="Items per page (1-500, default 50)")]
 
 
-def _get(summary: str, ok: dict, params: list | None = None, errors: dict | None = None) -> dict:
-    return {"get": {"summary": summary, "parameters": params or [], "responses": {"200": ok, **(errors or ERRORS)}}}
+def _get(summary: str, ok: dict, params: list | None = None, errors: dict | None = None,
+         secured: bool = False) -> dict:
+    op: dict[str, Any] = {"summary": summary, "parameters": params or [],
+                          "responses": {"200": ok, **(errors or ERRORS)}}
+    if secured:
+        op["security"] = SECURITY
+    return {"get": op}
 
 
-def openapi_document(server: str) -> dict[str, Any]:
-    search_params = [_param("q", required=True, desc="Query: words, \"phrases\", prefix*, -exclude, OR"),
-                     _param("committee"), _param("from", desc="YYYY-MM-DD"), _param("to", desc="YYYY-MM-DD"),
-                     _param("speaker"), _param("language"), _param("official", desc="1: official only"),
-                     _param("sort", desc="relevance or date"), _param("page", kind="integer")]
-    seg_path = [_param("segment_id", "path", "integer")]
-    paths: dict[str, Any] = {
-        "/committees": _get("List committees", _ok("CommitteeList"), PAGING),
-        "/committees/{slug}": _get("One committee", _ok("Committee"), [_param("slug", "path")]),
-        "/committees/{slug}/export.jsonl": _get(
-            "All public transcript segments of a committee, one JSON object a line",
-            {"description": "JSON Lines", "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-            [_param("slug", "path")]),
-        "/committees/{slug}/export.csv": _get(
-            "All public transcript segments of a committee as CSV",
-            {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, [_param("slug", "path")]),
-        "/sittings": _get("List sittings, oldest first", _ok("SittingList"),
-                          PAGING + [_param("committee"), _param("status")]),
-        "/sittings/{sitting_id}": _get("One sitting", _ok("Sitting"), [_param("sitting_id", "path", "integer")]),
-        "/sittings/{sitting_id}/transcript": _get(
-            "What the public sees of a sitting's stenogram, with words", _ok("Stenogram"),
-            [_param("sitting_id", "path", "integer"), _param("v", kind="integer", desc="Publication number")]),
-        "/search": _get("Search transcripts; each hit is a moment", _ok("SearchResult"), search_params,
-                        {**ERRORS, "503": _ok("Error", "Search unavailable")}),
-        "/persons": _get("List persons", _ok("PersonList"), PAGING),
-        "/persons/{person_id}": _get("One person with speaking time per sitting", _ok("Person"),
-                                     [_param("person_id", "path", "integer")]),
-        "/segments/{segment_id}": {"patch": {
-            "summary": "Edit a segment (text, start, end, speaker) at a known version",
-            "security": [{"bearer": []}, {"session": []}], "parameters": seg_path,
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/SegmentEdit"}}}},
-            "responses": {"200": _ok("Segment"), **WRITE_ERRORS}}},
-        "/segments/{segment_id}/split": {"post": {
-            "summary": "Split a segment in two at a character offset",
-            "security": [{"bearer": []}, {"session": []}], "parameters": seg_path,
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/SegmentSplit"}}}},
-            "responses": {"200": _ok("SegmentPair"), **WRITE_ERRORS}}},
-        "/segments/{segment_id}/merge": {"post": {
-            "summary": "Merge a segment with the one after it",
-            "security": [{"bearer": []}, {"session": []}], "parameters": seg_path,
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/SegmentMerge"}}}},
-            "responses": {"200": _ok("Segment"), **WRITE_ERRORS}}},
-        "/segments/{segment_id}/revisions": _get("A segment's revisions, newest first", _ok("RevisionList"), seg_path),
-        "/revisions/{revision_id}/revert": {"post": {
-            "summary": "Revert a segment to the state before a revision",
-            "security": [{"bearer": []}, {"session": []}], "parameters": [_param("revision_id", "path", "integer")],
-            "responses": {"200": _ok("Segment"), **WRITE_ERRORS}}},
-        "/sittings/{sitting_id}/review": {"post": {
-            "summary": "Mark a transcribed sitting as reviewed (clerk)",
-            "security": [{"bearer": []}, {"session": []}], "parameters": [_param("sitting_id", "path", "integer")],
-            "responses": {"200": _ok("Review"), **WRITE_ERRORS}}},
-        "/sittings/{sitting_id}/publish": {"post": {
-            "summary": "Publish the working copy as the next official version (editor)",
-            "security": [{"bearer": []}, {"session": []}], "parameters": [_param("sitting_id", "path", "integer")],
-            "responses": {"200": _ok("Publication"), **WRITE_ERRORS}}},
-    }
-    paths["/persons"]["post"] = {
-        "summary": "Add a person (clerk)", "security": [{"bearer": []}, {"session": []}],
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/PersonInput"}}}},
-        "responses": {"201": _ok("Person", "Created"), **WRITE_ERRORS}}
+def _write(summary: str, ok: dict, params: list, body: str | None = None, status: str = "200") -> dict:
+    op: dict[str, Any] = {"summary": summary, "security": SECURITY, "parameters": params,
+                          "responses": {status: ok, **WRITE_ERRORS}}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    return op
+
+
+def _schemas() -> dict[str, Any]:
     obj, num, text, integer, boolean = ({"type": "object"}, {"type": "number"}, {"type": "string"},
                                         {"type": "integer"}, {"type": "boolean"})
     nullable_text = {"type": "string", "nullable": True}
+    seconds = {"type": "number", "minimum": 0, "maximum": MAX_MEDIA_SECONDS}
+    version = {**ID, "description": "The version of the segment you edited"}
+    short = {"type": "string", "maxLength": 300, "pattern": TEXT_PATTERN}
     word = {"type": "object", "properties": {"word": text, "start": num, "end": num, "prob": num}}
     segment = {"type": "object", "properties": {
         "id": integer, "start": num, "end": num, "text": text, "speaker": nullable_text,
         "speaker_id": {"type": "integer", "nullable": True}, "language": nullable_text, "unreliable": boolean,
         "words": {"type": "array", "items": word}, "version": integer}}
     hit = {"type": "object", "properties": {
-        "sitting": integer, "segment": integer, "start": num, "end": num, "committee": text, "date": text,
+        "sitting": integer, "segment": integer, "start": num, "end": num, "committee": text, "date": nullable_text,
         "speaker": nullable_text, "language": nullable_text, "official": boolean,
         "snippet": {"type": "string", "description": "HTML: <mark> around matches, everything else escaped"},
         "link": text}}
-    schemas = {
-        "Error": {"type": "object", "properties": {"error": text, "status": integer}},
-        "Conflict": {"type": "object", "properties": {"error": text, "status": integer, "current": segment}},
+    closed = {"type": "object", "additionalProperties": False}
+    return {
+        "Error": {"type": "object", "required": ["error", "status"], "properties": {"error": text, "status": integer}},
+        "Conflict": {"type": "object", "required": ["error", "status"],
+                     "properties": {"error": text, "status": integer, "current": {**segment, "nullable": True}}},
         "Committee": {"type": "object", "properties": {"slug": text, "name": text, "names": obj,
                                                         "stream_url": nullable_text, "default_language": text}},
         "CommitteeList": _list("Committee"),
         "Sitting": {"type": "object", "properties": {
-            "id": integer, "committee": text, "title": text, "status": text, "duration": num,
-            "scheduled_start": nullable_text, "scheduled_end": nullable_text, "started_at": nullable_text,
-            "ended_at": nullable_text, "failure_reason": nullable_text, "links": obj}},
+            "id": integer, "committee": text, "title": nullable_text, "status": {"type": "string",
+                                                                                "enum": list(SittingStatus)},
+            "duration": num, "scheduled_start": nullable_text, "scheduled_end": nullable_text,
+            "started_at": nullable_text, "ended_at": nullable_text, "failure_reason": nullable_text, "links": obj}},
         "SittingList": _list("Sitting"),
         "Segment": segment,
         "SegmentPair": {"type": "object", "properties": {"first": segment, "second": segment}},
@@ -131,34 +117,93 @@ def openapi_document(server: str) -> dict[str, Any]:
             "total": integer, "page": integer, "pages": integer, "items": {"type": "array", "items": hit},
             "facets": obj, "facets_estimated": {"type": "boolean"}, "next": nullable_text}},
         "Person": {"type": "object", "properties": {"id": integer, "name": text, "faction": nullable_text,
-                                                     "role": nullable_text, "sittings": {"type": "array",
-                                                                                         "items": obj}}},
+                                                     "role": nullable_text,
+                                                     "sittings": {"type": "array", "items": obj}}},
         "PersonList": _list("Person"),
-        "PersonInput": {"type": "object", "required": ["name"], "properties": {
-            "name": text, "faction": text, "role": text}},
-        "SegmentEdit": {"type": "object", "required": ["version"], "properties": {
-            "version": integer, "text": text, "start": num, "end": num,
-            "speaker": {"type": "integer", "nullable": True, "description": "Person id, or null"}}},
-        "SegmentSplit": {"type": "object", "required": ["version", "offset"], "properties": {
-            "version": integer, "offset": {"type": "integer", "description": "Character offset in the text"}}},
-        "SegmentMerge": {"type": "object", "required": ["version", "next_version"], "properties": {
-            "version": integer, "next_version": integer}},
+        "PersonInput": {**closed, "required": ["name"], "properties": {
+            "name": {**short, "minLength": 1},  # empty, or null: not given
+            "faction": {**short, "pattern": f"^[^{NO_CONTROL}]*$", "nullable": True},
+            "role": {**short, "pattern": f"^[^{NO_CONTROL}]*$", "nullable": True}}},
+        "SegmentEdit": {**closed, "required": ["version"], "minProperties": 2, "properties": {
+            "version": version, "start": seconds, "end": seconds,
+            "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN},
+            "speaker": {**ID, "nullable": True, "description": "Person id, or null"}}},
+        "SegmentSplit": {**closed, "required": ["version", "offset"], "properties": {
+            "version": version, "offset": {**ID, "minimum": 1, "description": "Character offset in the text"}}},
+        "SegmentMerge": {**closed, "required": ["version", "next_version"], "properties": {
+            "version": version, "next_version": {**ID, "description": "The version of the segment after it"}}},
         "Revision": {"type": "object", "properties": {
-            "id": integer, "segment": integer, "action": text, "before": obj, "after": obj, "editor": nullable_text,
-            "at": text}},
+            "id": integer, "segment": {"type": "integer", "nullable": True}, "action": text, "before": obj,
+            "after": obj, "editor": nullable_text, "at": text}},
         "RevisionList": _list("Revision"),
         "Review": {"type": "object", "properties": {"sitting": integer, "status": text}},
         "Publication": {"type": "object", "properties": {"sitting": integer, "number": integer,
                                                           "published_at": text, "link": text}},
     }
+
+
+def openapi_document(server: str) -> dict[str, Any]:
+    """The document, with ``server`` (from SANARIP_BASE_URL) as the API's base URL."""
+    search_params = [
+        _param("q", schema={"type": "string", "minLength": 1, "pattern": "\\S"}, required=True,
+               desc="Query: words, \"phrases\", prefix*, -exclude, OR"),
+        _param("committee"), _param("from", schema={"type": "string", "format": "date"}, desc="YYYY-MM-DD"),
+        _param("to", schema={"type": "string", "format": "date"}, desc="YYYY-MM-DD"),
+        _param("speaker"), _param("language"),
+        _param("official", schema={"type": "string", "enum": ["1", "true", "on", "0", "false", "off"]},
+               desc="1: official only"),
+        _param("sort", schema={"type": "string", "enum": ["relevance", "date"]}),
+        _param("page", schema={"type": "integer", "minimum": 1, "maximum": 500})]
+    slug = [_param("slug", "path")]
+    paths: dict[str, Any] = {
+        "/committees": _get("List committees", _ok("CommitteeList"), PAGING),
+        "/committees/{slug}": _get("One committee", _ok("Committee"), slug),
+        "/committees/{slug}/export.jsonl": _get(
+            "All public transcript segments of a committee, one JSON object a line",
+            {"description": "JSON Lines", "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}, slug),
+        "/committees/{slug}/export.csv": _get(
+            "All public transcript segments of a committee as CSV (cells that would start a formula begin with ')",
+            {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, slug),
+        "/sittings": _get("List sittings, oldest first", _ok("SittingList"), PAGING + [
+            _param("committee"), _param("status", schema={"type": "string", "enum": list(SittingStatus)})]),
+        "/sittings/{sitting_id}": _get("One sitting", _ok("Sitting"), [_id("sitting_id")]),
+        "/sittings/{sitting_id}/transcript": _get(
+            "What the public sees of a sitting's stenogram, with words", _ok("Stenogram"),
+            [_id("sitting_id"), _param("v", schema={**ID, "minimum": 1}, desc="Publication number")]),
+        "/search": _get("Search transcripts; each hit is a moment", _ok("SearchResult"), search_params,
+                        {**ERRORS, "503": _ok("Error", "Search unavailable")}),
+        "/persons": {**_get("List persons", _ok("PersonList"), PAGING),
+                     "post": _write("Add a person (clerk)", _ok("Person", "Created"), [], "PersonInput", "201")},
+        "/persons/{person_id}": _get("One person with speaking time per sitting", _ok("Person"), [_id("person_id")]),
+        "/segments/{segment_id}": {"patch": _write(
+            "Edit a segment (text, start, end, speaker) at a known version", _ok("Segment"), [_id("segment_id")],
+            "SegmentEdit")},
+        "/segments/{segment_id}/split": {"post": _write(
+            "Split a segment in two at a character offset", _ok("SegmentPair"), [_id("segment_id")], "SegmentSplit")},
+        "/segments/{segment_id}/merge": {"post": _write(
+            "Merge a segment with the one after it", _ok("Segment"), [_id("segment_id")], "SegmentMerge")},
+        "/segments/{segment_id}/revisions": _get("A segment's revisions, newest first (clerk)", _ok("RevisionList"),
+                                                 [_id("segment_id")], {**ERRORS, "401": _ok("Error", "No credentials"),
+                                                                       "403": _ok("Error", "Wrong role")},
+                                                 secured=True),
+        "/revisions/{revision_id}/revert": {"post": _write(
+            "Revert a segment to the state before a revision", _ok("Segment"), [_id("revision_id")])},
+        "/sittings/{sitting_id}/review": {"post": _write(
+            "Mark a transcribed sitting as reviewed (clerk)", _ok("Review"), [_id("sitting_id")])},
+        "/sittings/{sitting_id}/publish": {"post": _write(
+            "Publish the working copy as the next official version (editor); with no change since the last "
+            "publication, that publication is the answer", _ok("Publication"), [_id("sitting_id")])},
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "Sanarip open-data API", "version": "1",
                  "description": "Committee sittings, their stenograms and full-text search. Read endpoints are "
-                                "public; write endpoints need a clerk's session (with CSRF) or API token."},
+                                "public; write endpoints need a clerk's session (with CSRF) or API token. Domain "
+                                "rules beyond this document (segments may not overlap, a split leaves text on both "
+                                "sides, a query must parse) answer 400 with the reason."},
         "servers": [{"url": server}],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {
+        "components": {"schemas": _schemas(), "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
     }

@@ -7,10 +7,12 @@ summed over every process through prometheus_client's multiprocess mode.
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Iterator
+from ipaddress import ip_address
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
@@ -116,6 +118,30 @@ def _set_up(state) -> None:
 def _count(response: Response) -> Response:
     REQUESTS.labels(request.method if request.method in HTTP_METHODS else "other", str(response.status_code)).inc()
     return response
+
+
+def metrics_allowed() -> bool:
+    """A client address in SANARIP_METRICS_ALLOW, or the bearer token SANARIP_METRICS_TOKEN."""
+    settings = runtime().settings
+    if settings.metrics_token:
+        sent = request.headers.get("Authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {settings.metrics_token}".encode()):
+            return True
+    try:
+        addr = ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(addr in net for net in settings.metrics_networks)
+
+
+def guard_metrics() -> Response | None:
+    """Runs before the user lookup: /metrics is for the scraper, whose bearer token is not an API
+    token; a client it does not allow gets 403 and never the job and sitting figures."""
+    if request.endpoint != "ops.metrics":
+        return None
+    if not metrics_allowed():
+        abort(403, "Metrics are only for the configured scrapers (SANARIP_METRICS_ALLOW / SANARIP_METRICS_TOKEN).")
+    return metrics()
 
 
 @bp.route("/metrics")

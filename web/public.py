@@ -29,6 +29,7 @@ from web.views import (
     sort_arg,
     speaking_time,
     time_arg,
+    version_arg,
 )
 
 bp = Blueprint("public", __name__)
@@ -127,7 +128,7 @@ def sitting_version(sitting_id: int, number: int):
 def sitting_export(sitting_id: int, fmt: str):
     if fmt not in EXPORTERS:
         abort(404, f"Unknown format '{fmt}'; available: {', '.join(EXPORTERS)}.")
-    version = request.args.get("v", type=int)
+    version = version_arg()
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         try:

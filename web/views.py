@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from flask import abort, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.models import Committee, Person, Sitting, TranscriptSegment
 from search import Filters
+from web.deps import runtime
+
+# The query parameters a search URL keeps (pages, feeds, the API's next links): anything else a
+# client sends (``_external``, ``_method`` …) never reaches url_for.
+SEARCH_PARAMS = ("q", "committee", "from", "to", "speaker", "language", "official", "sort")
 
 
-def int_arg(name: str, default: int, lo: int = 1, hi: int = 10_000) -> int:
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+OFFICIAL_VALUES = ("", "1", "true", "on", "0", "false", "off")
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL on SANARIP_BASE_URL's origin: the Host header is the client's to choose."""
+    base = urlsplit(runtime().settings.base_url)
+    return f"{base.scheme}://{base.netloc}{url_for(endpoint, **values)}"
+
+
+def search_args() -> dict[str, str]:
+    """The request's search parameters that are set, and only those."""
+    return {k: request.args[k] for k in SEARCH_PARAMS if request.args.get(k)}
+
+
+def int_arg(name: str, default: int | None, lo: int = 1, hi: int = 10_000) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
@@ -35,8 +58,8 @@ def time_arg(name: str = "t") -> float | None:
         value = float(raw)
     except ValueError:
         abort(400, f"'{name}' must be a number of seconds, such as 754.2")
-    if not math.isfinite(value) or value < 0:
-        abort(400, f"'{name}' must be a number of seconds, such as 754.2")
+    if not math.isfinite(value) or not 0 <= value <= MAX_MEDIA_SECONDS:
+        abort(400, f"'{name}' must be a number of seconds (0 to {MAX_MEDIA_SECONDS:.0f}), such as 754.2")
     return value
 
 
@@ -45,16 +68,21 @@ def date_arg(name: str) -> date | None:
     if not raw:
         return None
     try:
+        if not DATE_RE.fullmatch(raw):  # fromisoformat also takes 20260301 and 2026-W09-1
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         abort(400, f"'{name}' must be a date such as 2026-03-01")
 
 
 def search_filters() -> Filters:
+    official = request.args.get("official") or ""
+    if official not in OFFICIAL_VALUES:
+        abort(400, "'official' must be 1 (official versions only) or 0")
     return Filters(committee=request.args.get("committee") or None, date_from=date_arg("from"),
                    date_to=date_arg("to"), speaker=request.args.get("speaker") or None,
                    language=request.args.get("language") or None,
-                   official_only=request.args.get("official") in ("1", "true", "on"))
+                   official_only=official in ("1", "true", "on"))
 
 
 def facet_links(facets: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int, str]]]:
@@ -76,6 +104,11 @@ def sort_arg() -> str:
     if sort not in ("relevance", "date"):
         abort(400, "'sort' must be relevance or date")
     return sort
+
+
+def version_arg() -> int | None:
+    """``?v=N``: a publication number, or None for the newest."""
+    return int_arg("v", None, 1, MAX_ID)
 
 
 def sitting_or_404(s: Session, sitting_id: int) -> Sitting:
