@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from ingest.media import ffmpeg_exe  # noqa: E402
+from sanarip.pipeline import JobKind  # noqa: E402
 from tests.helpers import concat_audio, wer  # noqa: E402
 from transcribe.engine import SAMPLE_RATE, Options, decode, transcribe_audio  # noqa: E402
 from transcribe.live import LiveTranscriber  # noqa: E402
@@ -214,7 +215,7 @@ def import_fraction(hours: float) -> None:
         env = {**os.environ, "SANARIP_DATA_DIR": str(Path(tmp) / "data"), "SANARIP_MODEL": "base"}
         subprocess.run([sanarip, "committee", "add", "budget", "--name", "Budget"], env=env, check=True,
                        capture_output=True)
-        seconds = timed(lambda: subprocess.run([sanarip, "import", str(mp4), "--committee", "budget"], env=env,
+        seconds = timed(lambda: subprocess.run([sanarip, JobKind.IMPORT, str(mp4), "--committee", "budget"], env=env,
                                                check=True, capture_output=True))
     print(f"whole import of {duration / 3600:.2f} h (remux, transcribe with base, index; no diarization yet): "
           f"{seconds:.0f} s = {seconds / duration:.3f} of its duration  (goal <= 0.15)")

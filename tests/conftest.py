@@ -58,6 +58,24 @@ def report_line(config: pytest.Config, message: str) -> None:
         reporter.write_line(message)
 
 
+def _version(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+    except OSError:
+        return "not installed"
+    return out.splitlines()[0].strip() if out else "not installed"
+
+
+def pytest_report_header(config) -> list[str]:
+    """The real programs the suite drives that have no fixture line of their own."""
+    from ingest.media import ffmpeg_exe
+
+    bindir = postgres_bindir()
+    return [f"ffmpeg: {_version([ffmpeg_exe(), '-version'])}",
+            f"PostgreSQL: {_version([str(bindir / 'postgres'), '--version']) if bindir else 'not installed'}",
+            f"Chromium: {_version([str(CHROMIUM), '--version'])}"]
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     for service, seconds in sorted(STARTUP.items()):
         terminalreporter.write_line(f"phase service start-up ({service}, {len(seconds)}x): {sum(seconds):.1f} s")

@@ -60,7 +60,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     committed = "#transcript li:not(.partial)"
     first = page.locator(committed).count()
     assert page.locator("#ended").is_hidden()
-    page.wait_for_function(f"document.querySelectorAll('{committed}').length > {first}", timeout=20_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{committed}').length > {first}", timeout=20_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-live.png"), full_page=True)
 
@@ -88,7 +88,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     second = float(link.get_attribute("href").split("t=")[1])
     link.click()
     page.wait_for_url(re.compile(r"/s/\d+\?t="))
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {second}) <= 0.5"
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {second}) <= 0.5"
                            " && document.getElementById('player').readyState >= 1", timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / "e2e-sitting.png"), full_page=True)
     server.terminate()
