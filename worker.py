@@ -117,8 +117,9 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
     def run(self, max_jobs: int | None = None, until_idle: bool = False) -> None:
-        """Run until stopped (signal), ``max_jobs`` are done, or the queue is empty (``until_idle``)."""
-        self.runtime.db.upgrade()
+        """Run until stopped (signal), ``max_jobs`` are done, or nothing is left (``until_idle``: no job
+        runnable here, none held by another worker, a dead one's included)."""
+        self._retrying("migration", self.runtime.db.upgrade)
         self._budget = max_jobs
         self._until_idle = until_idle
         threads = [threading.Thread(target=self._heartbeats, daemon=True, name="heartbeat")]
