@@ -105,3 +105,31 @@ def test_until_idle_waits_for_a_dead_workers_leased_job(settings_env, tmp_path):
         assert job.status == JobStatus.DONE and job.worker != "dead-host:1"
     assert log.read_text().split()[0] == str(job_id)
     rt.close()
+
+
+def test_login_checks_the_password_outside_any_write_transaction(app, monkeypatch):
+    """While scrypt runs (about 0.1 s per attempt) nobody else may be kept from writing."""
+    import sanarip.accounts
+
+    real = sanarip.accounts.check_password_hash
+    locked_during_check: list[bool] = []
+
+    def observed(pwhash: str, password: str) -> bool:
+        probe = sqlite3.connect(app.config["db_file"], timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            locked_during_check.append(False)
+        except sqlite3.OperationalError:
+            locked_during_check.append(True)
+        finally:
+            probe.close()
+        return real(pwhash, password)
+
+    monkeypatch.setattr(sanarip.accounts, "check_password_hash", observed)
+    client = app.test_client()
+    assert client.post("/login", data={"username": "clara", "password": "wrong password",
+                                       "csrf_token": csrf(client)}).status_code == 401
+    assert client.post("/login", data={"username": "clara", "password": PASSWORD,
+                                       "csrf_token": csrf(client)}).status_code == 302
+    assert locked_during_check == [False, False]

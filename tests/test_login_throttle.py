@@ -82,7 +82,7 @@ def test_right_password_works_once_the_backoff_ends(app):
         assert attempt(attacker, "eddie", f"guess {i}", f"203.0.113.{i}").status_code == 401
     fresh = app.test_client()
     refused = attempt(fresh, "eddie", PASSWORD, "192.0.2.50")
-    assert refused.status_code == 429 and refused.headers["Retry-After"] == "2"
+    assert refused.status_code == 429 and refused.headers["Retry-After"] in ("1", "2")
     with app.extensions["sanarip"].db.session() as s:  # the 2 s pass
         s.query(Throttle).filter(Throttle.key == "login-user:eddie").update({"blocked_until": 0})
     assert attempt(fresh, "eddie", PASSWORD, "192.0.2.50").status_code == 302

@@ -182,10 +182,17 @@ def _throttle_keys(username: str) -> tuple[str, str | None]:
     return f"login-user:{name}", f"login-addr:{client_address()}"
 
 
-def check_password(username: str, password: str) -> User | None:
-    """The user if ``password`` is right; 429 (Retry-After) while the username or address must wait."""
+def check_password(username: str, password: str, purpose: str = "login") -> User | None:
+    """The user if ``password`` is right; 429 (Retry-After) while the username or address must wait.
+
+    ``purpose="account"``: the password check of a logged-in session (a password change) backs off
+    per account whatever the browser, so a stolen session cannot guess on at full speed.
+    """
     settings = runtime().settings
-    user_key, addr_key = _throttle_keys(username)
+    if purpose == "account":
+        user_key, addr_key = f"account:{username.lower()}", f"login-addr:{client_address()}"
+    else:
+        user_key, addr_key = _throttle_keys(username)
     keys = [user_key] + ([addr_key] if addr_key else [])
     with runtime().db.session(readonly=True) as s:
         wait = wait_for(s, keys)
@@ -219,7 +226,6 @@ def _begin_session(user_id: int) -> None:
         sid = start_session(s, user_id)
     session.clear()
     session.update(sid=sid, csrf=secrets.token_urlsafe(32))
-    session.permanent = False
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -249,7 +255,7 @@ def logout():
 def account():
     message, status = None, 200
     if request.method == "POST":
-        if check_password(g.user.username, request.form.get("current") or "") is None:
+        if check_password(g.user.username, request.form.get("current") or "", purpose="account") is None:
             message, status = "Your current password is wrong.", 400
         elif request.form.get("new") != request.form.get("repeat"):
             message, status = "The new passwords differ.", 400
