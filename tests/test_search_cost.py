@@ -21,7 +21,7 @@ from tests.seed import seed
 from tests.services import free_port, wait_for_port
 from web import create_app
 
-CORPUS_SIZE = 20_000
+CORPUS_SIZE = 40_000
 
 
 @pytest.fixture(scope="module")
@@ -132,4 +132,5 @@ def test_cheap_page_answers_while_8_worst_case_searches_run(archive, settings_en
         server.terminate()
         server.wait(10)
     assert len(statuses) >= 8 and set(statuses) <= {200, 400, 503}  # refused or answered, never a crash
+    print(f"home page under attack: max {max(latencies):.3f} s, statuses {sorted(set(statuses))}")
     assert max(latencies) < 1.0, f"the home page waited {max(latencies):.2f} s under the attack"
