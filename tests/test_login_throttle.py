@@ -35,10 +35,10 @@ def attempt(client, username, password, address="203.0.113.9"):
                        headers={"X-Forwarded-For": address})
 
 
-def test_backoff_grows_and_always_ends(sqlite_runtime):
+def test_backoff_grows_and_always_ends(runtime):
     """After N failures each attempt waits 2, 4, 8 … s (capped); the wait always ends: no hard lock."""
     now = 1_000_000.0
-    with sqlite_runtime.db.session() as s:
+    with runtime.db.session() as s:
         waits = [throttle.backoff_failure(s, "login-user:x", after=3, longest=60, now=now + i) for i in range(9)]
         assert waits == [0, 0, 2, 4, 8, 16, 32, 60, 60]
         assert throttle.wait_for(s, ["login-user:x"], now=now + 8) == 60
@@ -134,13 +134,13 @@ def test_search_and_api_rate_limits_per_address(settings_env):
     assert get("/").status_code == 200  # pages are not limited
 
 
-def test_throttle_rows_are_pruned(sqlite_runtime, monkeypatch):
+def test_throttle_rows_are_pruned(runtime, monkeypatch):
     monkeypatch.setattr(throttle, "PRUNE_CHANCE", 0.0)  # prune exactly once, below
-    with sqlite_runtime.db.session() as s:
+    with runtime.db.session() as s:
         for i in range(200):
             throttle.window_hit(s, f"search:10.0.{i // 250}.{i % 250}", 10, 60, now=1000.0)
             throttle.backoff_failure(s, f"login-user:u{i}", 5, 900, now=1000.0)
         throttle.backoff_failure(s, "login-user:recent", 5, 900, now=1000.0 + 86000)
-    with sqlite_runtime.db.session() as s:
+    with runtime.db.session() as s:
         assert throttle.prune(s, now=1000.0 + 86400 + 1) == 400
         assert [r.key for r in s.query(Throttle)] == ["login-user:recent"]
