@@ -83,6 +83,8 @@ def test_right_password_works_once_the_backoff_ends(app):
     fresh = app.test_client()
     refused = attempt(fresh, "eddie", PASSWORD, "192.0.2.50")
     assert refused.status_code == 429 and refused.headers["Retry-After"] in ("1", "2")
+    assert "Too many failed attempts" in refused.get_data(as_text=True) and 'name="password"' in refused.get_data(
+        as_text=True)  # the login form again, saying why
     with app.extensions["sanarip"].db.session() as s:  # the 2 s pass
         s.query(Throttle).filter(Throttle.key == "login-user:eddie").update({"blocked_until": 0})
     assert attempt(fresh, "eddie", PASSWORD, "192.0.2.50").status_code == 302

@@ -29,7 +29,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import TooManyRequests, Unauthorized
 
 from sanarip.accounts import (
     audit,
@@ -221,6 +221,10 @@ def _trust_device(resp, username: str):
     return resp
 
 
+def _retry_after(exc: TooManyRequests) -> dict[str, str]:
+    return {name: value for name, value in exc.get_headers() if name == "Retry-After"}
+
+
 def _begin_session(user_id: int) -> None:
     with runtime().db.session() as s:
         sid = start_session(s, user_id)
@@ -232,7 +236,10 @@ def _begin_session(user_id: int) -> None:
 def login():
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        user = check_password(username, request.form.get("password") or "")
+        try:
+            user = check_password(username, request.form.get("password") or "")
+        except TooManyRequests as exc:  # the form again, saying how long to wait
+            return render_template("login.html", error=exc.description), 429, _retry_after(exc)
         if user is not None:
             _begin_session(user.id)
             resp = redirect(_safe_next(request.args.get("next") or request.form.get("next")))
@@ -255,7 +262,11 @@ def logout():
 def account():
     message, status = None, 200
     if request.method == "POST":
-        if check_password(g.user.username, request.form.get("current") or "", purpose="account") is None:
+        try:
+            user = check_password(g.user.username, request.form.get("current") or "", purpose="account")
+        except TooManyRequests as exc:
+            return render_template("account.html", message=exc.description), 429, _retry_after(exc)
+        if user is None:
             message, status = "Your current password is wrong.", 400
         elif request.form.get("new") != request.form.get("repeat"):
             message, status = "The new passwords differ.", 400
