@@ -192,7 +192,8 @@ def availability(base: str) -> dict[str, object]:
 def prepare(data_dir: Path, segments: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
     env.update(SANARIP_DATA_DIR=str(data_dir), SANARIP_SECRET_KEY="bench", SANARIP_TRUSTED_PROXIES="1",
-               SANARIP_SEARCH_RATE_LIMIT="0", SANARIP_API_RATE_LIMIT="0")
+               SANARIP_SEARCH_RATE_LIMIT="0", SANARIP_API_RATE_LIMIT="0",
+               SANARIP_SEARCH_CONCURRENCY=os.environ.get("SANARIP_SEARCH_CONCURRENCY", "2"))
     corpus.build(data_dir / "search.db", segments)
     rt = Runtime(load_settings(env))
     rt.db.upgrade()

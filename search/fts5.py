@@ -43,7 +43,7 @@ from search.query import Atom, Query, QueryTooExpensive
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
-PROGRESS_STEPS = 10_000  # SQLite virtual-machine steps between two looks at the clock
+PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between two looks at the clock
 TABLES = """
 CREATE TABLE {doc} (
     id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
