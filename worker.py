@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sanarip.db import is_busy
 from sanarip.errors import SanaripError
 from sanarip.jobs import ClaimedJob, JobCancelled, JobContext, JobInterrupted, PermanentFailure
 from sanarip.pipeline import LONG_KINDS, JobKind, Payload, SleepPayload, final_pass_complete, next_jobs, parse_payload
@@ -27,6 +28,7 @@ from search.indexing import SearchIndexer
 
 log = logging.getLogger("sanarip.worker")
 Handler = Callable[[JobContext], None]
+BUSY_RETRIES = 8  # a busy database (SQLite's lock held past the busy timeout) is retried this often
 
 
 def run_sleep_job(ctx: JobContext) -> None:
@@ -115,8 +117,9 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
     def run(self, max_jobs: int | None = None, until_idle: bool = False) -> None:
-        """Run until stopped (signal), ``max_jobs`` are done, or the queue is empty (``until_idle``)."""
-        self.runtime.db.upgrade()
+        """Run until stopped (signal), ``max_jobs`` are done, or nothing is left (``until_idle``: no job
+        runnable here, none held by another worker, a dead one's included)."""
+        self._retrying("migration", self.runtime.db.upgrade)
         self._budget = max_jobs
         self._until_idle = until_idle
         threads = [threading.Thread(target=self._heartbeats, daemon=True, name="heartbeat")]
@@ -145,16 +148,40 @@ class Worker:
             self._budget -= 1
             return True
 
+    def _retrying(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args)``, retried with growing pauses while the database is busy (never a crashed slot)."""
+        for attempt in range(BUSY_RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if not is_busy(exc) or attempt == BUSY_RETRIES - 1:
+                    raise
+                log.warning("worker %s: database busy during %s, retrying", self.name, what)
+                self.stopping.wait(min(30.0, self.poll * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _idle(self, kinds: frozenset[str]) -> bool:
+        """Nothing to do here, nor anything held elsewhere: another worker's job (its worker perhaps
+        dead, so that the job comes back when the lease expires) keeps an ``--until-idle`` worker waiting."""
+        with self._lock:
+            if self._running:
+                return False
+        return not self._retrying("idle check", self.queue.running_elsewhere, self.name, kinds)
+
     def _loop(self, kinds: frozenset[str]) -> None:
         while not self.stopping.is_set():
             if not self._take_budget():
                 return
-            job = self.queue.claim(self.name, kinds)
+            try:
+                job = self._retrying("claim", self.queue.claim, self.name, kinds)
+            except Exception:
+                log.exception("worker %s: cannot claim jobs", self.name)
+                job = None
             if job is None:
                 with self._lock:
                     if self._budget is not None:
                         self._budget += 1
-                if self._until_idle and not self._running:
+                if self._until_idle and self._idle(kinds):
                     return
                 self.stopping.wait(self.poll)
                 continue
@@ -169,7 +196,10 @@ class Worker:
             if stopped and not contexts:
                 return
             for ctx in contexts:
-                ctx.report()
+                try:
+                    ctx.report()
+                except Exception as exc:  # noqa: BLE001 - a busy database: the next beat renews the lease
+                    log.warning("worker %s: heartbeat of job %s failed: %s", self.name, ctx.job.id, exc)
             if stopped:
                 time.sleep(interval)
 
@@ -182,17 +212,18 @@ class Worker:
         status, error = "done", None
         try:
             handler(job.kind)(ctx)
-            job_done(self.runtime, job)
-            if not self.queue.complete(job.id, self.name):
+            self._retrying("job done", job_done, self.runtime, job)
+            if not self._retrying("complete", self.queue.complete, job.id, self.name):
                 status = "lost"
         except JobInterrupted:
-            self.queue.release(job.id, self.name)
+            self._retrying("release", self.queue.release, job.id, self.name)
             status = "released"
         except JobCancelled:
             status = "cancelled"
         except Exception as exc:  # noqa: BLE001 - any handler error is the job's failure
             error = f"{type(exc).__name__}: {exc}"
-            status = self.queue.fail(job.id, self.name, error, permanent=isinstance(exc, PermanentFailure))
+            status = self._retrying("fail", self.queue.fail, job.id, self.name, error,
+                                    permanent=isinstance(exc, PermanentFailure) and not is_busy(exc))
             log.debug("job %s failed", job.id, exc_info=True)
         finally:
             with self._lock:

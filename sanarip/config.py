@@ -20,6 +20,7 @@ from sanarip.errors import SanaripError
 
 PREFIX = "SANARIP_"
 SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}
+ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit"}  # 0 means none / off
 
 
 class ConfigError(SanaripError, ValueError):
@@ -54,6 +55,18 @@ class Settings:
     # ``Authorization: Bearer <metrics_token>`` when a token is set.
     metrics_allow: str = "127.0.0.0/8,::1"
     metrics_token: str = ""
+    # Security: sessions, throttling, search cost, the database's lock wait.
+    session_idle_hours: float = 12.0
+    session_max_days: float = 7.0
+    trusted_proxies: int = 0  # reverse-proxy hops whose X-Forwarded-For is believed (0: none)
+    login_backoff_after: int = 5  # failures of one username before each attempt must wait 2^k s
+    login_backoff_max: float = 900.0  # the longest such wait, seconds
+    login_address_limit: int = 30  # failed logins per client address per hour
+    search_rate_limit: int = 120  # searches per client address per minute (0: unlimited)
+    api_rate_limit: int = 1200  # API requests per client address per minute (0: unlimited)
+    search_budget: float = 1.0  # seconds one search may run before it is refused as too expensive
+    search_concurrency: int = 2  # searches one server process runs at once (the rest wait briefly, then 503)
+    db_busy_timeout: float = 30.0  # seconds a SQLite writer waits for the lock before giving up (503)
 
     # Derived values --------------------------------------------------------------------
     @property
@@ -111,13 +124,14 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
             return value
         if kind in (int, "int"):
             value = int(raw)
-            if value <= 0:
+            if value < 0 or (value == 0 and name not in ZERO_ALLOWED):
                 raise ValueError
             return value
         if kind in (Path, "Path"):
             return Path(str(raw)).expanduser()
     except (TypeError, ValueError):
-        raise ConfigError(f"{key}: expected a positive number, got {raw!r}") from None
+        least = "a number ≥ 0" if name in ZERO_ALLOWED else "a positive number"
+        raise ConfigError(f"{key}: expected {least}, got {raw!r}") from None
     return str(raw)
 
 

@@ -21,13 +21,21 @@ class DatabaseError(SanaripError):
     """The database cannot be reached or is not usable."""
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - driver callback
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" (a writer held the lock past the busy timeout)."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def _sqlite_pragmas(busy_timeout: float):
+    def apply(dbapi_conn, _record) -> None:  # pragma: no cover - driver callback
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.close()
+
+    return apply
 
 
 def _sqlite_begin(conn) -> None:  # pragma: no cover - driver callback
@@ -35,7 +43,7 @@ def _sqlite_begin(conn) -> None:  # pragma: no cover - driver callback
     conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
     """An engine for ``url``; creates the SQLite file's folder when needed."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
@@ -43,8 +51,8 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
         # Take over BEGIN from pysqlite: writers start with BEGIN IMMEDIATE so a read-then-write
         # transaction waits for the lock (busy_timeout) instead of failing with SQLITE_BUSY.
         event.listen(engine, "connect", lambda c, r: setattr(c, "isolation_level", None))
@@ -56,9 +64,9 @@ def make_engine(url: str) -> Engine:
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.engine.execution_options(readonly=True), expire_on_commit=False)
 
@@ -82,9 +90,12 @@ class Database:
                 raise
 
     def check(self) -> None:
-        """Raise DatabaseError with a one-line reason if the database is unreachable."""
+        """Raise DatabaseError with a one-line reason if the database is unreachable.
+
+        A read (plain BEGIN): a health check must not queue behind writers for SQLite's lock.
+        """
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(readonly=True) as conn:
                 conn.execute(text("SELECT 1"))
         except OperationalError as exc:
             raise DatabaseError(f"database unreachable: {str(exc.orig).strip().splitlines()[0]}") from None

@@ -150,6 +150,15 @@ class JobQueue:
             log.warning("job %s dead-lettered: %s", job_id, error)
             return None
 
+    def running_elsewhere(self, worker: str, kinds: set[str] | frozenset[str] | None = None) -> int:
+        """Jobs of ``kinds`` another worker holds (a dead one's come back when its lease expires)."""
+        query = select(func.count()).select_from(Job).where(Job.status == JobStatus.RUNNING,
+                                                            or_(Job.worker.is_(None), Job.worker != worker))
+        if kinds is not None:
+            query = query.where(Job.kind.in_(sorted(kinds)))
+        with self.db.session(readonly=True) as s:
+            return s.scalar(query) or 0
+
     def _owned(self, job_id: int, worker: str):
         return update(Job).where(Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING)
 

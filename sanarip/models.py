@@ -203,6 +203,30 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    expires_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie holds a random id whose hash is this row's key."""
+
+    __tablename__ = "web_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's session id
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Throttle(Base):
+    """A counter shared by every process: login failures (with back-off) and fixed-window rate limits."""
+
+    __tablename__ = "throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "login-user:clara", "search:10.0.0.1" …
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[float] = mapped_column(Float, default=0.0)  # unix time
+    blocked_until: Mapped[float] = mapped_column(Float, default=0.0, index=True)  # unix time
 
 
 class AuditLog(Base):

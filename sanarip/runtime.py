@@ -19,7 +19,7 @@ class Runtime:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.effective_database_url)
+        return Database(self.settings.effective_database_url, self.settings.db_busy_timeout)
 
     @cached_property
     def storage(self) -> Storage:

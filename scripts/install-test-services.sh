@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: PostgreSQL (throwaway cluster), Chromium
-<<<<<<< HEAD
-# (Playwright, never its own browser download), wrk (web benchmark). Installed only if missing.
-# Then versitygw, the S3 server (below).
-=======
 # (Playwright, never its own browser download), wrk (web benchmark), GStreamer's RTSP server.
-# Installed only if missing.
->>>>>>> rtsp
+# Installed only if missing. Then versitygw, the S3 server (below).
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)

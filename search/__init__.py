@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sanarip.config import Settings
-from search.base import Document, Filters, Hit, SearchIndex, SearchResult, SearchUnavailable
-from search.query import QueryError
+from search.base import Document, Filters, Hit, SearchBusy, SearchIndex, SearchResult, SearchUnavailable
+from search.query import QueryError, QueryTooExpensive
 
-__all__ = ["Document", "Filters", "Hit", "QueryError", "SearchIndex", "SearchResult", "SearchUnavailable",
-           "open_index"]
+__all__ = ["Document", "Filters", "Hit", "QueryError", "QueryTooExpensive", "SearchBusy", "SearchIndex",
+           "SearchResult", "SearchUnavailable", "open_index"]
 
 
 def open_index(settings: Settings) -> SearchIndex:
@@ -16,7 +16,9 @@ def open_index(settings: Settings) -> SearchIndex:
         from search.elastic import ElasticIndex
 
         return ElasticIndex(settings.search, user=settings.es_user, password=settings.es_password,
-                            ca=settings.es_ca, prefix=settings.es_index_prefix)
+                            ca=settings.es_ca, prefix=settings.es_index_prefix, budget=settings.search_budget,
+                            concurrency=settings.search_concurrency)
     from search.fts5 import Fts5Index
 
-    return Fts5Index(settings.data_dir / "search.db")
+    return Fts5Index(settings.data_dir / "search.db", budget=settings.search_budget,
+                     concurrency=settings.search_concurrency)

@@ -15,11 +15,14 @@ from typing import Any
 from cachetools import LRUCache
 
 from sanarip.errors import SanaripError
-from search.query import Query, QueryError, parse
+from search.query import Query, QueryError, cache_key, parse
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
 RESULT_CACHE_SIZE = 256
+SEARCH_BUDGET = 1.0  # seconds one query may run before it is refused (QueryTooExpensive)
+SEARCH_CONCURRENCY = 2  # queries one process runs at once: server threads stay free for cheap pages
+SLOT_WAIT = 0.25  # seconds a query waits for a slot before SearchBusy
 SPEAKER_FACET_SIZE = 50  # the most frequent speakers among the matches
 # A rebuild proves it is alive every REBUILD_HEARTBEAT seconds; one silent for REBUILD_STALE_AFTER
 # is taken for dead (crashed, killed): writers stop journaling for it and the next rebuild takes over.
@@ -30,6 +33,10 @@ WHOLE_SITTING = -1  # a journal entry's segment when a whole sitting was replace
 
 class SearchUnavailable(SanaripError):
     """The search engine cannot be reached or answered with an error."""
+
+
+class SearchBusy(SearchUnavailable):
+    """Every search slot of this process stayed taken for a moment: retry in a second."""
 
 
 class RebuildInProgress(SanaripError):
@@ -165,7 +172,10 @@ class SearchIndex(ABC):
     rebuild_heartbeat: float = REBUILD_HEARTBEAT
     rebuild_stale_after: float = REBUILD_STALE_AFTER
 
-    def __init__(self, cache_size: int = RESULT_CACHE_SIZE) -> None:
+    def __init__(self, cache_size: int = RESULT_CACHE_SIZE, budget: float = SEARCH_BUDGET,
+                 concurrency: int = SEARCH_CONCURRENCY) -> None:
+        self.budget = budget  # seconds; past it a query raises QueryTooExpensive
+        self._slots = threading.BoundedSemaphore(concurrency)
         self._results: LRUCache[Hashable, SearchResult] | None = LRUCache(cache_size) if cache_size > 0 else None
         self._results_lock = threading.Lock()  # cachetools caches are not thread-safe
 
@@ -191,15 +201,24 @@ class SearchIndex(ABC):
         parsed, filters = parse(query), filters or Filters()
         generation = self.generation() if self._results is not None else None
         if generation is None:
-            return self._search(parsed, filters, page, sort, page_size)
-        key = (generation, query, filters, page, sort, page_size)
+            return self._bounded(parsed, filters, page, sort, page_size)
+        key = (generation, cache_key(parsed), filters, page, sort, page_size)  # spelling variants share it
         with self._results_lock:
             result = self._results.get(key)
         if result is None:  # searched unlocked: a slow query must not hold up cached ones
-            result = self._search(parsed, filters, page, sort, page_size)
+            result = self._bounded(parsed, filters, page, sort, page_size)
             with self._results_lock:
                 self._results[key] = result
         return result
+
+    def _bounded(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
+        """``_search`` in one of the process's few search slots (cached answers need none)."""
+        if not self._slots.acquire(timeout=SLOT_WAIT):
+            raise SearchBusy("every search slot is busy; retry in a second")
+        try:
+            return self._search(parsed, filters, page, sort, page_size)
+        finally:
+            self._slots.release()
 
     @abstractmethod
     def _search(self, query: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:

@@ -18,6 +18,8 @@ from typing import Any
 
 from sanarip.textanalysis import index_text
 from search.base import (
+    SEARCH_BUDGET,
+    SEARCH_CONCURRENCY,
     SPEAKER_FACET_SIZE,
     WHOLE_SITTING,
     Document,
@@ -31,7 +33,7 @@ from search.base import (
     grouped_facets,
 )
 from search.highlight import snippet
-from search.query import Atom, Query
+from search.query import Atom, Query, QueryTooExpensive
 
 # "whitespace" is a built-in analyzer of the server itself (no analysis module needed).
 # ``stem`` is indexed, not stored (the text is); ``committee_year`` ("<slug>|<year>") serves
@@ -147,8 +149,10 @@ def _source(d: Document) -> dict[str, Any]:
 
 class ElasticIndex(SearchIndex):
     def __init__(self, url: str, user: str = "", password: str = "", ca: str = "", prefix: str = "sanarip",
-                 timeout: float = 10.0, exact_facets: int = EXACT_FACETS, facet_sample: int = FACET_SAMPLE) -> None:
-        super().__init__(cache_size=0)  # no generation to key on; the engine has its own caches
+                 timeout: float = 10.0, exact_facets: int = EXACT_FACETS, facet_sample: int = FACET_SAMPLE,
+                 budget: float = SEARCH_BUDGET, concurrency: int = SEARCH_CONCURRENCY) -> None:
+        # No generation to key a cache on; the engine has its own caches.
+        super().__init__(cache_size=0, budget=budget, concurrency=concurrency)
         from elasticsearch import Elasticsearch
 
         kwargs: dict[str, Any] = {"request_timeout": timeout, "max_retries": 1, "retry_on_timeout": False}
@@ -392,10 +396,13 @@ class ElasticIndex(SearchIndex):
                             else [{"day": "desc"}, {"sitting": "desc"}, {"start": "asc"}])
         query = to_es(parsed, filters)
         try:
-            found = self._call(self.es.search, index=self.alias, query=query, from_=(page - 1) * page_size,
-                               size=page_size, sort=order, track_total_hits=True)["hits"]
+            answer = self._call(self.es.search, index=self.alias, query=query, from_=(page - 1) * page_size,
+                                size=page_size, sort=order, track_total_hits=True, timeout=self._timeout())
         except NotFoundError:  # nothing indexed yet
             return SearchResult(0, [], grouped_facets([]), page, page_size)
+        if answer["timed_out"]:  # the shards stopped at the budget: partial hits would mislead
+            raise QueryTooExpensive(self.budget)
+        found = answer["hits"]
         hits = []
         for h in found["hits"]:
             src = h["_source"]
@@ -415,10 +422,17 @@ class ElasticIndex(SearchIndex):
         if estimated:
             aggs = {"sample": {"random_sampler": {"probability": min(0.5, self.facet_sample / total), "seed": 1},
                                "aggs": aggs}}
-        aggregations = self._call(self.es.search, index=self.alias, query=query, size=0, track_total_hits=False,
-                                  aggs=aggs)["aggregations"]
+        answer = self._call(self.es.search, index=self.alias, query=query, size=0, track_total_hits=False,
+                            aggs=aggs, timeout=self._timeout())
+        if answer["timed_out"]:
+            raise QueryTooExpensive(self.budget)
+        aggregations = answer["aggregations"]
         return SearchResult(total, hits, _facets(aggregations["sample"] if estimated else aggregations), page,
                             page_size, estimated)
+
+    def _timeout(self) -> str:
+        """The search ``timeout`` parameter: the shards stop collecting at the budget (and say so)."""
+        return f"{max(1, round(self.budget * 1000))}ms"
 
     def check(self) -> None:
         self._call(self.es.cluster.health, timeout="5s")

@@ -24,6 +24,8 @@ from pathlib import Path
 from sanarip.textanalysis import index_text
 from search.base import (
     RESULT_CACHE_SIZE,
+    SEARCH_BUDGET,
+    SEARCH_CONCURRENCY,
     WHOLE_SITTING,
     Document,
     Filters,
@@ -36,11 +38,12 @@ from search.base import (
     grouped_facets,
 )
 from search.highlight import snippet
-from search.query import Atom, Query
+from search.query import Atom, Query, QueryTooExpensive
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
+PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between two looks at the clock
 TABLES = """
 CREATE TABLE {doc} (
     id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
@@ -120,8 +123,9 @@ def _filters_sql(f: Filters) -> tuple[str, list]:
 
 
 class Fts5Index(SearchIndex):
-    def __init__(self, path: str | Path, cache_size: int = RESULT_CACHE_SIZE) -> None:
-        super().__init__(cache_size)
+    def __init__(self, path: str | Path, cache_size: int = RESULT_CACHE_SIZE, budget: float = SEARCH_BUDGET,
+                 concurrency: int = SEARCH_CONCURRENCY) -> None:
+        super().__init__(cache_size, budget, concurrency)
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -303,6 +307,9 @@ class Fts5Index(SearchIndex):
         base = f"FROM seg JOIN doc d ON d.id = seg.rowid WHERE seg MATCH ?{where}"
         order = "seg.rank" if sort == "relevance" else "d.day DESC, d.sitting DESC, d.start"
         db = self._conn()
+        deadline = time.monotonic() + self.budget
+        # Past the budget the handler's non-zero answer interrupts the statement ("interrupted").
+        db.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
         try:
             page_rows = db.execute(
                 f"SELECT d.id, d.sitting, d.start, d.\"end\", d.committee, d.day, d.speaker, d.language, "
@@ -315,7 +322,11 @@ class Fts5Index(SearchIndex):
             groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*) {base} GROUP BY 1, 2, 3",
                                 [match, *args]).fetchall()
         except sqlite3.OperationalError as exc:
+            if time.monotonic() > deadline and "interrupt" in str(exc):
+                raise QueryTooExpensive(self.budget) from None
             raise SearchUnavailable(f"search index error: {exc}") from None
+        finally:
+            db.set_progress_handler(None, 0)
         facets = grouped_facets(groups)
         total = sum(n for *_, n in groups)
         hits = []

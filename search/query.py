@@ -15,11 +15,24 @@ from sanarip.textanalysis import stems
 
 MAX_QUERY_LENGTH = 500
 MAX_ATOMS = 32
+# A prefix or an OR alternative makes the engine walk many posting lists: a query holds few of them,
+# and a prefix names at least two letters (one letter matches a large part of the vocabulary).
+MIN_PREFIX = 2
+MAX_PREFIXES = 4
+MAX_ALTERNATIVES = 8  # atoms in OR groups, over the whole query
 TOKEN_RE = re.compile(r'"[^"]*"|\S+')
 
 
 class QueryError(SanaripError):
     """A malformed query; the message says what to fix."""
+
+
+class QueryTooExpensive(QueryError):
+    """A query that ran past its time budget; narrowing it (fewer prefixes or OR terms, a filter) helps."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(f"query too expensive (over {budget:g} s): narrow it with fewer prefixes or OR terms, "
+                         "longer prefixes, or a committee or date filter")
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,8 @@ def _atom(raw: str) -> Atom | None:
             raise QueryError(f"'{raw}' has no letters before '*'")
         if len(terms) > 1:
             raise QueryError(f"a prefix must be one word: {raw!r}")
+        if len(terms[0]) < MIN_PREFIX:
+            raise QueryError(f"a prefix needs at least {MIN_PREFIX} letters before '*': {raw!r}")
         return Atom("prefix", terms, raw)
     terms = tuple(stems(raw))
     if not terms:
@@ -101,4 +116,20 @@ def parse(text: str) -> Query:
         raise QueryError("the query needs at least one word that is not excluded")
     if len(query.positive_atoms) + len(query.excluded) > MAX_ATOMS:
         raise QueryError(f"too many terms (at most {MAX_ATOMS})")
+    atoms = query.positive_atoms + query.excluded
+    if sum(a.kind == "prefix" for a in atoms) > MAX_PREFIXES:
+        raise QueryError(f"too many prefix* terms (at most {MAX_PREFIXES}): use longer words")
+    if sum(len(c) for c in query.clauses if len(c) > 1) > MAX_ALTERNATIVES:
+        raise QueryError(f"too many OR alternatives (at most {MAX_ALTERNATIVES})")
     return query
+
+
+def cache_key(query: Query) -> tuple:
+    """What decides a query's result: its analyzed atoms, with clause and OR order (and spelling) ignored.
+
+    ``Бюджет``, ``бюджет`` and ``бюджеты налог`` / ``налог бюджеты`` share one cached result.
+    """
+    def atoms(group: list[Atom]) -> frozenset[tuple[str, tuple[str, ...]]]:
+        return frozenset((a.kind, a.terms) for a in group)
+
+    return frozenset(atoms(c) for c in query.clauses), atoms(query.excluded)

@@ -15,7 +15,6 @@ from sanarip.stenogram import Word
 from tests.conftest import run_cli
 from tests.seed import seed
 from web import create_app
-from web.auth import limiter
 
 PASSWORD = "correct horse battery"
 
@@ -27,7 +26,6 @@ def app(settings_env):
     for name, role in (("clara", "clerk"), ("eddie", "editor"), ("ada", "admin")):
         run_cli("user", "add", name, "--role", role, env=settings_env, input=PASSWORD + "\n")
     app.config["env"] = settings_env
-    limiter.failures.clear()
     return app
 
 

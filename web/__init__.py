@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sanarip.config import Settings, load_settings
 from sanarip.runtime import Runtime
@@ -50,15 +51,19 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
+    if settings.trusted_proxies:  # the client address from that many X-Forwarded-For hops, never more
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
+                                x_host=0, x_port=0, x_prefix=0)
     app.extensions["sanarip"] = runtime
 
-    from web import api, auth, clerk, errors, feeds, i18n, live, media, ops, public, security, vendor
+    from web import api, auth, clerk, errors, feeds, i18n, limits, live, media, ops, public, security, vendor
 
     i18n.init_app(app)
     errors.init_app(app)
     security.init_app(app, runtime)  # before the routes (bounded ids) and before the user lookup
     app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
+    limits.init_app(app)
     for module in (public, live, feeds, api, media, ops, auth, clerk, vendor):
         app.register_blueprint(module.bp)
     from web.views import search_args

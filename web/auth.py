@@ -1,64 +1,65 @@
 """Accounts on the web: login, logout, password change, user admin, CSRF, API tokens.
 
-Cookie sessions are HttpOnly and SameSite=Lax; every state-changing request authenticated
-by cookie (or anonymous) must carry the session's CSRF token (form field ``csrf_token`` or
-header ``X-CSRF-Token``). Requests with ``Authorization: Bearer <token>`` need no CSRF.
+Sessions live on the server (``web_session``): the signed cookie carries only a random session
+id and the CSRF token, so logout, a password change or disabling the user revokes it at once,
+and a session ends after ``session_idle_hours`` without use or ``session_max_days`` in all.
+Every state-changing request authenticated by cookie must carry the session's CSRF token (form
+field ``csrf_token`` or header ``X-CSRF-Token``); ``Authorization: Bearer <token>`` needs none.
+An anonymous write to a route that needs a login is 401 with ``WWW-Authenticate``.
+
+Password checks are throttled in the database (shared by all processes): after
+``login_backoff_after`` failures a username waits 2, 4, 8 … s (at most ``login_backoff_max``)
+before its next attempt is even checked, and an address gets ``login_address_limit`` failures an
+hour. A browser where the user logged in before holds a signed *device cookie* for that
+username; its attempts are counted apart, so an attacker's failures cannot keep the real user
+out (OWASP's device-cookie scheme). The scrypt check runs outside any write transaction.
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import TooManyRequests, Unauthorized
 
-from sanarip.accounts import audit, authenticate, role_at_least, set_password, user_for_token
+from sanarip.accounts import (
+    audit,
+    end_session,
+    end_sessions,
+    find_user,
+    password_matches,
+    role_at_least,
+    session_user,
+    set_password,
+    start_session,
+    token_user,
+    touch_session,
+    touch_token,
+)
 from sanarip.errors import SanaripError
 from sanarip.limits import is_id
-from sanarip.models import AuditLog, User
+from sanarip.models import AuditLog, User, utcnow
+from sanarip.throttle import backoff_failure, clear, wait_for, window_hit
 from web.deps import runtime
 from web.i18n import LANGUAGES
+from web.limits import client_address, too_many
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-LOGIN_WINDOW = 300.0
-LOGIN_MAX_FAILURES = {"user": 5, "ip": 20}  # per username, per client address, within the window
-
-
-class _LoginLimiter:
-    """Failed logins per client address and per username within a window (per process)."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-        self.lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self.failures[key]
-        while q and q[0] < now - LOGIN_WINDOW:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            return any(len(self._recent(k, now)) >= LOGIN_MAX_FAILURES[k.split(":", 1)[0]] for k in keys)
-
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self.lock:
-            for k in keys:
-                self._recent(k, now).append(now)
-
-
-limiter = _LoginLimiter()
+TOUCH_EVERY = timedelta(seconds=60)  # last-seen / last-used times are written at most this often
+DEVICE_COOKIE = "sanarip_device"
+DEVICE_MAX_AGE = 365 * 24 * 3600
+ADDRESS_WINDOW = 3600.0
 
 
 def csrf_token() -> str:
@@ -67,32 +68,54 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+def unauthorized(message: str) -> Unauthorized:
+    return Unauthorized(message, www_authenticate=WWWAuthenticate("bearer", {"realm": "sanarip"}))
+
+
+def _lifetimes() -> tuple[timedelta, timedelta]:
+    settings = runtime().settings
+    return timedelta(hours=settings.session_idle_hours), timedelta(days=settings.session_max_days)
+
+
 def _load_user() -> None:
     g.user = None
     g.via_token = False
     header = request.headers.get("Authorization", "")
+    touch = None
+    now = utcnow()
     with runtime().db.session(readonly=True) as s:
         if header.startswith("Bearer "):
-            g.user = user_for_token(s, header[7:].strip())
+            found = token_user(s, header[7:].strip())
+            if found is None:
+                raise unauthorized("Invalid, expired or revoked API token.")
+            g.user, tok = found
             g.via_token = True
-            if g.user is None:
-                abort(401, "Invalid or revoked API token.")
-        elif "user_id" in session:
-            user = s.get(User, session["user_id"])
-            if user is not None and user.active and session.get("pw") == user.password_hash[-16:]:
-                g.user = user
+            if tok.last_used_at is None or now - tok.last_used_at > TOUCH_EVERY:
+                touch = functools.partial(touch_token, token_id=tok.id)
+        elif "sid" in session:
+            found = session_user(s, session["sid"], *_lifetimes())
+            if found is None:
+                session.clear()
             else:
-                session.pop("user_id", None)
+                g.user, row = found
+                if now - row.last_seen_at > TOUCH_EVERY:
+                    touch = functools.partial(touch_session, sid=session["sid"])
         if g.user is not None:
             s.expunge(g.user)
+    if touch is not None:
+        try:
+            with runtime().db.session() as s:
+                touch(s)
+        except OperationalError as exc:  # a busy database must not refuse the request for bookkeeping
+            log.warning("last-use time not recorded: %s", exc.orig)
 
 
 def _check_csrf() -> None:
     if request.method in SAFE_METHODS or g.via_token:
         return
-    if g.user is None and request.path.startswith("/api/"):  # no credentials at all: say which are needed
-        raise Unauthorized("Log in or send an API token (Authorization: Bearer …).",
-                           www_authenticate=WWWAuthenticate("Bearer", {"realm": "sanarip"}))
+    view = current_app.view_functions.get(request.endpoint or "")
+    if g.user is None and (request.path.startswith("/api/") or getattr(view, "required_role", None)):
+        raise unauthorized("Log in or send an API token (Authorization: Bearer …).")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
@@ -112,13 +135,14 @@ def require_role(role: str):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
             if g.user is None:
-                if request.path.startswith("/api/") or g.via_token:
-                    abort(401, "Log in or send an API token (Authorization: Bearer …).")
+                if request.path.startswith("/api/") or request.method not in SAFE_METHODS:
+                    raise unauthorized("Log in or send an API token (Authorization: Bearer …).")
                 return redirect(url_for("auth.login", next=request.full_path))
             if not role_at_least(g.user.role, role):
                 abort(403, f"This needs the {role} role; you are {g.user.role}.")
             return view(*args, **kwargs)
 
+        wrapped.required_role = role
         return wrapped
 
     return decorator
@@ -131,30 +155,105 @@ def _safe_next(target: str | None) -> str:
     return url_for("public.home")
 
 
+# Throttled password checks ---------------------------------------------------------------------
+def _devices() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="sanarip-device")
+
+
+def _device_id(username: str) -> str | None:
+    """The id of this browser's device cookie if it was issued for ``username``."""
+    try:
+        data = _devices().loads(request.cookies.get(DEVICE_COOKIE, ""))
+    except BadSignature:
+        return None
+    return data.get("d") if isinstance(data, dict) and data.get("u") == username.lower() else None
+
+
+def _throttle_keys(username: str) -> tuple[str, str | None]:
+    """(the back-off key, the address key or None).
+
+    A browser holding this username's device cookie has a back-off of its own and no address
+    limit: neither an attacker guessing the username nor one sharing the user's address (NAT)
+    delays it, while a stolen device cookie still meets the growing back-off.
+    """
+    name = username.lower()
+    device = _device_id(name)
+    if device:
+        return f"login-device:{name}:{device}", None
+    return f"login-user:{name}", f"login-addr:{client_address()}"
+
+
+def check_password(username: str, password: str, purpose: str = "login") -> User | None:
+    """The user if ``password`` is right; 429 (Retry-After) while the username or address must wait.
+
+    ``purpose="account"``: the password check of a logged-in session (a password change) backs off
+    per account whatever the browser, so a stolen session cannot guess on at full speed.
+    """
+    settings = runtime().settings
+    if purpose == "account":
+        user_key, addr_key = f"account:{username.lower()}", f"login-addr:{client_address()}"
+    else:
+        user_key, addr_key = _throttle_keys(username)
+    keys = [user_key] + ([addr_key] if addr_key else [])
+    with runtime().db.session(readonly=True) as s:
+        wait = wait_for(s, keys)
+        user = find_user(s, username)
+        if user is not None:
+            s.expunge(user)
+    if wait:
+        raise too_many(wait, "Too many failed attempts for this account or from your address.")
+    if password_matches(user, password):  # scrypt, outside any transaction
+        with runtime().db.session() as s:
+            clear(s, user_key)
+        return user
+    with runtime().db.session() as s:
+        backoff_failure(s, user_key, settings.login_backoff_after, settings.login_backoff_max)
+        if addr_key:
+            window_hit(s, addr_key, settings.login_address_limit, ADDRESS_WINDOW)
+    return None
+
+
+def _trust_device(resp, username: str):
+    """Give this browser a device cookie for ``username`` (kept if it has one already)."""
+    if _device_id(username.lower()) is None:
+        value = _devices().dumps({"u": username.lower(), "d": secrets.token_urlsafe(12)})
+        resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], path=url_for("auth.login"))
+    return resp
+
+
+def _retry_after(exc: TooManyRequests) -> dict[str, str]:
+    return {name: value for name, value in exc.get_headers() if name == "Retry-After"}
+
+
+def _begin_session(user_id: int) -> None:
+    with runtime().db.session() as s:
+        sid = start_session(s, user_id)
+    session.clear()
+    session.update(sid=sid, csrf=secrets.token_urlsafe(32))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        password = request.form.get("password") or ""
-        keys = (f"ip:{request.remote_addr}", f"user:{username.lower()}")
-        if limiter.blocked(*keys):
-            return render_template("login.html", error="Too many failed attempts; wait a few minutes."), 429
-        with runtime().db.session() as s:
-            user = authenticate(s, username, password)
-            if user is not None:
-                session.clear()
-                session.update(user_id=user.id, pw=user.password_hash[-16:], csrf=secrets.token_urlsafe(32))
-                session.permanent = False
-                return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
-        limiter.fail(*keys)
-        error = "Wrong username or password."
-        return render_template("login.html", error=error), 401
-    return render_template("login.html", error=error)
+        try:
+            user = check_password(username, request.form.get("password") or "")
+        except TooManyRequests as exc:  # the form again, saying how long to wait
+            return render_template("login.html", error=exc.description), 429, _retry_after(exc)
+        if user is not None:
+            _begin_session(user.id)
+            resp = redirect(_safe_next(request.args.get("next") or request.form.get("next")))
+            return _trust_device(resp, user.username)
+        return render_template("login.html", error="Wrong username or password."), 401
+    return render_template("login.html", error=None)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if "sid" in session:
+        with runtime().db.session() as s:
+            end_session(s, session["sid"])
     session.clear()
     return redirect(url_for("public.home"))
 
@@ -164,20 +263,23 @@ def logout():
 def account():
     message, status = None, 200
     if request.method == "POST":
-        with runtime().db.session() as s:
-            user = s.get(User, g.user.id)
-            if authenticate(s, user.username, request.form.get("current") or "") is None:
-                message, status = "Your current password is wrong.", 400
-            elif request.form.get("new") != request.form.get("repeat"):
-                message, status = "The new passwords differ.", 400
+        try:
+            user = check_password(g.user.username, request.form.get("current") or "", purpose="account")
+        except TooManyRequests as exc:
+            return render_template("account.html", message=exc.description), 429, _retry_after(exc)
+        if user is None:
+            message, status = "Your current password is wrong.", 400
+        elif request.form.get("new") != request.form.get("repeat"):
+            message, status = "The new passwords differ.", 400
+        else:
+            try:
+                with runtime().db.session() as s:
+                    set_password(s, s.get(User, g.user.id), request.form.get("new") or "")  # ends every session
+            except SanaripError as exc:
+                message, status = str(exc), 400
             else:
-                try:
-                    set_password(s, user, request.form.get("new") or "")
-                except SanaripError as exc:
-                    message, status = str(exc), 400
-                else:
-                    session["pw"] = user.password_hash[-16:]
-                    message = "Password changed."
+                _begin_session(g.user.id)  # this browser stays logged in, with a new session
+                message = "Password changed."
     return render_template("account.html", message=message), status
 
 
@@ -193,6 +295,8 @@ def users():
             if target.id == g.user.id:
                 abort(400, "You cannot disable yourself.")
             target.active = request.form.get("active") == "1"
+            if not target.active:
+                end_sessions(s, target.id)
             audit(s, g.user.id, "user.enable" if target.active else "user.disable", {"username": target.username})
         rows = list(s.scalars(select(User).order_by(User.username)))
         log = list(s.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(50)))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from sanarip.db import is_busy
 from sanarip.errors import NotFound
-from search import QueryError, SearchUnavailable
+from search import QueryError, QueryTooExpensive, SearchBusy, SearchUnavailable
 
 log = logging.getLogger(__name__)
+BUSY_RETRY_AFTER = 5  # seconds a client is asked to wait when the database is busy
 
 
 def _wants_json() -> bool:
@@ -33,6 +36,15 @@ def init_app(app: Flask) -> None:
                 resp.headers[name] = value
         return resp
 
+    @app.errorhandler(OperationalError)
+    def database_error(exc: OperationalError):
+        if not is_busy(exc):
+            return crash(exc)
+        log.warning("database busy on %s: %s", request.path, exc.orig)
+        resp = make_response(error_response(503, "The database is busy; please try again in a few seconds."))
+        resp.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return resp
+
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
         return error_response(404, str(exc))
@@ -40,6 +52,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(QueryError)
     def bad_query(exc: QueryError):
         return error_response(400, f"Malformed query: {exc}")
+
+    @app.errorhandler(QueryTooExpensive)
+    def expensive_query(exc: QueryTooExpensive):
+        return error_response(400, str(exc))
+
+    @app.errorhandler(SearchBusy)
+    def search_busy(exc: SearchBusy):
+        resp = make_response(error_response(503, "Search is busy right now; please try again in a second."))
+        resp.headers["Retry-After"] = "1"
+        return resp
 
     @app.errorhandler(SearchUnavailable)
     def search_down(exc: SearchUnavailable):
