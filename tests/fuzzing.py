@@ -43,8 +43,11 @@ def served_site(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[
     """`sanarip serve` on 127.0.0.1 over tests/seed.py's data, with an editor and an API token."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
+    # The fuzzer is one client sending thousands of requests: per-address rate limits are off here
+    # (their own tests hold them), so every case reaches the route it tests.
     env.update(SANARIP_DATA_DIR=str(tmp / "data"), SANARIP_SECRET_KEY="fuzzing",
-               SANARIP_BASE_URL=f"http://127.0.0.1:{port}", **(extra_env or {}))
+               SANARIP_BASE_URL=f"http://127.0.0.1:{port}", SANARIP_API_RATE_LIMIT="0",
+               SANARIP_SEARCH_RATE_LIMIT="0", **(extra_env or {}))
     rt = Runtime(load_settings(env))
     rt.db.upgrade()
     seed(rt, MEDIA)
