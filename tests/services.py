@@ -33,6 +33,17 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def end_process(proc: subprocess.Popen, timeout: float = 10.0, terminate: bool = True) -> None:
+    """Ask a server to stop (SIGTERM unless it was told otherwise), then kill it if it lingers."""
+    if terminate and proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def postgres_bindir() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     return found[-1].parent if found else None
@@ -140,12 +151,7 @@ def versitygw_s3(access_key: str, secret_key: str, region: str = "us-east-1",
             raise RuntimeError(f"versitygw did not start: {exc}\n{output}") from None
         yield endpoint
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc)
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -260,12 +266,8 @@ def elasticsearch_node(major: str = "8", timeout: float = 180.0) -> Iterator[str
         yield url
     finally:
         if proc.stdin:
-            proc.stdin.close()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            proc.stdin.close()  # the launcher stops the node when its stdin closes
+        end_process(proc, 30, terminate=False)
         log.close()
         shutil.rmtree(home, ignore_errors=True)
         Path(log.name).unlink(missing_ok=True)
@@ -314,13 +316,7 @@ class RtspServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc)
         self.proc.stdout.close()
         self.proc = None
 
