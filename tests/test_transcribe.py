@@ -198,9 +198,19 @@ def test_cli_transcribes_a_file_without_a_database(testdata, settings_env, tmp_p
     assert bad.returncode == 2 and "unknown extension .doc" in bad.stderr
 
 
-def test_spans_cut_in_silence():
-    from transcribe.engine import _cut_points
+@pytest.mark.slow
+def test_spans_cut_in_silence(testdata, tmp_path):
+    """A long recording with a fixed language is cut in the pause nearest its span limit."""
+    from transcribe.engine import _long_spans, speech_chunks
 
-    chunks = [(0.5, 9.0), (10.0, 19.0), (21.0, 29.0), (30.0, 39.0)]
-    assert _cut_points(chunks, 40.0, 20.0) == [(0.0, 20.0), (20.0, 40.0)]
+    parts = [testdata / "en/jfk.flac", testdata / "ru/voxforge_ru_0030.wav",
+             testdata / "en/librispeech_test-clean_61-70968-0000.flac"]
+    with decoded(str(concat_audio(parts, tmp_path / "three.wav"))) as audio:
+        first = len(decode(str(parts[0]))) / 16000  # jfk's speech ends before its 1 s of padding
+        spans = _long_spans(audio, 15.0, window=8.0)
+        speech = speech_chunks(audio)
+        assert spans[0][0] == 0.0 and spans[-1][1] == audio.duration
+        assert all(b - a <= 15.0 for a, b in spans)
+        assert first - 1.0 <= spans[0][1] <= first + 2.0  # in the pause after the first recording …
+        assert not any(a < cut < b for _, cut in spans[:-1] for a, b in speech)  # … and never in speech
     assert Span(0, 1, "ru").unreliable is False

@@ -43,18 +43,23 @@ class ArrayAudio:
 
 
 class PcmFile:
-    """16-bit mono PCM on disk; ``read`` returns float32 like ``decode_audio``."""
+    """16-bit mono PCM on disk; ``read`` returns float32 like ``decode_audio``. Reads are plain
+    file reads (not a memory map), so only the span being worked on counts against memory."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._samples = np.memmap(path, dtype=np.int16, mode="r") if path.stat().st_size else np.zeros(0, np.int16)
+        self._samples = path.stat().st_size // 2
 
     @property
     def duration(self) -> float:
-        return len(self._samples) / SAMPLE_RATE
+        return self._samples / SAMPLE_RATE
 
     def read(self, start: float, end: float) -> np.ndarray:
-        piece = self._samples[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        first = min(max(0, int(start * SAMPLE_RATE)), self._samples)
+        count = max(0, min(int(end * SAMPLE_RATE), self._samples) - first)
+        with open(self.path, "rb") as fh:
+            fh.seek(2 * first)
+            piece = np.frombuffer(fh.read(2 * count), dtype=np.int16)
         return piece.astype(np.float32) / 32768.0
 
 

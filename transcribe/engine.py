@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 from sanarip.stenogram import Segment, Word
-from transcribe.audio import SAMPLE_RATE, Audio, as_audio, blocks
+from transcribe.audio import SAMPLE_RATE, ArrayAudio, Audio, as_audio, blocks
 from transcribe.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
-VAD_BLOCK_SECONDS = 600.0  # VAD reads the recording in blocks of this length
+VAD_BLOCK_SECONDS = 120.0  # VAD reads the recording in blocks of this length (its memory grows with it)
+CUT_WINDOW_SECONDS = 60.0  # a long recording with a fixed language is cut in a pause this close to the limit
 KYRGYZ_STAND_INS = frozenset({"kk", "tt", "ba", "uz", "tr", "az", "tk", "mn"})
 SPAN_SECONDS = 600.0
 LOW_CONFIDENCE = 0.5
@@ -106,16 +107,21 @@ def speech_chunks(audio: Audio | np.ndarray, min_silence_ms: int = 500,
     return chunks
 
 
-def _cut_points(chunks: list[tuple[float, float]], duration: float, limit: float) -> list[tuple[float, float]]:
-    """Split [0, duration] into spans of at most ``limit`` seconds, cutting between speech chunks."""
-    spans, start, last_end = [], 0.0, 0.0
-    for c_start, c_end in chunks:
-        if c_end - start > limit and last_end > start:
-            cut = (last_end + c_start) / 2
-            spans.append((start, cut))
-            start = cut
-        last_end = c_end
-    spans.append((start, duration))
+def _long_spans(audio: Audio, limit: float, window: float = CUT_WINDOW_SECONDS) -> list[tuple[float, float]]:
+    """Split a recording into spans of at most ``limit`` seconds, each cut in the longest pause of
+    the ``window`` seconds before the limit. VAD reads only those windows, not the whole recording
+    (the batched pipeline runs its own VAD on each span)."""
+    spans, start = [], 0.0
+    while audio.duration - start > limit:
+        w_start = start + limit - min(window, limit / 2)
+        w_len = start + limit - w_start
+        chunks = speech_chunks(ArrayAudio(audio.read(w_start, start + limit)))
+        edges = [0.0] + [x for c in chunks for x in c] + [w_len]  # silence, speech, silence, …, silence
+        pauses = [(edges[i + 1] - edges[i], (edges[i] + edges[i + 1]) / 2) for i in range(0, len(edges) - 1, 2)]
+        cut = w_start + max(pauses)[1]
+        spans.append((start, cut))
+        start = cut
+    spans.append((start, audio.duration))
     return spans
 
 
@@ -142,8 +148,7 @@ def plan(model: Any, audio: Audio | np.ndarray, options: Options) -> list[Span]:
         language = None if options.language == "auto" else options.language
         if duration <= options.span_seconds:
             return [Span(0.0, duration, language)]
-        cuts = _cut_points(speech_chunks(audio), duration, options.span_seconds)
-        return [Span(a, b, language) for a, b in cuts]
+        return [Span(a, b, language) for a, b in _long_spans(audio, options.span_seconds)]
 
     chunks = speech_chunks(audio)
     decided: list[Span] = []
