@@ -41,7 +41,7 @@ from sanarip.runtime import Runtime  # noqa: E402
 from tests import corpus  # noqa: E402
 from tests.fuzzing import schemathesis, served_site  # noqa: E402
 from tests.seed import seed  # noqa: E402
-from tests.services import free_port, wait_for_port  # noqa: E402
+from tests.services import end_process, free_port, wait_for_port  # noqa: E402
 
 Rows = list[tuple[str, object]]
 PASSWORD = "correct horse battery"
@@ -91,8 +91,7 @@ def served(env: dict[str, str], threads: int = 8) -> Iterator[str]:
         wait_for_port(port, proc=server)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(10)
+        end_process(server)
 
 
 def fetch(opener: urllib.request.OpenerDirector, url: str, data: dict | None = None,

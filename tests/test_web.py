@@ -14,7 +14,7 @@ import pytest
 
 from sanarip.config import load_settings
 from tests.seed import seed
-from tests.services import free_port, wait_for_port
+from tests.services import end_process, free_port, wait_for_port
 from tests.validators import check_hls, check_icalendar, check_srt, check_webvtt
 from web import create_app
 
@@ -370,8 +370,7 @@ def test_serve_processes_share_the_port_and_outlive_a_dead_child(settings_env):
         time.sleep(0.5)
         assert all_answer(40)
     finally:
-        server.terminate()
-        server.wait(10)
+        end_process(server)
     time.sleep(0.5)
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
 
@@ -404,5 +403,4 @@ def test_metrics_add_up_every_server_process(settings_env, tmp_path):
             assert f'sanarip_http_requests_total{{method="GET",status="200"}} {sent + scraped}.0' in body
             assert "# TYPE sanarip_jobs gauge" in body and "# TYPE sanarip_sittings gauge" in body
     finally:
-        server.terminate()
-        server.wait(10)
+        end_process(server)
