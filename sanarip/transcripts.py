@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sanarip.clock import local_date, local_iso
 from sanarip.errors import NotFound
 from sanarip.models import Person, Publication, SegmentSource, Sitting, TranscriptSegment
 from sanarip.stenogram import Segment, Stenogram, Word
@@ -66,9 +67,9 @@ def public_stenogram(s: Session, sitting: Sitting, publication: int | None = Non
     when = sitting.started_at or sitting.scheduled_start or sitting.created_at
     return Stenogram(
         segments=segments, sitting_id=sitting.id, title=sitting.title, committee=sitting.committee.slug,
-        date=when.date().isoformat() if when else None,
+        date=local_date(when).isoformat() if when else None,
         publication=pub.number if pub else None,
-        published_at=pub.published_at.isoformat() if pub else None,
+        published_at=local_iso(pub.published_at) if pub else None,
     )
 
 

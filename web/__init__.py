@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from sanarip import clock
 from sanarip.config import Settings, load_settings
 from sanarip.runtime import Runtime
 from search.indexing import SearchIndexer
@@ -69,4 +70,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.views import search_args
 
     app.jinja_env.globals.update(tz=settings.tz, search_args=search_args)  # never **request.args into url_for
+    app.jinja_env.filters.update(localtime=clock.local_label, localdate=lambda dt: clock.local_date(dt).isoformat(),
+                                 localiso=clock.local_iso)  # one clock: SANARIP_TIMEZONE
     return app
