@@ -12,6 +12,7 @@ from flask import abort, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sanarip.languages import is_language
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.models import Committee, Person, Sitting, TranscriptSegment
 from search import Filters
@@ -79,9 +80,12 @@ def search_filters() -> Filters:
     official = request.args.get("official") or ""
     if official not in OFFICIAL_VALUES:
         abort(400, "'official' must be 1 (official versions only) or 0")
+    language = request.args.get("language") or None
+    if language and not is_language(language):
+        abort(400, "'language' must be a language code such as ky, ru, en")
     return Filters(committee=request.args.get("committee") or None, date_from=date_arg("from"),
                    date_to=date_arg("to"), speaker=request.args.get("speaker") or None,
-                   language=request.args.get("language") or None,
+                   language=language,
                    official_only=official in ("1", "true", "on"))
 
 
