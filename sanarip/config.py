@@ -104,8 +104,12 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS and value:
-                value = "********"
+                value = "******** (set)"
             out[f.name] = str(value)
+        if not self.secret_key:  # the web app generates one into the data dir: say so rather than show it empty
+            key_file = self.data_dir / "secret_key"
+            out["secret_key"] = (f"******** (set, generated in {key_file})" if key_file.is_file()
+                                 else f"(not set: generated into {key_file} when the web app starts)")
         out["database_url"] = _mask_url(self.effective_database_url)
         out["storage"] = self.effective_storage
         out["model_cache"] = str(self.effective_model_cache)

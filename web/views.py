@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sanarip.languages import is_language
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.models import Committee, Person, Sitting, TranscriptSegment
+from sanarip.stenogram import parse_clock
 from search import Filters
 from web.deps import runtime
 
@@ -56,11 +57,11 @@ def time_arg(name: str = "t") -> float | None:
     if raw in (None, ""):
         return None
     try:
-        value = float(raw)
+        value = parse_clock(raw)
     except ValueError:
-        abort(400, f"'{name}' must be a number of seconds, such as 754.2")
+        abort(400, f"'{name}' must be seconds or a clock value, such as 754.2, 12:34 or 1:02:03")
     if not math.isfinite(value) or not 0 <= value <= MAX_MEDIA_SECONDS:
-        abort(400, f"'{name}' must be a number of seconds (0 to {MAX_MEDIA_SECONDS:.0f}), such as 754.2")
+        abort(400, f"'{name}' must be a moment from 0 to {MAX_MEDIA_SECONDS:.0f} s, such as 754.2, 12:34 or 1:02:03")
     return value
 
 
