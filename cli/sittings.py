@@ -9,12 +9,21 @@ from pathlib import Path
 import click
 
 from cli.common import echo_json, parse_time, parse_until, ready_runtime, run_chain
+from sanarip.languages import check_language
 from sanarip.pipeline import JobKind
 
 
 @click.group()
 def committee() -> None:
     """Manage committees."""
+
+
+def _check_fallback(code: str | None) -> None:
+    """A fallback language is a transcription language: checked against the installed backends."""
+    if code is not None and code != "none":
+        from transcribe.languages import check_transcription_language
+
+        check_transcription_language(code, "--fallback-language", allow_auto=False)
 
 
 @committee.command("add")
@@ -33,6 +42,8 @@ def committee_add(slug: str, name: str, stream_url: str | None, language: str, f
     from sanarip.catalog import add_committee, configure_committee
 
     per_lang = {k.removeprefix("name_"): v for k, v in names.items() if v}
+    check_language(language, "--language")
+    _check_fallback(fallback_language)
     with ready_runtime().db.session() as s:
         c = add_committee(s, slug, name, stream_url, language, per_lang)
         configure_committee(s, c, fallback_language=fallback_language, model=model)
@@ -48,6 +59,7 @@ def committee_set(slug: str, stream_url: str | None, fallback_language: str | No
     """Change a committee's stream URL, fallback language or model."""
     from sanarip.catalog import configure_committee, get_committee
 
+    _check_fallback(fallback_language)
     with ready_runtime().db.session() as s:
         configure_committee(s, get_committee(s, slug), stream_url=stream_url, fallback_language=fallback_language,
                             model=model)

@@ -100,6 +100,22 @@ class Stenogram:
         return out
 
 
+CLOCK_RE = re.compile(r"^(?:(?:(\d+):)?([0-5]?\d):)?(\d+(?:\.\d+)?)$")
+
+
+def parse_clock(text: str) -> float:
+    """Seconds from ``754.2``, ``1:05`` (m:ss) or ``1:02:03`` (h:mm:ss), as people write a moment.
+
+    With a colon, the seconds must be below 60; raises ValueError otherwise."""
+    match = CLOCK_RE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(text)
+    hours, minutes, seconds = match.groups()
+    if minutes is not None and float(seconds) >= 60:
+        raise ValueError(text)
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)
+
+
 def clock(seconds: float, sep: str = ".") -> str:
     """``HH:MM:SS.mmm`` (``sep=","`` for SRT)."""
     ms = max(0, round(seconds * 1000))

@@ -15,7 +15,7 @@ from sanarip.medialayout import build_playlist
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.stenogram import EXPORTERS, Segment, export
-from sanarip.transcripts import public_stenogram, shown_publication
+from sanarip.transcripts import public_stenogram, shown_publication, transcript_language
 from search import SearchResult
 from search.base import RESULT_CACHE_SIZE
 from web.deps import runtime, search_index
@@ -110,7 +110,7 @@ def _sitting_page(sitting_id: int, publication: int | None):
                                                            MediaSegment.is_gap.is_(False)).limit(1)) is not None
         return render_template("sitting.html", sitting=sitting, publication=pub, transcript_html=transcript_html,
                                start=start or 0.0, has_media=has_media, formats=list(EXPORTERS),
-                               version=publication)
+                               version=publication, transcript_lang=transcript_language(s, sitting, pub))
 
 
 @bp.route("/s/<int:sitting_id>")

@@ -53,7 +53,7 @@ PAGE = "page"
 DATA = "data"
 # Endpoint or blueprint name → kind of response; anything not named is a page.
 POLICIES: dict[str, str] = {
-    "api": DATA, "feeds": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
+    "api": DATA, "feeds": DATA, "site": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
     "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA, "live.live_events": DATA,
 }
 
