@@ -1,14 +1,14 @@
 """HTTP caching of public media, by key: one table for the web app, S3 uploads and nginx.
 
 Segments (``.ts``, ``.vtt``) are written once under a name never reused, so caches keep them
-for a year; playlists and the live-state file are rewritten every few seconds, so a cache may
-answer with a copy at most a second old and then revalidates with the ETag (a 304 when
-nothing changed). A CDN in front of the public media therefore absorbs any audience.
+a day without revalidating; playlists and the live-state file are rewritten every few
+seconds, so a cache may answer with a copy at most a second old and then revalidates with
+the ETag (a 304 when nothing changed). A CDN in front of the public media therefore absorbs any audience.
 """
 
 from __future__ import annotations
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "public, max-age=86400, immutable"
 SHORT = "public, max-age=1, must-revalidate"
 DEFAULT = "public, max-age=86400"
 

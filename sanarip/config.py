@@ -45,7 +45,7 @@ class Settings:
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8080"
     timezone: str = "Asia/Bishkek"
-    segment_seconds: float = 6.0
+    segment_seconds: float = 2.0
     transcribe_span_seconds: float = 600.0
     batch_size: str = "auto"  # speech chunks the final pass decodes together, or a number
     reconnect_grace: float = 120.0
@@ -67,6 +67,9 @@ class Settings:
     search_budget: float = 1.0  # seconds one search may run before it is refused as too expensive
     search_concurrency: int = 2  # searches one server process runs at once (the rest wait briefly, then 503)
     db_busy_timeout: float = 30.0  # seconds a SQLite writer waits for the lock before giving up (503)
+    # Where browsers read public media (``sittings/…``) directly: nginx's alias of the media folder,
+    # an S3 public-read prefix or a CDN origin (ending in "/"); empty: through the web app's /media/.
+    public_media_url: str = ""
 
     # Derived values --------------------------------------------------------------------
     @property

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from sanarip.errors import NotFound
 from sanarip.medialayout import sitting_prefix
-from sanarip.models import SegmentSource, Sitting, TranscriptSegment, utcnow
+from sanarip.models import MediaSegment, SegmentSource, Sitting, TranscriptSegment, utcnow
 from sanarip.sittings import SittingStatus
 
 SCHEMA_VERSION = 1
@@ -66,6 +66,8 @@ def build(session: Session, sitting_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no sitting {sitting_id}")
     status, duration, partial = row
+    recorded = session.scalar(select(func.sum(MediaSegment.duration)).where(MediaSegment.sitting_id == sitting_id,
+                                                                            MediaSegment.is_gap.is_(False)))
     committed = session.scalar(select(func.max(TranscriptSegment.end)).where(
         TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.LIVE))
     doc: dict[str, Any] = {
@@ -73,7 +75,7 @@ def build(session: Session, sitting_id: int) -> dict[str, Any]:
         "sitting": sitting_id,
         "status": status,
         "updated_at": utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "media_time": round(float(duration or 0.0), 3),
+        "media_time": round(float(recorded or duration or 0.0), 3),
         "committed_until": round(float(committed or 0.0), 3),
         "partial": _partial(partial) if status == SittingStatus.LIVE else None,
     }
@@ -94,12 +96,16 @@ def encode(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def write(rt, sitting_id: int) -> dict[str, Any]:
+def write(rt, sitting_id: int, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Rebuild the document from the database and store it atomically; returns it.
 
-    ``rt`` is a ``sanarip.runtime.Runtime`` (its ``db`` and ``storage``).
+    ``rt`` is a ``sanarip.runtime.Runtime`` (its ``db`` and ``storage``). With ``previous`` (the
+    document this process wrote last) nothing is stored when only ``updated_at`` would change,
+    so viewers' conditional GETs keep getting 304s while nothing happens.
     """
     with rt.db.session(readonly=True) as s:
         doc = build(s, sitting_id)
+    if previous is not None and {**previous, "updated_at": doc["updated_at"]} == doc:
+        return previous
     rt.storage.put_bytes(state_key(sitting_id), encode(doc), CONTENT_TYPE)
     return doc

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from flask import Blueprint, Response, abort, redirect, request, send_file
+from flask import Blueprint, Response, abort, redirect, request, send_file, url_for
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from sanarip.cachepolicy import IMMUTABLE, cache_control
@@ -20,6 +20,19 @@ from web.deps import runtime
 bp = Blueprint("media", __name__)
 TYPES = {".ts": "video/mp2t", ".m3u8": "application/vnd.apple.mpegurl", ".wav": "audio/wav", ".vtt": "text/vtt",
          ".json": "application/json"}
+
+
+def public_media_url(key: str) -> str | None:
+    """Where a browser reads public media file ``key`` with relative URIs intact: under
+    ``SANARIP_PUBLIC_MEDIA_URL`` (nginx, an S3 public-read prefix, a CDN), else through this app's
+    /media/ on local storage; None for S3 without a public URL (only presigned single files)."""
+    rt = runtime()
+    base = rt.settings.public_media_url
+    if base:
+        return base.rstrip("/") + "/" + key
+    if isinstance(rt.storage, LocalStorage):
+        return url_for("media.media", key=key)
+    return None
 
 
 @bp.route("/media/<path:key>")
