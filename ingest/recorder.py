@@ -34,6 +34,7 @@ from sanarip.medialayout import (
     audio_chunk_key,
     audio_chunks_prefix,
     build_playlist,
+    edge_playlist_key,
     live_playlist_key,
     segment_key,
     vod_playlist_key,
@@ -42,6 +43,7 @@ from sanarip.models import MediaSegment, Sitting, utcnow
 from sanarip.pipeline import LivePayload, RecordPayload
 from sanarip.runtime import Runtime
 from sanarip.sittings import SittingStatus, get_sitting, transition
+from sanarip.subtitles import PLAYLIST_TYPE, WINDOW, write_main
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,7 @@ class Recorder:
         self.live_audio = False
         self.settings = runtime.settings
         self.state = RecorderState()
+        self._main_written = False
         self.workdir = self.settings.data_dir / "work" / f"record-{sitting_id}"
 
     # --- state ----------------------------------------------------------------------------
@@ -223,9 +226,25 @@ class Recorder:
         self.state.next_seq = row.seq + 1
 
     def _publish_playlist(self, final: bool) -> None:
-        text = build_playlist(self.state.segments, final)
+        """The EVENT (or, when final, VOD) playlist; while live also the sliding window players
+        load, and the multivariant ``main.m3u8`` (once live, again when final)."""
+        segments, storage = self.state.segments, self.rt.storage
+        text = build_playlist(segments, final)
         key = vod_playlist_key(self.sitting_id) if final else live_playlist_key(self.sitting_id)
-        self.rt.storage.put_bytes(key, text.encode(), "application/vnd.apple.mpegurl")
+        storage.put_bytes(key, text.encode(), PLAYLIST_TYPE)
+        if not final:
+            edge = build_playlist(segments, False, window=WINDOW, target=self._target)
+            storage.put_bytes(edge_playlist_key(self.sitting_id), edge.encode(), PLAYLIST_TYPE)
+        if final or not self._main_written:
+            write_main(storage, self.sitting_id, segments, live=not final)
+            self._main_written = True
+
+    @property
+    def _target(self) -> int:
+        """EXT-X-TARGETDURATION of the live window: fixed by the configured segment length (it may
+        not change between reloads), or a longer segment already recorded."""
+        longest = max([int(s.duration + 0.999) for s in self.state.segments if not s.is_gap] or [0])
+        return max(longest, int(self.settings.segment_seconds + 0.999) + 1)
 
     def add_gap(self, start: datetime, end: datetime) -> None:
         """Record that nothing was received from ``start`` to ``end`` (wall clock)."""

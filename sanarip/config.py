@@ -47,7 +47,7 @@ class Settings:
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8080"
     timezone: str = "Asia/Bishkek"
-    segment_seconds: float = 6.0
+    segment_seconds: float = 2.0
     transcribe_span_seconds: float = 600.0
     batch_size: str = "auto"  # speech chunks the final pass decodes together, or a number
     reconnect_grace: float = 120.0
@@ -72,6 +72,9 @@ class Settings:
     # Where models are assembled: <data dir>/models when a data dir is configured, else the per-user
     # cache folder (XDG), so `sanarip transcribe FILE` never fills the folder it runs in.
     model_cache: Path = Path()
+    # Where browsers read public media (``sittings/…``) directly: nginx's alias of the media folder,
+    # an S3 public-read prefix or a CDN origin (ending in "/"); empty: through the web app's /media/.
+    public_media_url: str = ""
 
     # Derived values --------------------------------------------------------------------
     @property

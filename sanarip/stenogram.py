@@ -131,12 +131,18 @@ def _cue_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def webvtt_cue(seg: Segment, number: int) -> list[str]:
+    """One WebVTT cue block (identifier, timing, text) and its blank line; the HLS subtitle
+    rendition (``sanarip/subtitles.py``) writes the same cues as the download."""
+    voice = f"<v {_cue_text(seg.speaker)}>" if seg.speaker else ""
+    return [str(seg.id or number), f"{clock(seg.start)} --> {clock(max(seg.end, seg.start + 0.001))}",
+            voice + _cue_text(seg.text), ""]
+
+
 def to_webvtt(st: Stenogram) -> str:
     lines = ["WEBVTT", ""]
     for i, seg in enumerate(st.segments, 1):
-        voice = f"<v {_cue_text(seg.speaker)}>" if seg.speaker else ""
-        lines += [str(seg.id or i), f"{clock(seg.start)} --> {clock(max(seg.end, seg.start + 0.001))}",
-                  voice + _cue_text(seg.text), ""]
+        lines += webvtt_cue(seg, i)
     return "\n".join(lines)
 
 

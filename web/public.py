@@ -6,12 +6,12 @@ import threading
 from datetime import timedelta
 
 from cachetools import LRUCache, TTLCache, cached
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
 
 from sanarip.errors import NotFound
-from sanarip.medialayout import build_playlist
+from sanarip.medialayout import build_playlist, main_playlist_key
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.stenogram import EXPORTERS, Segment, export
@@ -19,6 +19,7 @@ from sanarip.transcripts import public_stenogram, shown_publication, transcript_
 from search import SearchResult
 from search.base import RESULT_CACHE_SIZE
 from web.deps import runtime, search_index
+from web.media import public_media_url
 from web.views import (
     committee_or_404,
     facet_links,
@@ -144,8 +145,22 @@ def sitting_export(sitting_id: int, fmt: str):
 
 @bp.route("/s/<int:sitting_id>/playlist.m3u8")
 def playlist(sitting_id: int):
-    """The sitting's HLS playlist, built from its media rows (presigned URLs on S3)."""
+    """The sitting's multivariant playlist (video + subtitle rendition) as a static file.
+
+    A redirect to ``main.m3u8`` in the public media, so every later request of a player (media
+    and subtitle playlists, segments) goes to static files. Sittings recorded before the
+    rendition existed, and S3 without a public media URL (presigned URLs cannot carry relative
+    URIs), get the media playlist built from the database as before.
+    """
     rt = runtime()
+    main = main_playlist_key(sitting_id)
+    url = public_media_url(main)
+    if url and rt.storage.exists(main):
+        with rt.db.session(readonly=True) as s:
+            sitting_or_404(s, sitting_id)
+        resp = redirect(url, code=302)
+        resp.headers["Cache-Control"] = "public, max-age=60"
+        return resp
     with rt.db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sitting_id)

@@ -54,17 +54,18 @@ DATA = "data"
 # Endpoint or blueprint name → kind of response; anything not named is a page.
 POLICIES: dict[str, str] = {
     "api": DATA, "feeds": DATA, "site": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
-    "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA, "live.live_events": DATA,
+    "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA,
 }
 
 
 def media_origin(rt: Runtime) -> str | None:
-    """The origin browsers fetch media from when storage presigns URLs (S3), else None (this site)."""
-    url = rt.storage.media_url("sittings/0/csp-probe.ts")
+    """The origin browsers fetch media from: ``public_media_url``'s, or where storage presigns URLs
+    (S3), else None (this site)."""
+    url = rt.settings.public_media_url or rt.storage.media_url("sittings/0/csp-probe.ts")
     if not url:
         return None
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None  # a path: this site
 
 
 def policy_for(endpoint: str | None, policies: dict[str, Policy]) -> Policy:
