@@ -4,7 +4,7 @@ Storage has a public part and a private one, told apart by the key's first compo
 
 * ``sittings/<id>/`` is public (the web app serves only keys under ``sittings/``):
   ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (grows while recording), ``index.m3u8``
-  (the VOD playlist once finalized).
+  (the VOD playlist once finalized), ``poster.jpg`` (one frame, the home page's card image).
 * ``work/sittings/<id>/`` holds a sitting's private working files, never served and deleted
   once the final pass has finished (``delete_working_files``): ``audio/chunk_000000_000000002039.wav``
   … (16 kHz mono chunks of at most 2 s for the live transcriber, about 115 MB per sitting-hour,
@@ -41,6 +41,11 @@ def live_playlist_key(sitting_id: int) -> str:
 
 def vod_playlist_key(sitting_id: int) -> str:
     return f"{sitting_prefix(sitting_id)}/index.m3u8"
+
+
+def poster_key(sitting_id: int) -> str:
+    """The sitting's poster frame (JPEG): public, written once per sitting."""
+    return f"{sitting_prefix(sitting_id)}/poster.jpg"
 
 
 def working_prefix(sitting_id: int) -> str:
