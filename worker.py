@@ -56,6 +56,8 @@ def handler(kind: JobKind) -> Handler:
             from transcribe.jobs import run_transcribe_job as run
         case JobKind.INDEX:
             from search.jobs import run_index_job as run
+        case JobKind.POSTER:
+            from ingest.poster import run_poster_job as run
         case JobKind.SLEEP:
             run = run_sleep_job
     return run

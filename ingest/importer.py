@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ingest.media import probe
+from ingest.poster import try_make_poster
 from ingest.recorder import Recorder
 from sanarip.catalog import get_committee
 from sanarip.errors import SanaripError
@@ -70,4 +71,5 @@ def run_import_job(ctx: JobContext) -> None:
     with ctx.runtime.db.session(readonly=True) as s:
         source = get_sitting(s, args.sitting).source_url
     Recorder(ctx.runtime, args.sitting, ctx, from_file=True).run()
+    try_make_poster(ctx.runtime, args.sitting)
     log.info("sitting %s imported from %s", args.sitting, source)

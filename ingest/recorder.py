@@ -27,6 +27,7 @@ import ffmpeg
 from sqlalchemy import delete, select
 
 from ingest.media import MediaError, Probe, ffmpeg_exe, probe
+from ingest.poster import try_make_poster
 from sanarip import procs
 from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
@@ -431,3 +432,4 @@ def run_record_job(ctx: JobContext) -> None:
     failure = Recorder(ctx.runtime, args.sitting, ctx).run(datetime.fromisoformat(args.end_at) if args.end_at else None)
     if failure:
         raise PermanentFailure(failure)
+    try_make_poster(ctx.runtime, args.sitting)

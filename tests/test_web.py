@@ -92,7 +92,7 @@ def test_rendered_results_follow_language_and_index_changes(client, app):
     from search import Document
     from web.deps import search_index
 
-    url = "/search?q=депутаты"
+    url = "/search?q=бюджет"  # two moments: the count reads "moments" (plural) in English
     en = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
     ru = client.get(url, headers={"Accept-Language": "ru"}).get_data(as_text=True)
     assert "moments found" in en and "найдено моментов" in ru and "moments found" not in ru
@@ -100,7 +100,7 @@ def test_rendered_results_follow_language_and_index_changes(client, app):
     with app.app_context():
         search_index().add([Document(segment=99_999, sitting=app.config["ids"]["sitting"], committee="budget",
                                      day="2025-01-01", speaker=None, speaker_id=None, language="ru", start=600.0,
-                                     end=604.0, text="Депутаты вернулись к вопросу.", official=False)])
+                                     end=604.0, text="Депутаты вернулись к бюджету.", official=False)])
     again = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert int(re.search(r'role="status">(\d+)', again).group(1)) == count + 1
     assert f"/s/{app.config['ids']['sitting']}?t=600.0" in again

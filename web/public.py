@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from cachetools import LRUCache, TTLCache, cached
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from sanarip.errors import NotFound
-from sanarip.medialayout import build_playlist, main_playlist_key
+from sanarip.medialayout import build_playlist, main_playlist_key, poster_key
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
+from sanarip.pipeline import PosterPayload
 from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.stenogram import EXPORTERS, Segment, export
 from sanarip.transcripts import public_stenogram, shown_publication, transcript_language
@@ -34,25 +37,54 @@ from web.views import (
 )
 
 bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
+
+
+RECENT_CARDS = 12
+POSTER_CHECK_SECONDS = 300  # a missing poster is looked for (and its job queued) at most this often per process
 
 
 @bp.route("/")
 def home():
+    """What is live, what is scheduled today (in the configured zone), then the recent sittings as cards."""
     now = utcnow()
+    tz = runtime().settings.tz
+    local_now = now.astimezone(tz)
+    end_of_today = datetime.combine(local_now.date() + timedelta(days=1), time.min, tz)
     with runtime().db.session(readonly=True) as s:
         live = list(s.scalars(select(Sitting).where(Sitting.status == SittingStatus.LIVE)
                               .order_by(Sitting.started_at)))
         upcoming = list(s.scalars(select(Sitting).where(Sitting.status == SittingStatus.SCHEDULED,
                                                         Sitting.scheduled_start > now)
                                   .order_by(Sitting.scheduled_start).limit(20)))
+        today = [st for st in upcoming if st.scheduled_start < end_of_today]
+        later = [st for st in upcoming if st.scheduled_start >= end_of_today]
         committees = list(s.scalars(select(Committee).order_by(Committee.name)))
-        recent = {
-            c.id: list(s.scalars(select(Sitting).where(Sitting.committee_id == c.id,
-                                                       Sitting.status.in_(ARCHIVED))
-                                 .order_by(Sitting.started_at.desc()).limit(5)))
-            for c in committees
-        }
-        return render_template("home.html", live=live, upcoming=upcoming, committees=committees, recent=recent)
+        recent = list(s.scalars(select(Sitting).where(Sitting.status.in_(ARCHIVED))
+                                .order_by(Sitting.started_at.desc().nullslast(), Sitting.id.desc())
+                                .limit(RECENT_CARDS)))
+        posters = {st.id: poster_url(st.id) for st in recent}
+        return render_template("home.html", live=live, today=today, later=later, committees=committees,
+                               recent=recent, posters=posters)
+
+
+def poster_url(sitting_id: int) -> str | None:
+    """The URL of the sitting's poster frame, or None while it has none (a ``poster`` job is queued then)."""
+    return _poster_url(runtime().settings.effective_storage, sitting_id)
+
+
+@cached(TTLCache(maxsize=4096, ttl=POSTER_CHECK_SECONDS), lock=threading.Lock())
+def _poster_url(storage: str, sitting_id: int) -> str | None:
+    """Keyed by the storage too: one process may serve several data dirs (the tests' apps)."""
+    rt = runtime()
+    key = poster_key(sitting_id)
+    if rt.storage.exists(key):
+        return url_for("media.media", key=key)
+    try:  # the worker takes the frame; the page shows the card's plain background meanwhile
+        rt.queue.submit(PosterPayload(sitting_id))
+    except SQLAlchemyError as exc:  # a busy database: try again at the next check
+        log.warning("sitting %s: could not queue its poster job (%s)", sitting_id, exc)
+    return None
 
 
 FRAGMENT_CACHE_SIZE = 64
@@ -220,7 +252,11 @@ def _results_fragment(result: SearchResult, query: str) -> Markup:
 def _rendered_results(result: SearchResult, query: str, lang: str, root: str,
                       qs: bytes) -> tuple[SearchResult, Markup]:
     """Keyed by the result's id; the entry holds the result itself, so that id is not reused."""
-    return result, Markup(render_template("_search_results.html", result=result, q=query, facet_links=facet_links))
+    with runtime().db.session(readonly=True) as s:
+        ids = {h.sitting for h in result.hits}
+        titles = dict(s.execute(select(Sitting.id, Sitting.title).where(Sitting.id.in_(ids))).all()) if ids else {}
+    return result, Markup(render_template("_search_results.html", result=result, q=query, facet_links=facet_links,
+                                          titles=titles, committee_names=dict(_committee_list(lang))))
 
 
 @bp.route("/c/<slug>")

@@ -41,8 +41,9 @@ class Policy:
 def page_csp(media_origin: str | None) -> str:
     media = " ".join(filter(None, ("'self'", "blob:", media_origin)))
     connect = " ".join(filter(None, ("'self'", media_origin)))
+    img = " ".join(filter(None, ("'self'", "data:", media_origin)))  # poster frames are media, redirected on S3
     return "; ".join((
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {img}",
         f"media-src {media}", f"connect-src {connect}", "worker-src 'self' blob:", "object-src 'none'",
         "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
     ))
