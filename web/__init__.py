@@ -57,8 +57,23 @@ def create_app(settings: Settings | None = None) -> Flask:
                                 x_host=0, x_port=0, x_prefix=0)
     app.extensions["sanarip"] = runtime
 
-    from web import (api, auth, clerk, dashboard, errors, feeds, i18n, limits, live, media, ops, public, security,
-                     site, vendor)
+    from web import (
+        api,
+        auth,
+        clerk,
+        dashboard,
+        errors,
+        feeds,
+        i18n,
+        limits,
+        live,
+        media,
+        ops,
+        public,
+        security,
+        site,
+        vendor,
+    )
 
     i18n.init_app(app)
     errors.init_app(app)
