@@ -123,7 +123,7 @@ def find_by_identifiers(s: Session, column: Any, idents: list[tuple[str, str]]) 
 def _keep_identifiers(s: Session, idents: list[tuple[str, str]], person_id: int | None = None,
                       organization_id: int | None = None) -> bool:
     owner = Identifier.person_id == person_id if person_id else Identifier.organization_id == organization_id
-    have = set(s.execute(select(Identifier.scheme, Identifier.identifier).where(owner)).tuples())
+    have = {tuple(r) for r in s.execute(select(Identifier.scheme, Identifier.identifier).where(owner))}
     new = [pair for pair in idents if pair not in have]
     s.add_all(Identifier(person_id=person_id, organization_id=organization_id, scheme=scheme, identifier=value)
               for scheme, value in new)

@@ -68,7 +68,7 @@ class VoterIndex:
                          .where(Organization.classification.in_(FACTION_CLASSES)))
         for pid, start, end, org in rows:
             self.factions.setdefault(pid, []).append((start or "", end or "9999", org))
-        self.names = dict(s.execute(select(Organization.id, Organization.name)).tuples().all())
+        self.names = {oid: name for oid, name in s.execute(select(Organization.id, Organization.name))}
 
     def person(self, voter: Any) -> int | None:
         if not isinstance(voter, str):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from sanarip.agenda import agenda_dicts, item_at
 from sanarip.errors import NotFound, SanaripError
-from sanarip.models import Organization, Person, Sitting, Vote, VoteEvent
+from sanarip.models import Organization, Person, Vote, VoteEvent
 from sanarip.popolo import FACTION_CLASSES, popolo_document
 from sanarip.records import compare_factions, deputy_record, faction_record
 from sanarip.texthygiene import spreadsheet_cell
@@ -23,9 +23,9 @@ from web.auth import require_role
 from web.clerk import _has_surrogate
 from web.deps import runtime
 from web.errors import error_response
-from web.views import date_arg, external_url, person_or_404, sitting_or_404
+from web.views import date_arg, person_or_404, sitting_or_404
 
-bp = Blueprint("record", __name__)
+bp = Blueprint("records", __name__)
 MAX_PUSH_BYTES = 1 << 20
 
 
@@ -186,7 +186,7 @@ def compare_page():
     with runtime().db.session(readonly=True) as s:
         rows = compare_factions(s, start, end)
     return render_template("factions.html", rows=rows, start=start, end=end,
-                           csv_url=url_for("record.compare_csv", **{k: v for k, v in request.args.items()
+                           csv_url=url_for("records.compare_csv", **{k: v for k, v in request.args.items()
                                                                     if k in ("from", "to") and v}))
 
 
@@ -205,7 +205,3 @@ def compare_csv():
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="factions.csv"'})
 
-
-def sitting_links(sitting: Sitting) -> dict[str, str]:
-    return {"agenda": external_url("record.agenda", sitting_id=sitting.id),
-            "vote_events": external_url("record.vote_events", sitting_id=sitting.id)}
