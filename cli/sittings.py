@@ -174,15 +174,17 @@ def schedule_add(committee: str, start: str, end: str, title: str, source: str |
 @click.option("--committee", required=True)
 @click.option("--title", help="Sitting title (default: the file name).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Sitting date (default: file time).")
+@click.option("--started-at", help="Wall-clock time of media second 0, ISO (supersedes --date).")
 @click.option("--background", is_flag=True, help="Queue the work for workers and return at once.")
-def import_(path, committee: str, title: str | None, day, background: bool) -> None:
+def import_(path, committee: str, title: str | None, day, started_at: str | None, background: bool) -> None:
     """Import recordings (a file or a folder): HLS, then transcription and indexing."""
     from ingest.importer import find_media, register
     from sanarip.pipeline import ImportPayload
 
     rt = ready_runtime()
+    start = parse_time(started_at, rt.settings.tz, "--started-at") if started_at else None
     for file in find_media(path):
-        sitting_id, created = register(rt, file, committee, title, day.date() if day else None)
+        sitting_id, created = register(rt, file, committee, title, day.date() if day else None, start)
         click.echo(sitting_id)
         if not created:
             click.echo(f"{file}: already imported as sitting {sitting_id}", err=True)

@@ -51,6 +51,9 @@ class Settings:
     transcribe_span_seconds: float = 600.0
     batch_size: str = "auto"  # speech chunks the final pass decodes together, or a number
     reconnect_grace: float = 120.0
+    # Seconds a source that states no clock (no EXT-X-PROGRAM-DATE-TIME) lags the room; a segment's
+    # wall clock is then its receive time minus this (an HLS source without one: a segment or more).
+    source_delay: float = 0.0
     job_lease: float = 60.0
     job_max_attempts: int = 5
     # Who may scrape /metrics: client addresses or networks (comma-separated), or anyone who sends

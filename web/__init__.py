@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         media,
         ops,
         public,
+        record,
         security,
         site,
         vendor,
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
     limits.init_app(app)
-    for module in (public, live, feeds, api, media, ops, auth, clerk, dashboard, vendor, site):
+    for module in (public, live, feeds, api, media, ops, auth, clerk, dashboard, record, vendor, site):
         app.register_blueprint(module.bp)
     from web.views import search_args
 

@@ -22,6 +22,7 @@ from sanarip.transcripts import public_stenogram, shown_publication, transcript_
 from search import SearchResult
 from search.base import RESULT_CACHE_SIZE
 from web.deps import runtime, search_index
+from web.marks import interleave, record_marks
 from web.media import public_media_url
 from web.views import (
     committee_or_404,
@@ -122,16 +123,19 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
         version = tuple(s.execute(select(func.count(), func.max(TranscriptSegment.updated_at),
                                          func.max(TranscriptSegment.id))
                                   .where(TranscriptSegment.sitting_id == sitting.id)).one())
-    return _rendered_transcript(s, sitting, pub, version, g.lang), pub
+    marks = record_marks(s, sitting)  # agenda headings and vote events change the fragment too
+    return _rendered_transcript(s, sitting, pub, version + (repr(marks),), g.lang, marks), pub
 
 
 # cachetools caches are not thread-safe: each gets a lock, held only around the lookup and the
 # store (the render itself runs unlocked; two threads may render the same miss once each).
-@cached(LRUCache(FRAGMENT_CACHE_SIZE), key=lambda s, sitting, pub, version, lang: (sitting.id, version, lang),
+@cached(LRUCache(FRAGMENT_CACHE_SIZE), key=lambda s, sitting, pub, version, lang, marks: (sitting.id, version, lang),
         lock=threading.Lock())
-def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: tuple, lang: str) -> Markup:
+def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: tuple, lang: str,
+                         marks: dict) -> Markup:
     stenogram = public_stenogram(s, sitting, pub.number if pub else None)
-    return Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
+    return Markup(render_template("_transcript.html", blocks=interleave(stenogram.turns(), marks),
+                                  turns=stenogram.turns(), word_track=word_track))
 
 
 def _sitting_page(sitting_id: int, publication: int | None):
@@ -143,7 +147,8 @@ def _sitting_page(sitting_id: int, publication: int | None):
                                                            MediaSegment.is_gap.is_(False)).limit(1)) is not None
         return render_template("sitting.html", sitting=sitting, publication=pub, transcript_html=transcript_html,
                                start=start or 0.0, has_media=has_media, formats=list(EXPORTERS),
-                               version=publication, transcript_lang=transcript_language(s, sitting, pub))
+                               version=publication, transcript_lang=transcript_language(s, sitting, pub),
+                               marks=record_marks(s, sitting))
 
 
 @bp.route("/s/<int:sitting_id>")
