@@ -21,7 +21,16 @@ from typing import Any
 from sanarip.db import is_busy
 from sanarip.errors import SanaripError
 from sanarip.jobs import ClaimedJob, JobCancelled, JobContext, JobInterrupted, PermanentFailure
-from sanarip.pipeline import LONG_KINDS, JobKind, Payload, SleepPayload, final_pass_complete, next_jobs, parse_payload
+from sanarip.pipeline import (
+    LONG_KINDS,
+    JobKind,
+    Payload,
+    SleepPayload,
+    final_pass_complete,
+    follow_ups,
+    next_jobs,
+    parse_payload,
+)
 from sanarip.runtime import Runtime
 from sanarip.sittings import final_pass_done, get_sitting
 from search.indexing import SearchIndexer
@@ -56,6 +65,10 @@ def handler(kind: JobKind) -> Handler:
             from transcribe.jobs import run_transcribe_job as run
         case JobKind.INDEX:
             from search.jobs import run_index_job as run
+        case JobKind.ALERTS:
+            from search.alerts import run_alerts_job as run
+        case JobKind.MAIL:
+            from sanarip.outbox import run_mail_job as run
         case JobKind.SLEEP:
             run = run_sleep_job
     return run
@@ -73,7 +86,7 @@ def job_done(runtime: Runtime, job: ClaimedJob) -> list[Payload]:
         with runtime.db.session() as s:
             final_pass_done(get_sitting(s, job.args.sitting))
     following = next_jobs(job.args)
-    for payload in following:
+    for payload in following + follow_ups(job.args):
         runtime.queue.submit(payload)
     return following
 

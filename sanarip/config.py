@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sanarip.errors import SanaripError
 
 PREFIX = "SANARIP_"
-SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}
-ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit"}  # 0 means none / off
+SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}  # smtp_url: password masked below
+ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit", "alert_digest_hour",
+                "subscribe_rate_limit"}  # 0 means none / off
 
 
 class ConfigError(SanaripError, ValueError):
@@ -67,6 +68,12 @@ class Settings:
     search_budget: float = 1.0  # seconds one search may run before it is refused as too expensive
     search_concurrency: int = 2  # searches one server process runs at once (the rest wait briefly, then 503)
     db_busy_timeout: float = 30.0  # seconds a SQLite writer waits for the lock before giving up (503)
+    # Alerts: where mail goes (smtp://host:port, smtps:// for implicit TLS, smtp+starttls://), who sends it.
+    smtp_url: str = ""
+    mail_from: str = "sanarip@localhost"
+    alert_digest_hour: int = 8  # local hour (SANARIP_TIMEZONE) the daily digests go out
+    alert_confirm_hours: float = 48.0  # a confirmation link works this long
+    subscribe_rate_limit: int = 10  # subscription requests per client address per hour (0: unlimited)
 
     # Derived values --------------------------------------------------------------------
     @property
@@ -99,6 +106,7 @@ class Settings:
             out[f.name] = str(value)
         out["database_url"] = _mask_url(self.effective_database_url)
         out["storage"] = self.effective_storage
+        out["smtp_url"] = _mask_url(self.smtp_url)
         return out
 
 
@@ -158,6 +166,13 @@ def _validate(s: Settings) -> None:
         parse_networks(s.metrics_allow)
     except ValueError as exc:
         raise ConfigError(f"SANARIP_METRICS_ALLOW: expected addresses or networks such as 10.0.0.0/8, {exc}") from None
+    if s.smtp_url and urlparse(s.smtp_url).scheme not in ("smtp", "smtps", "smtp+starttls"):
+        raise ConfigError(f"SANARIP_SMTP_URL: expected smtp://host:port, smtps://… or smtp+starttls://…, "
+                          f"got {_mask_url(s.smtp_url)!r}")
+    if s.alert_digest_hour > 23:
+        raise ConfigError(f"SANARIP_ALERT_DIGEST_HOUR: must be an hour from 0 to 23, got {s.alert_digest_hour}")
+    if "@" not in s.mail_from:
+        raise ConfigError(f"SANARIP_MAIL_FROM: must be an e-mail address, got {s.mail_from!r}")
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):
