@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from sanarip.config import load_settings
 from sanarip.jobs import JobStatus
-from sanarip.models import AlertMatch, Job, OutgoingMail, Person, Subscription, TranscriptSegment, utcnow
+from sanarip.models import AlertMatch, Job, OutgoingMail, Person, Sitting, Subscription, TranscriptSegment, utcnow
 from sanarip.outbox import deliver, send_outbox
 from sanarip.pipeline import AlertsPayload, JobKind
 from sanarip.subscriptions import confirm, parse_request, subscribe
@@ -99,7 +99,8 @@ def test_subscribe_confirm_alert_and_unsubscribe(app, smtp_sink):
     assert alert["List-Unsubscribe"] == f"<{BASE}{unsubscribe}>"
     assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     with rt.db.session(readonly=True) as s:
-        assert alert["Message-ID"] == f"<{s.scalar(select(OutgoingMail.message_id).where(OutgoingMail.purpose == 'alert'))}>"
+        stored = s.scalar(select(OutgoingMail.message_id).where(OutgoingMail.purpose == "alert"))
+    assert alert["Message-ID"] == f"<{stored}>"
     text = alert.get_body(("plain",)).get_content()
     html = alert.get_body(("html",)).get_content()
     assert "Депутаты обсуждают бюджет на следующий год." in text and "<mark>бюджет</mark>" in html
@@ -238,7 +239,8 @@ def test_the_form_is_anonymous_with_a_stateless_csrf_check(app):
         assert (sub.filters, sub.mode, sub.confirmed_at) == ({"committee": "budget"}, "daily", None)
     # The JSON API refuses a browser page elsewhere, and a non-JSON body.
     body = {"email": "x@example.org", "committee": "budget"}
-    assert client.post("/api/v1/subscriptions", json=body, headers={"Origin": "https://evil.example"}).status_code == 403
+    evil = {"Origin": "https://evil.example"}
+    assert client.post("/api/v1/subscriptions", json=body, headers=evil).status_code == 403
     assert client.post("/api/v1/subscriptions", data=body).status_code == 415
 
 
@@ -311,7 +313,7 @@ def test_saved_searches_match_what_the_search_finds(sqlite_runtime):
             sub, token = subscribe(s, parse_request({"email": f"m{i}@example.org", "query": q}))
             confirm(s, token, timedelta(hours=1))
         matcher = load_matcher(s)
-        docs = sitting_documents(s, s.get(__import__("sanarip.models").models.Sitting, ids["sitting"]))
+        docs = sitting_documents(s, s.get(Sitting, ids["sitting"]))
         by_email = {sub.id: q for sub, q in zip(s.scalars(select(Subscription).order_by(Subscription.id)), queries,
                                                     strict=True)}
     index = open_index(rt.settings)
