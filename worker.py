@@ -33,6 +33,7 @@ from sanarip.pipeline import (
 )
 from sanarip.runtime import Runtime
 from sanarip.sittings import final_pass_done, get_sitting
+from sanarip.subscriptions import has_subscribers
 from search.indexing import SearchIndexer
 
 log = logging.getLogger("sanarip.worker")
@@ -86,7 +87,9 @@ def job_done(runtime: Runtime, job: ClaimedJob) -> list[Payload]:
         with runtime.db.session() as s:
             final_pass_done(get_sitting(s, job.args.sitting))
     following = next_jobs(job.args)
-    for payload in following + follow_ups(job.args):
+    with runtime.db.session(readonly=True) as s:
+        subscribers = has_subscribers(s)
+    for payload in following + follow_ups(job.args, subscribers):
         runtime.queue.submit(payload)
     return following
 

@@ -255,7 +255,7 @@ class Subscription(Base):
     committee_id: Mapped[int | None] = mapped_column(ForeignKey("committee.id", ondelete="CASCADE"), index=True)
     mode: Mapped[str] = mapped_column(String(16), default="immediate")  # immediate | daily
     language: Mapped[str] = mapped_column(String(8), default="ky")
-    live: Mapped[bool] = mapped_column(Boolean, default=False)  # also match the live draft
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)  # also match the live draft
     confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the link's token
     unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -277,7 +277,7 @@ class AlertMatch(Base):
     day: Mapped[str] = mapped_column(String(10), default="")
     speaker: Mapped[str | None] = mapped_column(String(300))
     snippet: Mapped[str] = mapped_column(Text, default="")  # HTML-escaped, <mark> around the matched words
-    live: Mapped[bool] = mapped_column(Boolean, default=False)
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)  # from the live draft
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mail.id", ondelete="SET NULL"), index=True)
 

@@ -97,7 +97,7 @@ def compose(s: Session, settings: Settings, digest: bool) -> int:
                                                           AlertMatch.message_id.is_(None))
                                  .order_by(AlertMatch.sitting_id, AlertMatch.start).limit(MAX_PASSAGES)))
         passages = [alertmail.Passage(m.committee, m.day, m.speaker, m.start, m.snippet,
-                                      f"{base}/s/{m.sitting_id}?t={m.start:.1f}", m.live) for m in matches]
+                                      f"{base}/s/{m.sitting_id}?t={m.start:.1f}", m.draft) for m in matches]
         composed = alertmail.alert(sub.language, target_name(s, sub), passages, unsubscribe_url(settings, sub),
                                    digest=sub.mode == Mode.DAILY)
         mail = OutgoingMail(subscription_id=sub.id, purpose="alert", message_id=new_message_id(settings, "alert"),

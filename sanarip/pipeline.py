@@ -192,10 +192,11 @@ def next_jobs(payload: Payload) -> list[Payload]:
     return []
 
 
-def follow_ups(payload: Payload) -> list[Payload]:
+def follow_ups(payload: Payload, subscribers: bool) -> list[Payload]:
     """Side stages a finished job starts, which no chain waits for: every ``index`` (the text the public
-    sees has changed: final pass, publication, a clerk's re-index) is followed by ``alerts``."""
-    if isinstance(payload, IndexPayload):
+    sees has changed: final pass, publication, a clerk's re-index) is followed by ``alerts`` when anyone
+    follows anything (``subscribers``: a confirmed subscription exists)."""
+    if isinstance(payload, IndexPayload) and subscribers:
         return [AlertsPayload(payload.sitting)]
     return []
 

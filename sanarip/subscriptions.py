@@ -61,7 +61,7 @@ class Request:
     filters: dict[str, str] = field(default_factory=dict)
     mode: Mode = Mode.IMMEDIATE
     language: str = "ky"
-    live: bool = False
+    draft: bool = False  # also alerts from the live draft
 
 
 def hash_token(token: str) -> str:
@@ -82,7 +82,7 @@ def parse_request(data: Any, check_query: Any = None) -> Request:
     """Validate a subscription request; ``check_query(text)`` raises on a query the search cannot run."""
     if not isinstance(data, dict):
         raise SubscriptionError("the body must be a JSON object")
-    unknown = set(data) - {"email", "query", "person_id", "committee", "filters", "mode", "language", "live"}
+    unknown = set(data) - {"email", "query", "person_id", "committee", "filters", "mode", "language", "draft"}
     if unknown:
         raise SubscriptionError(f"unknown field(s): {', '.join(sorted(unknown))}")
     email = normal_email(data.get("email"))
@@ -95,9 +95,9 @@ def parse_request(data: Any, check_query: Any = None) -> Request:
     language = data.get("language") or "ky"
     if language not in LANGUAGES:
         raise SubscriptionError("'language' must be ky, ru or en")
-    live = data.get("live", False)
-    if not isinstance(live, bool):
-        raise SubscriptionError("'live' must be true or false")
+    draft = data.get("draft", False)
+    if not isinstance(draft, bool):
+        raise SubscriptionError("'draft' must be true or false")
     filters = _filters(data.get("filters"))
     kind = given[0]
     if kind == "query":
@@ -108,18 +108,18 @@ def parse_request(data: Any, check_query: Any = None) -> Request:
         if check_query is not None:
             check_query(query)
         return Request(email, Target.SEARCH, query=query.strip(), filters=filters, mode=Mode(mode),
-                       language=language, live=live)
+                       language=language, draft=draft)
     if filters:
         raise SubscriptionError("'filters' apply to a search ('query') only")
     if kind == "person_id":
         if not is_id(data["person_id"]):
             raise SubscriptionError("'person_id' must be a person's number")
         return Request(email, Target.PERSON, person_id=data["person_id"], mode=Mode(mode), language=language,
-                       live=live)
+                       draft=draft)
     slug = data["committee"]
     if not isinstance(slug, str) or len(slug) > 64:
         raise SubscriptionError("'committee' must be a committee's short name")
-    return Request(email, Target.COMMITTEE, committee=slug, mode=Mode(mode), language=language, live=live)
+    return Request(email, Target.COMMITTEE, committee=slug, mode=Mode(mode), language=language, draft=draft)
 
 
 def _filters(raw: Any) -> dict[str, str]:
@@ -167,7 +167,7 @@ def subscribe(s: Session, req: Request) -> tuple[Subscription, str]:
     token = secrets.token_urlsafe(32)
     sub = Subscription(email=req.email, kind=req.target, query=req.query, filters=req.filters,
                        person_id=person_id, committee_id=committee_id, mode=req.mode, language=req.language,
-                       live=req.live, confirm_hash=hash_token(token), unsubscribe_token=secrets.token_urlsafe(32))
+                       draft=req.draft, confirm_hash=hash_token(token), unsubscribe_token=secrets.token_urlsafe(32))
     s.add(sub)
     s.flush()
     return sub, token
@@ -218,9 +218,17 @@ def purge_expired(s: Session, lifetime: timedelta, now: datetime | None = None) 
     return len(ids)
 
 
+def has_subscribers(s: Session, draft: bool = False) -> bool:
+    """Whether a confirmed subscription exists (that asked for live matches): else no alerts job is queued."""
+    query = select(Subscription.id).where(Subscription.confirmed_at.is_not(None))
+    if draft:
+        query = query.where(Subscription.draft.is_(True))
+    return s.scalar(query.limit(1)) is not None
+
+
 def subscription_dict(sub: Subscription) -> dict[str, Any]:
     """What an admin sees of a subscription."""
     return {"id": sub.id, "email": sub.email, "target": sub.kind, "query": sub.query, "filters": sub.filters,
             "person_id": sub.person_id, "committee_id": sub.committee_id, "mode": sub.mode,
-            "language": sub.language, "live": sub.live, "created_at": sub.created_at.isoformat(),
+            "language": sub.language, "draft": sub.draft, "created_at": sub.created_at.isoformat(),
             "confirmed_at": sub.confirmed_at.isoformat() if sub.confirmed_at else None}

@@ -43,7 +43,7 @@ class Compiled:
 
     id: int
     mode: str
-    live: bool
+    draft: bool  # also matches from the live draft
     query: Query | None = None
     filters: tuple[tuple[str, str], ...] = ()
 
@@ -121,14 +121,14 @@ class Matcher:
                     for c in self.by_prefix.get(stem[:n], ()):
                         candidates[c.id] = c
         for c in candidates.values():
-            if (c.live or not live) and c.accepts(doc) and c.query is not None \
+            if (c.draft or not live) and c.accepts(doc) and c.query is not None \
                     and query_matches(c.query, stems, stemset):
                 found[c.id] = (c, c.query)
         followers = self.by_committee.get(doc.committee, [])
         if doc.speaker_id is not None:
             followers = [*followers, *self.by_person.get(doc.speaker_id, ())]
         for c in followers:
-            if c.live or not live:
+            if c.draft or not live:
                 found.setdefault(c.id, (c, None))
         return list(found.values())
 
@@ -144,11 +144,11 @@ def load_matcher(s: Session) -> Matcher:
             except QueryError as exc:
                 log.warning("subscription %s: saved query no longer parses (%s)", sub.id, exc)
                 continue
-            m.add_search(Compiled(sub.id, sub.mode, sub.live, query, tuple(sorted((sub.filters or {}).items()))))
+            m.add_search(Compiled(sub.id, sub.mode, sub.draft, query, tuple(sorted((sub.filters or {}).items()))))
         elif sub.kind == Target.PERSON and sub.person_id is not None:
-            m.add_person(sub.person_id, Compiled(sub.id, sub.mode, sub.live))
+            m.add_person(sub.person_id, Compiled(sub.id, sub.mode, sub.draft))
         elif sub.kind == Target.COMMITTEE and sub.committee_id in slugs:
-            m.add_committee(slugs[sub.committee_id], Compiled(sub.id, sub.mode, sub.live))
+            m.add_committee(slugs[sub.committee_id], Compiled(sub.id, sub.mode, sub.draft))
     return m
 
 
@@ -167,13 +167,13 @@ def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False, matcher
             for c, query in matcher.match(doc, live):
                 seen = known[c.id]
                 # The same segment again, or (for a live subscriber) the final pass's text of a moment already sent.
-                if any(seg == doc.segment or (c.live and start < doc.end and doc.start < end)
+                if any(seg == doc.segment or (c.draft and start < doc.end and doc.start < end)
                        for seg, start, end in seen):
                     continue
                 html, _ = snippet(doc.text, query or Query())
                 s.add(AlertMatch(subscription_id=c.id, segment_id=doc.segment, sitting_id=sitting_id,
                                  start=doc.start, end=doc.end, committee=doc.committee, day=doc.day,
-                                 speaker=doc.speaker, snippet=html, live=live))
+                                 speaker=doc.speaker, snippet=html, draft=live))
                 seen.append((doc.segment, doc.start, doc.end))
                 added += 1
                 modes.add(c.mode)

@@ -204,7 +204,7 @@ def test_server_down_then_up_loses_nothing_and_repeats_no_match(settings_env):
 
 def test_live_matches_only_for_those_who_ask_and_the_final_pass_repeats_none(app, smtp_sink):
     client, ids, rt = app.test_client(), app.config["ids"], rt_of(app)
-    subscribe_confirmed(client, app, smtp_sink, {"email": "live@example.org", "query": "налог", "live": True})
+    subscribe_confirmed(client, app, smtp_sink, {"email": "live@example.org", "query": "налог", "draft": True})
     subscribe_confirmed(client, app, smtp_sink, {"email": "final@example.org", "query": "налог"})
     live_row = add_segment(app, ids["live"], 20.0, "Говорим про налог.", source="live")
     rt.indexer.segments_added(ids["live"], [live_row])  # what the live draft does per committed line

@@ -105,7 +105,7 @@ def api_list():
 def _form_data() -> dict:
     form = request.form
     data: dict = {"email": form.get("email", ""), "mode": form.get("mode") or Mode.IMMEDIATE,
-                  "live": form.get("live") in ("1", "on", "true"), "language": g.get("lang") or "ky"}
+                  "draft": form.get("draft") in ("1", "on", "true"), "language": g.get("lang") or "ky"}
     if form.get("query"):
         data["query"] = form["query"]
         data["filters"] = {k[7:]: v for k, v in form.items() if k.startswith("filter_") and v}
