@@ -21,8 +21,9 @@ from platformdirs import user_cache_path
 from sanarip.errors import SanaripError
 
 PREFIX = "SANARIP_"
-SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}
-ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit"}  # 0 means none / off
+SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}  # smtp_url: password masked below
+ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit", "alert_digest_hour",
+                "subscribe_rate_limit"}  # 0 means none / off
 
 
 class ConfigError(SanaripError, ValueError):
@@ -78,6 +79,12 @@ class Settings:
     # Where browsers read public media (``sittings/…``) directly: nginx's alias of the media folder,
     # an S3 public-read prefix or a CDN origin (ending in "/"); empty: through the web app's /media/.
     public_media_url: str = ""
+    # Alerts: where mail goes (smtp://host:port, smtps:// for implicit TLS, smtp+starttls://), who sends it.
+    smtp_url: str = ""
+    mail_from: str = "sanarip@localhost"
+    alert_digest_hour: int = 8  # local hour (SANARIP_TIMEZONE) the daily digests go out
+    alert_confirm_hours: float = 48.0  # a confirmation link works this long
+    subscribe_rate_limit: int = 10  # subscription requests per client address per hour (0: unlimited)
 
     # Derived values --------------------------------------------------------------------
     @property
@@ -119,6 +126,7 @@ class Settings:
         out["database_url"] = _mask_url(self.effective_database_url)
         out["storage"] = self.effective_storage
         out["model_cache"] = str(self.effective_model_cache)
+        out["smtp_url"] = _mask_url(self.smtp_url)
         return out
 
 
@@ -178,6 +186,13 @@ def _validate(s: Settings) -> None:
         parse_networks(s.metrics_allow)
     except ValueError as exc:
         raise ConfigError(f"SANARIP_METRICS_ALLOW: expected addresses or networks such as 10.0.0.0/8, {exc}") from None
+    if s.smtp_url and urlparse(s.smtp_url).scheme not in ("smtp", "smtps", "smtp+starttls"):
+        raise ConfigError(f"SANARIP_SMTP_URL: expected smtp://host:port, smtps://… or smtp+starttls://…, "
+                          f"got {_mask_url(s.smtp_url)!r}")
+    if s.alert_digest_hour > 23:
+        raise ConfigError(f"SANARIP_ALERT_DIGEST_HOUR: must be an hour from 0 to 23, got {s.alert_digest_hour}")
+    if "@" not in s.mail_from:
+        raise ConfigError(f"SANARIP_MAIL_FROM: must be an e-mail address, got {s.mail_from!r}")
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -330,3 +330,63 @@ class Vote(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     option: Mapped[str] = mapped_column(String(16))  # yes | no | abstain | absent | not voting
     group_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
+# --- alerts ---
+class Subscription(Base):
+    """Someone following a search, a deputy or a committee by e-mail (double opt-in, no account).
+
+    The address is kept only for its alerts: unsubscribing deletes the row, its matches and its mail.
+    """
+
+    __tablename__ = "subscription"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sanarip.subscriptions.Target: search | person | committee
+    query: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committee.id", ondelete="CASCADE"), index=True)
+    mode: Mapped[str] = mapped_column(String(16), default="immediate")  # immediate | daily
+    language: Mapped[str] = mapped_column(String(8), default="ky")
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)  # also match the live draft
+    confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the link's token
+    unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class AlertMatch(Base):
+    """A public segment that matched a subscription; once in a message (``message_id``) it never moves."""
+
+    __tablename__ = "alert_match"
+    __table_args__ = (UniqueConstraint("subscription_id", "segment_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(Integer)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), index=True)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    committee: Mapped[str] = mapped_column(String(300), default="")
+    day: Mapped[str] = mapped_column(String(10), default="")
+    speaker: Mapped[str | None] = mapped_column(String(300))
+    snippet: Mapped[str] = mapped_column(Text, default="")  # HTML-escaped, <mark> around the matched words
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)  # from the live draft
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mail.id", ondelete="SET NULL"), index=True)
+
+
+class OutgoingMail(Base):
+    """One e-mail, composed once and kept until the SMTP server accepts it: a retry sends the same
+    bytes with the same ``Message-ID`` header, so a resend after a crash is recognisably the same."""
+
+    __tablename__ = "outgoing_mail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # confirm | alert
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

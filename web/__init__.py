@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         record,
         security,
         site,
+        subscriptions,
         vendor,
     )
 
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
     limits.init_app(app)
-    for module in (public, live, feeds, api, media, ops, auth, clerk, dashboard, record, vendor, site):
+    for module in (public, live, feeds, api, subscriptions, media, ops, auth, clerk, dashboard, record, vendor, site):
         app.register_blueprint(module.bp)
     from web.views import search_args
 

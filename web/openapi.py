@@ -14,6 +14,7 @@ from typing import Any
 from sanarip.editing import MAX_TEXT
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.sittings import SittingStatus
+from sanarip.subscriptions import LANGUAGES, MAX_QUERY, Mode, Target
 
 # A line of text: no control characters (tab and newline allowed), at least one non-space.
 NO_CONTROL = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"
@@ -54,6 +55,7 @@ WRITE_ERRORS = {
     **ERRORS, "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role"),
     "409": _ok("Conflict", "Stale version or a state that does not allow this"),
     "413": _ok("Error", "Payload too large"),
+    "415": _ok("Error", "The body is not JSON"),
 }
 PAGING = [_param("page", schema={"type": "integer", "minimum": 1, "maximum": 10_000}, desc="Page number, from 1"),
           _param("per_page", schema={"type": "integer", "minimum": 1, "maximum": 500},
@@ -140,6 +142,7 @@ def _schemas() -> dict[str, Any]:
         "Publication": {"type": "object", "properties": {"sitting": integer, "number": integer,
                                                           "published_at": text, "link": text}},
         **_record_schemas(),
+        **_subscription_schemas(),
     }
 
 
@@ -194,6 +197,43 @@ def _record_schemas() -> dict[str, Any]:
         "FactionRecord": {"type": "object", "properties": {
             "id": {"type": "integer"}, "name": text, "members": {"type": "array", "items": obj}, "cohesion": obj,
             "attendance": obj, "speaking_time": obj}},
+    }
+
+
+def _subscription_schemas() -> dict[str, Any]:
+    """Alerts: the public writes a subscription (double opt-in); only admins read them back."""
+    text, boolean = {"type": "string"}, {"type": "boolean"}
+    nullable_int = {"type": "integer", "nullable": True}
+    choice = {"type": "string", "maxLength": 300, "pattern": f"^[^{NO_CONTROL}]*$"}
+    mode = {"type": "string", "enum": list(Mode), "description": "immediate: one message per batch of new "
+            "passages; daily: one digest a day at SANARIP_ALERT_DIGEST_HOUR"}
+    language = {"type": "string", "enum": list(LANGUAGES), "description": "Language of the e-mails"}
+    item = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "email": text, "target": {"type": "string", "enum": list(Target)},
+        "query": {"type": "string", "nullable": True}, "filters": {"type": "object"}, "person_id": nullable_int,
+        "committee_id": nullable_int, "mode": mode, "language": language, "draft": boolean, "created_at": text,
+        "confirmed_at": {"type": "string", "nullable": True}}}
+    return {
+        "SubscriptionInput": {
+            "type": "object", "additionalProperties": False, "required": ["email"],
+            "description": "Exactly one of query, person_id or committee (else 400). Nothing is sent but a "
+                           "confirmation link until it is opened; every alert has a one-click unsubscribe link.",
+            "properties": {
+                "email": {"type": "string", "maxLength": 254, "format": "email"},
+                "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": TEXT_PATTERN,
+                          "description": "A search query, as /search takes it"},
+                "filters": {"type": "object", "additionalProperties": False, "description": "With a query only",
+                            "properties": {"committee": choice, "speaker": choice, "language": choice,
+                                           "from": {"type": "string", "format": "date"},
+                                           "to": {"type": "string", "format": "date"}, "official": boolean}},
+                "person_id": {**ID, "description": "Follow a deputy"},
+                "committee": {"type": "string", "maxLength": 64, "description": "Follow a committee (its slug)"},
+                "mode": mode, "language": language,
+                "draft": {"type": "boolean", "description": "Also alert from the live draft while a sitting runs"}}},
+        "SubscriptionPending": {"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": ["pending"]}, "message": text}},
+        "Subscription": item,
+        "SubscriptionList": _list("Subscription"),
     }
 
 
@@ -264,6 +304,14 @@ def openapi_document(server: str) -> dict[str, Any]:
                                             _ok("DeputyRecord"), [_id("person_id")]),
         "/factions/{org_id}/record": _get("A faction's record: members, cohesion, attendance, speaking time",
                                           _ok("FactionRecord"), [_id("org_id")]),
+        "/subscriptions": {
+            **_get("Every subscription, with its address (admin)", _ok("SubscriptionList"), PAGING,
+                   {**ERRORS, "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role")},
+                   secured=True),
+            "post": {**_write("Follow a search, a deputy or a committee by e-mail (anonymous; a confirmation "
+                              "link is sent first)", _ok("SubscriptionPending", "Accepted: confirmation sent"), [],
+                              "SubscriptionInput", "202"),
+                     "security": [{}, *SECURITY]}},
         "/sittings/{sitting_id}/publish": {"post": _write(
             "Publish the working copy as the next official version (editor); with no change since the last "
             "publication, that publication is the answer", _ok("Publication"), [_id("sitting_id")])},
