@@ -330,6 +330,8 @@ class Vote(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     option: Mapped[str] = mapped_column(String(16))  # yes | no | abstain | absent | not voting
     group_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
+
+
 # --- alerts ---
 class Subscription(Base):
     """Someone following a search, a deputy or a committee by e-mail (double opt-in, no account).
