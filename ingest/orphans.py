@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from sanarip.jobs import JobStatus
 from sanarip.models import utcnow
 from sanarip.pipeline import RecordPayload, next_jobs
 from sanarip.runtime import Runtime
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 def recorder_alive(rt: Runtime, sitting_id: int) -> bool:
     """True while a worker holds the sitting's record job on an unexpired lease."""
     active = rt.queue.active(RecordPayload(sitting_id))
-    return active is not None and active[1] == "running" and active[2] is not None and active[2] > utcnow()
+    return active is not None and active[1] == JobStatus.RUNNING and active[2] is not None and active[2] > utcnow()
 
 
 def end_recording(rt: Runtime, sitting_id: int, reason: str) -> str:

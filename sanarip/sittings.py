@@ -124,6 +124,7 @@ def list_sittings(s: Session, committee: str | None = None) -> list[Sitting]:
 
 def sitting_details(s: Session, sitting_id: int) -> dict[str, Any]:
     """``sitting_dict`` plus what an operator asks next: source, transcript lines, publications, active jobs."""
+    from sanarip.jobs import ACTIVE
     from sanarip.models import Job, Publication, TranscriptSegment
 
     st = get_sitting(s, sitting_id)
@@ -132,7 +133,7 @@ def sitting_details(s: Session, sitting_id: int) -> dict[str, Any]:
     out["segments"] = s.scalar(select(func.count()).where(TranscriptSegment.sitting_id == sitting_id)) or 0
     out["publications"] = s.scalar(select(func.count()).where(Publication.sitting_id == sitting_id)) or 0
     out["active_jobs"] = [{"id": j.id, "kind": j.kind, "status": j.status}
-                          for j in s.scalars(select(Job).where(Job.status.in_(("queued", "running"))).order_by(Job.id))
+                          for j in s.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.id))
                           if (j.payload or {}).get("sitting") == sitting_id]
     return out
 
