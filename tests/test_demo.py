@@ -90,8 +90,9 @@ def test_demo_stops_on_sigint_in_the_background_and_on_sigterm(tmp_path):
             os.killpg(demo.pid, signum)  # Ctrl-C reaches the whole job
         else:
             demo.send_signal(signum)
-        out, _ = demo.communicate(timeout=120)
-        lines += out.splitlines()
+        demo.wait(timeout=120)
+        lines += demo.stdout.read().splitlines()  # through the buffered reader: readline may hold lines already
+        demo.stdout.close()
         assert demo.returncode == 0 and any("stopped" in x for x in lines), lines
         assert any(f"open http://127.0.0.1:{port}/" in x for x in lines), lines  # the re-run kept its port
         assert _live_sittings(tmp_path) == [], lines  # never left live
