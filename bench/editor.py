@@ -37,7 +37,7 @@ from sanarip.models import Person, Sitting, TranscriptSegment, utcnow  # noqa: E
 from sanarip.runtime import Runtime  # noqa: E402
 from sanarip.sittings import SittingStatus  # noqa: E402
 from tests.seed import words_for  # noqa: E402
-from tests.services import free_port, wait_for_port  # noqa: E402
+from tests.services import end_process, free_port, wait_for_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
@@ -181,8 +181,7 @@ def measure(browser, tree: Path, repeat: int) -> tuple[Effort, Effort]:
                 if wrong:
                     raise SystemExit(f"{tree}: lines without the speaker: {wrong}")
             finally:
-                server.terminate()
-                server.wait(10)
+                end_process(server)
     return median(fixes), median(speakers)
 
 
