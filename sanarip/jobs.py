@@ -237,15 +237,6 @@ class JobQueue:
             job.status, job.attempts, job.run_after = JobStatus.QUEUED, 0, utcnow()
             job.error, job.finished_at = None, None
 
-    def state(self, payload: Payload) -> tuple[JobStatus, str | None] | None:
-        """(status, error) of the newest job queued for ``payload``'s dedupe key, or None if never queued."""
-        key = payload.dedupe_key()
-        if key is None:
-            return None
-        with self.db.session(readonly=True) as s:
-            row = s.execute(select(Job.status, Job.error).where(Job.dedupe_key == key)).first()
-        return (JobStatus(row[0]), row[1]) if row else None
-
     def recent(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The newest jobs, as the CLI lists them."""
         if status is not None and status not in set(JobStatus):

@@ -15,7 +15,6 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 
 from sanarip.clips import ClipRange, RangeError, clip_key, clip_range, parse_range
-from sanarip.jobs import ACTIVE, JobStatus
 from sanarip.models import Sitting
 from sanarip.pipeline import ClipPayload
 from sanarip.throttle import window_hit
@@ -50,11 +49,8 @@ def _clip(sitting_id: int) -> tuple[str, ClipRange, bool]:
     if rt.storage.exists(key):
         return key, rng, True
     payload = ClipPayload(sitting_id, rng.start_ms, rng.end_ms, burn)
-    state = rt.queue.state(payload)
-    if state and state[0] in ACTIVE:
+    if rt.queue.active(payload):
         return key, rng, False  # being made: asking again costs nothing
-    if state and state[0] == JobStatus.DEAD:
-        abort(422, f"This clip could not be made: {state[1] or 'ffmpeg failed'}")
     limit = rt.settings.clip_rate_limit
     if limit:
         with rt.db.session() as s:

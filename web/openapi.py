@@ -301,8 +301,7 @@ def openapi_document(server: str) -> dict[str, Any]:
                                   desc="burn: the lines are also drawn into the picture, with the speaker")],
             "responses": {"200": _ok("Clip", "Made"),
                           "202": {**_ok("Clip", "Being made: ask again after Retry-After seconds"),
-                                  "headers": TOO_MANY["headers"]},
-                          "422": _ok("Error", "The clip could not be made"), **ERRORS}}},
+                                  "headers": TOO_MANY["headers"]}, **ERRORS}}},
         "/sittings/{sitting_id}/agenda": _get("A sitting's agenda items in order (start/end in media seconds)",
                                               _ok("AgendaList"), [_id("sitting_id")]),
         "/sittings/{sitting_id}/vote-events": {
