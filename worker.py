@@ -70,6 +70,8 @@ def handler(kind: JobKind) -> Handler:
             from search.jobs import run_index_job as run
         case JobKind.POSTER:
             from ingest.poster import run_poster_job as run
+        case JobKind.CLIP:
+            from ingest.clips import run_clip_job as run
         case JobKind.ALERTS:
             from search.alerts import run_alerts_job as run
         case JobKind.MAIL:
