@@ -340,3 +340,18 @@ def test_deputy_and_committee_atom_feeds(app):
     committee = feedparser.parse(client.get("/c/budget.atom").data)
     assert not committee.bozo and [e.link for e in committee.entries] == [f"{BASE}/s/{ids['sitting']}"]
     assert client.get("/c/nope.atom").status_code == 404 and client.get("/p/99999.atom").status_code == 404
+
+
+def test_a_committee_follower_hears_of_a_sitting_once_and_a_deputys_of_each_passage(sqlite_runtime):
+    rt = sqlite_runtime
+    ids = seed(rt)
+    with rt.db.session() as s:
+        for body in ({"committee": "budget"}, {"person_id": ids["person"]}, {"committee": "health"}):
+            sub, token = subscribe(s, parse_request({"email": "c@example.org", **body}))
+            confirm(s, token, timedelta(hours=1))
+    assert match_sitting(rt, ids["sitting"])["matches"] == 1 + 2  # the committee once, the deputy's two lines
+    with rt.db.session(readonly=True) as s:
+        kinds = s.execute(select(Subscription.kind, AlertMatch.start).join(Subscription)
+                          .order_by(Subscription.id, AlertMatch.start)).all()
+    assert kinds == [("committee", 0.0), ("person", 0.0), ("person", 4.0)]
+    assert match_sitting(rt, ids["sitting"])["matches"] == 0
