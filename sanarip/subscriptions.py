@@ -90,10 +90,10 @@ def parse_request(data: Any, check_query: Any = None) -> Request:
     if len(given) != 1:
         raise SubscriptionError("give exactly one of 'query', 'person_id' or 'committee'")
     mode = data.get("mode", Mode.IMMEDIATE)
-    if mode not in set(Mode):
+    if not isinstance(mode, str) or mode not in set(Mode):
         raise SubscriptionError("'mode' must be immediate or daily")
     language = data.get("language", "ky")
-    if language not in LANGUAGES:
+    if not isinstance(language, str) or language not in LANGUAGES:
         raise SubscriptionError("'language' must be ky, ru or en")
     draft = data.get("draft", False)
     if not isinstance(draft, bool):
