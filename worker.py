@@ -66,6 +66,8 @@ def handler(kind: JobKind) -> Handler:
             from transcribe.jobs import run_transcribe_job as run
         case JobKind.INDEX:
             from search.jobs import run_index_job as run
+        case JobKind.POSTER:
+            from ingest.poster import run_poster_job as run
         case JobKind.ALERTS:
             from search.alerts import run_alerts_job as run
         case JobKind.MAIL:

@@ -238,6 +238,100 @@ class AuditLog(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# --- record (issue 23): Popolo people and groups, agenda items, votes ---
+class Organization(Base):
+    """A Popolo organization: faction, party, committee (a Sanarip committee links here), chamber."""
+
+    __tablename__ = "organization"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    classification: Mapped[str] = mapped_column(String(64), default="faction", index=True)
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committee.id", ondelete="SET NULL"), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
+    founding_date: Mapped[str | None] = mapped_column(String(10))
+    dissolution_date: Mapped[str | None] = mapped_column(String(10))
+
+
+class Identifier(Base):
+    """An identifier (scheme + value) of a person or an organization; scheme ``popolo`` keeps its Popolo id."""
+
+    __tablename__ = "identifier"
+    __table_args__ = (Index("ix_identifier_value", "identifier", "scheme"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"),
+                                                        index=True)
+    scheme: Mapped[str] = mapped_column(String(100))
+    identifier: Mapped[str] = mapped_column(String(300))
+
+
+class Post(Base):
+    """A position in an organization (chair, deputy chair) that a membership may hold."""
+
+    __tablename__ = "post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(100))
+    popolo_id: Mapped[str | None] = mapped_column(String(300), unique=True)
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"))
+    role: Mapped[str | None] = mapped_column(String(100))
+    start_date: Mapped[str | None] = mapped_column(String(10))  # ISO date, as Popolo gives it
+    end_date: Mapped[str | None] = mapped_column(String(10))
+    popolo_id: Mapped[str | None] = mapped_column(String(300), unique=True)
+
+
+class AgendaItem(Base):
+    """One item of a sitting's agenda, placed on the sitting's media timeline."""
+
+    __tablename__ = "agenda_item"
+    __table_args__ = (UniqueConstraint("sitting_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … (the n of /s/<id>/item/<n>)
+    identifier: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(1000))
+    link: Mapped[str | None] = mapped_column(String(2000))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+
+
+class VoteEvent(Base):
+    """A Popolo vote event with its motion; ``identifier`` is the idempotency key of pushes and imports."""
+
+    __tablename__ = "vote_event"
+    __table_args__ = (Index("ix_vote_event_sitting_time", "sitting_id", "media_time"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(200), unique=True)
+    motion_identifier: Mapped[str | None] = mapped_column(String(200))
+    motion_text: Mapped[str] = mapped_column(Text, default="")
+    start_date: Mapped[datetime] = mapped_column()
+    media_time: Mapped[float] = mapped_column(Float)
+    in_gap: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[str | None] = mapped_column(String(100))
+    counts: Mapped[list[Any]] = mapped_column(default=list)  # [{"option", "value"}]
+    group_results: Mapped[list[Any]] = mapped_column(default=list)  # [{"group_id", "group", "result", "counts"}]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Vote(Base):
+    __tablename__ = "vote"
+    __table_args__ = (UniqueConstraint("vote_event_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_event_id: Mapped[int] = mapped_column(ForeignKey("vote_event.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    option: Mapped[str] = mapped_column(String(16))  # yes | no | abstain | absent | not voting
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
+
+
 # --- alerts ---
 class Subscription(Base):
     """Someone following a search, a deputy or a committee by e-mail (double opt-in, no account).

@@ -35,6 +35,7 @@ class JobKind(StrEnum):
     LIVE = "live"
     TRANSCRIBE = "transcribe"
     INDEX = "index"
+    POSTER = "poster"  # one frame for the home page's card; queued on demand for older sittings
     SLEEP = "sleep"  # diagnostic: tests and benches
     ALERTS = "alerts"  # match a sitting's newly public segments against the subscriptions
     MAIL = "mail"  # compose due alerts and send every unsent mail over SMTP
@@ -139,6 +140,12 @@ class IndexPayload(Payload):
     def dedupe_key(self) -> str | None:
         # A final-pass index job must not merge into a clerk's re-index: its completion counts.
         return f"{self.kind}:{'final:' if self.final else ''}{self.sitting}"
+
+
+@dataclass(frozen=True)
+class PosterPayload(Payload):
+    kind: ClassVar[JobKind] = JobKind.POSTER
+    sitting: int
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ def _check_csrf() -> None:
 def init_app(app: Flask) -> None:
     app.before_request(_load_user)
     app.before_request(_check_csrf)
-    app.jinja_env.globals.update(csrf_token=csrf_token)
+    app.jinja_env.globals.update(csrf_token=csrf_token, login_next=login_next)
 
 
 def require_role(role: str):
@@ -139,7 +139,7 @@ def require_role(role: str):
             if g.user is None:
                 if request.path.startswith("/api/") or request.method not in SAFE_METHODS:
                     raise unauthorized("Log in or send an API token (Authorization: Bearer …).")
-                return redirect(url_for("auth.login", next=request.full_path))
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not role_at_least(g.user.role, role):
                 abort(403, f"This needs the {role} role; you are {g.user.role}.")
             return view(*args, **kwargs)
@@ -151,10 +151,24 @@ def require_role(role: str):
 
 
 def _safe_next(target: str | None) -> str:
-    parsed = urlparse(target or "")
-    if target and not parsed.scheme and not parsed.netloc and target.startswith("/"):
+    """``target`` if it is a path on this site, else the home page: no open redirect.
+
+    Browsers read ``//host`` and ``/\\host`` (and the same with tabs or newlines inside) as
+    another site, so a backslash or any control character refuses the target too.
+    """
+    target = target or ""
+    parsed = urlparse(target)
+    if (target.startswith("/") and not target.startswith("//") and not parsed.scheme and not parsed.netloc
+            and "\\" not in target and target.isprintable()):
         return target
     return url_for("public.home")
+
+
+def login_next() -> str | None:
+    """Where the header's login link returns to: this page (not the login page itself)."""
+    if request.endpoint in (None, "auth.login", "auth.logout") or request.method != "GET":
+        return None
+    return request.full_path.rstrip("?")
 
 
 # Throttled password checks ---------------------------------------------------------------------

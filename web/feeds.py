@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
+from sanarip.clock import day_start
 from sanarip.models import Committee, Sitting, utcnow
 from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.texthygiene import xml_text as _xml_text
@@ -20,7 +21,8 @@ bp = Blueprint("feeds", __name__)
 
 
 def _day(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
+    """A hit's local day as the instant it began (the feed's dates are the sitting's local day)."""
+    return day_start(date.fromisoformat(day))
 
 
 @bp.route("/search.atom")

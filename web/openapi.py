@@ -141,7 +141,62 @@ def _schemas() -> dict[str, Any]:
         "Review": {"type": "object", "properties": {"sitting": integer, "status": text}},
         "Publication": {"type": "object", "properties": {"sitting": integer, "number": integer,
                                                           "published_at": text, "link": text}},
+        **_record_schemas(),
         **_subscription_schemas(),
+    }
+
+
+def _record_schemas() -> dict[str, Any]:
+    """Agenda items, vote events (Popolo-shaped; the push refuses unknown fields), records, Popolo."""
+    obj, num, text = {"type": "object"}, {"type": "number"}, {"type": "string"}
+    nullable_text, nullable_num = {"type": "string", "nullable": True}, {"type": "number", "nullable": True}
+    line = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT_PATTERN}
+    option = {"type": "string", "enum": ["yes", "no", "abstain", "absent", "not voting"]}
+    # Open objects: Popolo documents carry more fields (group_id, weight …) than Sanarip reads.
+    count = {"type": "object", "required": ["option", "value"],
+             "properties": {"option": option, "value": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}}
+    vote = {"type": "object", "required": ["voter_id", "option"],
+            "properties": {"voter_id": {**line, "description": "Any identifier of a person, or person/<id>"},
+                           "option": option}}
+    event_in = {
+        "type": "object", "required": ["start_date"],
+        "anyOf": [{"required": ["identifier"]}, {"required": ["id"]}],
+        "properties": {
+            "identifier": {**line, "description": "Idempotency key: a vote event pushed again is replaced"},
+            "id": {**line, "description": "Same as identifier"},
+            "motion": {"type": "object", "properties": {
+                "text": {"type": "string", "maxLength": 10_000, "pattern": f"^[^{NO_CONTROL}]*$"},
+                "identifier": {**line, "minLength": 0, "pattern": f"^[^{NO_CONTROL}]*$"}}},
+            "start_date": {"type": "string", "format": "date-time", "description": "Wall clock, ISO with offset"},
+            "result": {"type": "string", "maxLength": 100, "pattern": f"^[^{NO_CONTROL}]*$"},
+            "counts": {"type": "array", "items": count, "maxItems": 5},
+            "votes": {"type": "array", "items": vote, "maxItems": 1000}}}
+    event = {"type": "object", "properties": {
+        "identifier": text, "sitting": {"type": "integer"}, "motion": obj, "start_date": text, "media_time": num,
+        "in_gap": {"type": "boolean"}, "result": nullable_text, "label": text,
+        "counts": {"type": "array", "items": obj}, "group_results": {"type": "array", "items": obj},
+        "votes": {"type": "array", "items": obj}}}
+    item = {"type": "object", "properties": {"position": {"type": "integer"}, "identifier": text, "title": text,
+                                             "link": nullable_text, "start": num, "end": nullable_num}}
+    return {
+        "AgendaItem": item, "AgendaList": _list("AgendaItem"),
+        "VoteEvent": event, "VoteEventList": _list("VoteEvent"), "VoteEventInput": event_in,
+        "VoteEventPush": {"oneOf": [{"$ref": "#/components/schemas/VoteEventInput"},
+                                    {"type": "array", "minItems": 1, "maxItems": 100,
+                                     "items": {"$ref": "#/components/schemas/VoteEventInput"}}]},
+        "Placed": {"type": "object", "properties": {"items": {"type": "array", "items": {
+            "type": "object", "properties": {"identifier": text, "media_time": num, "in_gap": {"type": "boolean"}}}},
+            "next": nullable_text}},
+        "Popolo": {"type": "object", "required": ["persons", "organizations", "memberships", "vote_events"],
+                   "properties": {k: {"type": "array", "items": obj} for k in (
+                       "persons", "organizations", "posts", "memberships", "motions", "vote_events")}},
+        "DeputyRecord": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": text, "speaking_time": obj, "attendance": obj,
+            "speeches": {"type": "array", "items": obj}, "votes": {"type": "array", "items": obj},
+            "memberships": {"type": "array", "items": obj}}},
+        "FactionRecord": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": text, "members": {"type": "array", "items": obj}, "cohesion": obj,
+            "attendance": obj, "speaking_time": obj}},
     }
 
 
@@ -232,6 +287,25 @@ def openapi_document(server: str) -> dict[str, Any]:
             "Revert a segment to the state before a revision", _ok("Segment"), [_id("revision_id")])},
         "/sittings/{sitting_id}/review": {"post": _write(
             "Mark a transcribed sitting as reviewed (clerk)", _ok("Review"), [_id("sitting_id")])},
+        "/sittings/{sitting_id}/agenda": _get("A sitting's agenda items in order (start/end in media seconds)",
+                                              _ok("AgendaList"), [_id("sitting_id")]),
+        "/sittings/{sitting_id}/vote-events": {
+            **_get("A sitting's vote events with counts, group results and votes per person", _ok("VoteEventList"),
+                   [_id("sitting_id")]),
+            "post": _write("Push vote events (editor): the e-voting system's results as they happen; all stored "
+                           "or none; unknown voters, counts that disagree with the votes and times outside the "
+                           "sitting answer 400", _ok("Placed", "Stored"), [_id("sitting_id")], "VoteEventPush",
+                           "201")},
+        "/sittings/{sitting_id}/popolo.json": _get("One sitting's voters, speakers and vote events as Popolo",
+                                                   _ok("Popolo"), [_id("sitting_id")]),
+        "/popolo.json": _get("Persons, organizations, posts, memberships, motions and vote events as Popolo",
+                             _ok("Popolo")),
+        "/votes.csv": _get("Every vote, one row per person per vote event",
+                           {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}),
+        "/persons/{person_id}/record": _get("A deputy's record: speeches, votes, attendance, memberships",
+                                            _ok("DeputyRecord"), [_id("person_id")]),
+        "/factions/{org_id}/record": _get("A faction's record: members, cohesion, attendance, speaking time",
+                                          _ok("FactionRecord"), [_id("org_id")]),
         "/subscriptions": {
             **_get("Every subscription, with its address (admin)", _ok("SubscriptionList"), PAGING,
                    {**ERRORS, "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role")},

@@ -43,8 +43,9 @@ class Policy:
 def page_csp(media_origin: str | None) -> str:
     media = " ".join(filter(None, ("'self'", "blob:", media_origin)))
     connect = " ".join(filter(None, ("'self'", media_origin)))
+    img = " ".join(filter(None, ("'self'", "data:", media_origin)))  # poster frames are media, redirected on S3
     return "; ".join((
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {img}",
         f"media-src {media}", f"connect-src {connect}", "worker-src 'self' blob:", "object-src 'none'",
         "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
     ))
@@ -55,19 +56,20 @@ PAGE = "page"
 DATA = "data"
 # Endpoint or blueprint name → kind of response; anything not named is a page.
 POLICIES: dict[str, str] = {
-    "api": DATA, "feeds": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
-    "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA, "live.live_events": DATA,
+    "api": DATA, "feeds": DATA, "site": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
+    "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA,
     "subscriptions.api_subscribe": DATA, "subscriptions.api_list": DATA,
 }
 
 
 def media_origin(rt: Runtime) -> str | None:
-    """The origin browsers fetch media from when storage presigns URLs (S3), else None (this site)."""
-    url = rt.storage.media_url("sittings/0/csp-probe.ts")
+    """The origin browsers fetch media from: ``public_media_url``'s, or where storage presigns URLs
+    (S3), else None (this site)."""
+    url = rt.settings.public_media_url or rt.storage.media_url("sittings/0/csp-probe.ts")
     if not url:
         return None
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None  # a path: this site
 
 
 def policy_for(endpoint: str | None, policies: dict[str, Policy]) -> Policy:
