@@ -39,6 +39,7 @@ from sanarip.mail import Letter, build_message  # noqa: E402
 from sanarip.models import AlertMatch, Person, Sitting, Subscription, TranscriptSegment, utcnow  # noqa: E402
 from sanarip.pipeline import AlertsPayload, JobKind  # noqa: E402
 from sanarip.runtime import Runtime  # noqa: E402
+from sanarip.sittings import SittingStatus  # noqa: E402
 from sanarip.subscriptions import confirm, parse_request, subscribe  # noqa: E402
 from search.alerts import load_matcher, match_sitting  # noqa: E402
 from search.fts5 import Fts5Index  # noqa: E402
@@ -71,7 +72,8 @@ def populate(rt: Runtime, n_subs: int, hours: int, mix: str) -> list[int]:
             st = sittings.get(doc.sitting)
             if st is None:
                 st = Sitting(committee_id=committees[doc.committee].id, title=f"Sitting {doc.sitting}",
-                             status="transcribed", started_at=datetime.fromisoformat(doc.day).replace(tzinfo=UTC))
+                             status=SittingStatus.TRANSCRIBED,
+                             started_at=datetime.fromisoformat(doc.day).replace(tzinfo=UTC))
                 s.add(st)
                 s.flush()
                 sittings[doc.sitting] = st
