@@ -20,7 +20,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sanarip.jobs import JobContext
@@ -34,7 +34,7 @@ from sanarip.textanalysis import words
 from search.base import Document
 from search.documents import sitting_documents
 from search.highlight import snippet
-from search.query import Atom, Query, QueryError, cache_key, parse
+from search.query import Atom, Query, QueryError, parse
 
 log = logging.getLogger(__name__)
 
@@ -203,15 +203,17 @@ def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False, matcher
         modes: set[str] = set()
         snippets: dict[tuple, str] = {}  # many subscriptions share a query: one snippet per segment and query
         for doc in docs:
+            analyzed = None
             for c, query in matcher.match(doc, live):
                 # The same segment again, or (for a live subscriber) the final pass's text of a moment already sent.
                 if (c.per_sitting and c.id in told) or (c.id, doc.segment) in known:
                     continue
                 if c.draft and any(start < doc.end and doc.start < end for start, end in spans[c.id]):
                     continue
-                key = (doc.segment, cache_key(query) if query is not None else None)
+                key = (doc.segment, id(query))  # one Query object per distinct saved query (load_matcher)
                 if key not in snippets:
-                    snippets[key] = snippet(doc.text, query or Query())[0]
+                    analyzed = analyzed or words(doc.text)
+                    snippets[key] = snippet(doc.text, query or Query(), analyzed=analyzed)[0]
                 rows.append({"subscription_id": c.id, "segment_id": doc.segment, "sitting_id": sitting_id,
                              "start": doc.start, "end": doc.end, "committee": doc.committee, "day": doc.day,
                              "speaker": doc.speaker, "snippet": snippets[key], "draft": live, "created_at": now})
@@ -221,7 +223,7 @@ def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False, matcher
                     spans[c.id].append((doc.start, doc.end))
                 modes.add(c.mode)
         if rows:
-            s.execute(insert(AlertMatch), rows)  # one executemany, not an ORM object per match
+            s.execute(AlertMatch.__table__.insert(), rows)  # one executemany, not an ORM object per match
         added = len(rows)
     return {"segments": len(docs), "matches": added, "modes": sorted(modes)}
 
