@@ -227,14 +227,16 @@ def _subscription_schemas() -> dict[str, Any]:
                            "confirmation link until it is opened; every alert has a one-click unsubscribe link.",
             "properties": {
                 "email": {"type": "string", "maxLength": 254, "format": "email"},
-                "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": TEXT_PATTERN,
-                          "description": "A search query, as /search takes it"},
+                "query": {"type": "string", "maxLength": MAX_QUERY, "pattern": f"^$|{TEXT_PATTERN}",
+                          "nullable": True, "description": "A search query, as /search takes it (empty or null: "
+                                                           "not given)"},
                 "filters": {"type": "object", "additionalProperties": False, "description": "With a query only",
                             "properties": {"committee": choice, "speaker": choice, "language": choice,
                                            "from": {"type": "string", "format": "date"},
                                            "to": {"type": "string", "format": "date"}, "official": boolean}},
-                "person_id": {**ID, "description": "Follow a deputy"},
-                "committee": {"type": "string", "maxLength": 64, "description": "Follow a committee (its slug)"},
+                "person_id": {**ID, "nullable": True, "description": "Follow a deputy"},
+                "committee": {"type": "string", "maxLength": 64, "nullable": True,
+                              "description": "Follow a committee (its slug)"},
                 "mode": mode, "language": language,
                 "draft": {"type": "boolean", "description": "Also alert from the live draft while a sitting runs"}}},
         "SubscriptionPending": {"type": "object", "required": ["status"], "properties": {
