@@ -6,8 +6,7 @@ live job after each pass, the web process after a vote is pushed): ``write`` reb
 document from the database and stores it atomically (temp file + rename on a local folder, a
 single PUT on S3), so a reader never sees half a document and two writers cannot merge wrongly.
 
-Schema (``SCHEMA_VERSION`` 1; the one definition, also served as the OpenAPI component
-``LiveState``)::
+Schema (``SCHEMA_VERSION`` 1; the one definition, summarized in the README)::
 
     {"version": 1,
      "sitting": int, "status": "scheduled" | "live" | "recorded" | …,

@@ -68,14 +68,16 @@ def test_live_page_follows_the_subtitle_rendition(tmp_path, testdata, browser):
                               stderr=subprocess.DEVNULL)
     live_worker = subprocess.Popen([SANARIP, "worker", "--kinds", "live"], env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-    pub = HlsPublisher(clip, tmp_path / "src", segment=1.0)
+    pub = HlsPublisher(clip, tmp_path / "src", segment=1.0, loop=True)
     recorder = None
     try:
+        wait_for_port(port, proc=server)
+        time.sleep(10)  # the live worker has imported faster-whisper before the sitting starts
         with http_folder(tmp_path / "src") as src:
             pub.start()
             time.sleep(3)
             recorder = subprocess.Popen([SANARIP, "record", f"{src}/live.m3u8", "--committee", "budget",
-                                         "--duration", "45"], env=env, stdout=subprocess.PIPE,
+                                         "--duration", "70"], env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
             sitting = int(recorder.stdout.readline())
             wait_for_port(port, proc=server)
@@ -91,7 +93,7 @@ def test_live_page_follows_the_subtitle_rendition(tmp_path, testdata, browser):
                                    " && window.sanaripHls.subtitleTrack === 0", timeout=30_000)
             try:
                 page.wait_for_function("() => Array.from(document.getElementById('player').textTracks)"
-                                       ".some((t) => t.cues && t.cues.length > 0)", timeout=60_000)
+                                       ".some((t) => t.cues && t.cues.length > 0)", timeout=90_000)
             except Exception as exc:
                 published.check()
                 state = page.evaluate("""() => ({tracks: Array.from(document.getElementById('player').textTracks)
