@@ -27,6 +27,7 @@ import ffmpeg
 from sqlalchemy import delete, select
 
 from ingest.media import MediaError, Probe, ffmpeg_exe, probe
+from ingest.poster import try_make_poster
 from sanarip import procs
 from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
@@ -293,8 +294,8 @@ class Recorder:
         base_media = self.state.media_time
         if self.from_file:
             started = self.started_at + timedelta(seconds=base_media)
-        else:  # an HLS source tells the wall clock of the segment we start at; else: now
-            started = _last_program_date_time(_source_snapshot(source)) or utcnow()
+        else:  # an HLS source tells the wall clock of the segment we start at; else: now, less its lag
+            started = _last_program_date_time(_source_snapshot(source)) or self._received_now()
         stderr = open(run_dir / "ffmpeg.log", "wb")  # noqa: SIM115 - closed below; a pipe could fill up
         proc = procs.spawn(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
         counters = {"seg": 0, "chunk": 0}
@@ -369,8 +370,12 @@ class Recorder:
             reason = self._reconnect_wait(source, dropped_at, end_at, snapshot)
             if reason:
                 break
-            self.add_gap(dropped_at, _last_program_date_time(_source_snapshot(source)) or utcnow())
+            self.add_gap(dropped_at, _last_program_date_time(_source_snapshot(source)) or self._received_now())
         return self._finish(None if self.state.segments else f"no media received ({reason})", reason)
+
+    def _received_now(self) -> datetime:
+        """The source's clock for what arrives now, when it states none: receive time minus its delay."""
+        return utcnow() - timedelta(seconds=self.settings.source_delay)
 
     def _reconnect_wait(self, source: str, dropped_at: datetime, end_at: datetime | None,
                         snapshot: bytes | None) -> str | None:
@@ -413,7 +418,9 @@ class Recorder:
             self._publish_playlist(final=True)
         with self.rt.db.session() as s:
             sitting = get_sitting(s, self.sitting_id)
-            sitting.ended_at = utcnow()
+            # An imported file ends its own duration after its start, not when the remux finished.
+            sitting.ended_at = (sitting.started_at + timedelta(seconds=self.state.media_time)
+                                if self.from_file and sitting.started_at else utcnow())
             sitting.duration = self.state.media_time
             if failure:
                 transition(sitting, SittingStatus.FAILED, failure)
@@ -431,3 +438,4 @@ def run_record_job(ctx: JobContext) -> None:
     failure = Recorder(ctx.runtime, args.sitting, ctx).run(datetime.fromisoformat(args.end_at) if args.end_at else None)
     if failure:
         raise PermanentFailure(failure)
+    try_make_poster(ctx.runtime, args.sitting)

@@ -108,3 +108,8 @@ def write(rt, sitting_id: int, previous: dict[str, Any] | None = None) -> dict[s
         return previous
     rt.storage.put_bytes(state_key(sitting_id), encode(doc), CONTENT_TYPE)
     return doc
+
+
+def rewrite(rt, sitting_id: int) -> dict[str, Any]:
+    """``write`` under the name web/record.py calls after a vote or agenda push."""
+    return write(rt, sitting_id)

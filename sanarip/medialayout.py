@@ -6,8 +6,8 @@ Storage has a public part and a private one, told apart by the key's first compo
   ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (the EVENT playlist, grows while recording),
   ``edge.m3u8`` (its sliding window, what live players load), ``index.m3u8`` (the VOD playlist
   once finalized), ``main.m3u8`` (the multivariant playlist: media + subtitles), ``subs/…``
-  (the WebVTT subtitle rendition, ``sanarip/subtitles.py``) and ``live.json`` (the live-state
-  file, ``sanarip/livestate.py``).
+  (the WebVTT subtitle rendition, ``sanarip/subtitles.py``), ``live.json`` (the live-state
+  file, ``sanarip/livestate.py``) and ``poster.jpg`` (one frame, the home page's card image).
 * ``work/sittings/<id>/`` holds a sitting's private working files, never served and deleted
   once the final pass has finished (``delete_working_files``): ``audio/chunk_000000_000000002039.wav``
   … (16 kHz mono chunks of at most 2 s for the live transcriber, about 115 MB per sitting-hour,
@@ -55,6 +55,11 @@ def edge_playlist_key(sitting_id: int) -> str:
 def main_playlist_key(sitting_id: int) -> str:
     """The multivariant playlist: the media playlist plus the subtitle rendition."""
     return f"{sitting_prefix(sitting_id)}/main.m3u8"
+
+
+def poster_key(sitting_id: int) -> str:
+    """The sitting's poster frame (JPEG): public, written once per sitting."""
+    return f"{sitting_prefix(sitting_id)}/poster.jpg"
 
 
 def working_prefix(sitting_id: int) -> str:

@@ -37,7 +37,7 @@ def run_transcribe_job(ctx: JobContext) -> None:
         options = Options(language=args.language or "auto",
                           fallback_language=committee.fallback_language,
                           span_seconds=rt.settings.transcribe_span_seconds)
-    model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
+    model = load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
     options.batch_size = batch_size(rt.settings.batch_size, rt.settings.device)
     workdir = Path(tempfile.mkdtemp(prefix="sanarip-final-"))
     try:

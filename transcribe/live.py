@@ -241,7 +241,7 @@ def run_live_job(ctx: JobContext) -> None:
         model_name = args.model or sitting.committee.model or rt.settings.model
         committed = s.scalar(select(func.max(TranscriptSegment.end)).where(
             TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.LIVE)) or 0.0
-    model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
+    model = load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
 
     def save(seg: Segment) -> None:
         with rt.db.session() as s:
