@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import m3u8  # noqa: E402
 
+from sanarip.pipeline import JobKind  # noqa: E402
 from tests.services import end_process, free_port, wait_for_port  # noqa: E402
 from tests.streams import HlsPublisher, http_folder, make_clip  # noqa: E402
 
@@ -212,8 +213,8 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([SANARIP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
-    live_worker = subprocess.Popen([SANARIP, "worker", "--kinds", "live"], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+    live_worker = subprocess.Popen([SANARIP, "worker", "--kinds", JobKind.LIVE.value], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pub = HlsPublisher(clip, tmp / "src", segment=1.0, loop=True)
     total = 70 + 3 * args.seconds
     try:
