@@ -6,8 +6,7 @@ live job after each pass, the web process after a vote is pushed): ``write`` reb
 document from the database and stores it atomically (temp file + rename on a local folder, a
 single PUT on S3), so a reader never sees half a document and two writers cannot merge wrongly.
 
-Schema (``SCHEMA_VERSION`` 1; the one definition, also served as the OpenAPI component
-``LiveState``)::
+Schema (``SCHEMA_VERSION`` 1; the one definition, summarized in the README)::
 
     {"version": 1,
      "sitting": int, "status": "scheduled" | "live" | "recorded" | …,
@@ -109,3 +108,8 @@ def write(rt, sitting_id: int, previous: dict[str, Any] | None = None) -> dict[s
         return previous
     rt.storage.put_bytes(state_key(sitting_id), encode(doc), CONTENT_TYPE)
     return doc
+
+
+def rewrite(rt, sitting_id: int) -> dict[str, Any]:
+    """``write`` under the name web/record.py calls after a vote or agenda push."""
+    return write(rt, sitting_id)

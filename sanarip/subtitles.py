@@ -16,7 +16,7 @@ Layout under ``sittings/<id>/`` (public; see ``sanarip.medialayout``)::
     subs/<tag>/sub_00000.vtt …  the final pass's VTT segments; a new tag per run, never overwritten
 
 While live, a VTT segment is written once the draft has settled its time span (every line that
-starts in it is committed), or at the latest ``MAX_WAIT`` seconds after the media, so each file
+starts in it is committed), or at the latest ``MAX_WAIT`` seconds of media later, so each file
 is written once and may be cached for ever. A line committed after its segment was written
 goes into the next one (hls.js keeps one cue per identifier). Pure Python: no ffmpeg, no model.
 """
@@ -38,7 +38,11 @@ from sanarip.storage import NotFound, Storage, StorageError
 from sanarip.transcripts import public_stenogram, row_to_segment
 
 WINDOW = 12  # segments in a live sliding-window playlist (24 s of 2 s segments)
-MAX_WAIT = 20.0  # seconds of newer media after which a live VTT segment is written even if unsettled
+# Seconds of newer media after which a live VTT segment is written even if unsettled: a player
+# loads only the subtitle segments ahead of its playhead (about 6 s behind the edge), so one
+# written later would never be read. A line committed after its segment was written goes into
+# the next one instead, with its own (earlier) times.
+MAX_WAIT = 2.0
 LIVE_TAG = SegmentSource.LIVE.value  # the live draft's VTT folder
 GROUP = "subs"
 NAME = "Transcript"
@@ -206,8 +210,8 @@ class LiveRendition:
     pass has already written its own). Resumes from what storage holds.
     """
 
-    def __init__(self, storage: Storage, sitting_id: int) -> None:
-        self.storage, self.sitting_id = storage, sitting_id
+    def __init__(self, storage: Storage, sitting_id: int, max_wait: float = MAX_WAIT) -> None:
+        self.storage, self.sitting_id, self.max_wait = storage, sitting_id, max_wait
         self.rows: list[MediaSegment] = []  # every media row seen, in order
         self.published: list[MediaSegment] = []  # rows whose VTT segment is written
         self.placed_id = 0  # the newest live line already in a written VTT segment
@@ -240,7 +244,7 @@ class LiveRendition:
         ready: list[MediaSegment] = []
         for row in pending:
             end = row.media_start + row.duration
-            if not (ended or end <= settled or recorded_end - end >= MAX_WAIT):
+            if not (ended or end <= settled or recorded_end - end >= self.max_wait):
                 break
             ready.append(row)
         if not ready and not ended:

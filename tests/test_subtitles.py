@@ -101,7 +101,7 @@ def test_live_rendition_writes_settled_segments_once_and_slides(recorded):
         s.get(Sitting, sid).status = SittingStatus.LIVE
         for row in s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sid)):
             row.source = "live"
-    rendition = LiveRendition(rt.storage, sid)
+    rendition = LiveRendition(rt.storage, sid, max_wait=1e9)  # only what has settled
     with rt.db.session(readonly=True) as s:
         rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sid).order_by(MediaSegment.seq)))
         assert rendition.update(s, settled=0.0) == 0 and not rt.storage.exists(live_subs_key(sid))
@@ -113,7 +113,7 @@ def test_live_rendition_writes_settled_segments_once_and_slides(recorded):
     assert [seg.uri for seg in playlist.segments] == ["live/sub_00000.vtt", "live/sub_00001.vtt"]
     written = rt.storage.get_bytes(vtt_key(sid, "live", rows[0].seq))
     with rt.db.session(readonly=True) as s:
-        assert LiveRendition(rt.storage, sid).update(s, settled=1e9) == len(rows) - 2  # a resumed job goes on
+        assert LiveRendition(rt.storage, sid, max_wait=1e9).update(s, settled=1e9) == len(rows) - 2  # resumed
     assert rt.storage.get_bytes(vtt_key(sid, "live", rows[0].seq)) == written  # never rewritten
     check_hls_reload(first, rt.storage.get_bytes(live_subs_key(sid)).decode())
     cues = set()
@@ -123,6 +123,20 @@ def test_live_rendition_writes_settled_segments_once_and_slides(recorded):
     with rt.db.session(readonly=True) as s:
         LiveRendition(rt.storage, sid).update(s, settled=1e9, ended=True)
     assert check_hls(rt.storage.get_bytes(vod_subs_key(sid)).decode(), final=True)
+
+
+def test_a_live_segment_is_written_two_seconds_of_media_later_even_unsettled(recorded):
+    """A player reads only subtitle segments ahead of its playhead: none may wait for the draft."""
+    rt, sid = recorded
+    with rt.db.session() as s:
+        s.get(Sitting, sid).status = SittingStatus.LIVE
+        for row in s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sid)):
+            row.source = "live"
+        rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sid).order_by(MediaSegment.seq)))
+        recorded_end = rows[-1].media_start + rows[-1].duration
+    with rt.db.session(readonly=True) as s:
+        written = LiveRendition(rt.storage, sid).update(s, settled=0.0)
+    assert written == sum(1 for r in rows if recorded_end - (r.media_start + r.duration) >= 2.0) > 0
 
 
 def test_sliding_window_counts_what_slid_out(recorded):
