@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from sanarip import livestate
 from sanarip.errors import NotFound, SanaripError
 from sanarip.limits import MAX_MEDIA_SECONDS
 from sanarip.models import AgendaItem, Sitting
@@ -171,3 +172,6 @@ def current_item_for_live(s: Session, sitting_id: int) -> dict[str, Any] | None:
     last = s.scalar(select(AgendaItem).where(AgendaItem.sitting_id == sitting_id)
                     .order_by(AgendaItem.position.desc()).limit(1))
     return item_dict(last) if last is not None else None
+
+
+livestate.register_slot("agenda_item", current_item_for_live)

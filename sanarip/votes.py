@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from sanarip import livestate
 from sanarip.errors import SanaripError
 from sanarip.models import Identifier, Membership, Organization, Person, Sitting, Vote, VoteEvent
 from sanarip.popolo import FACTION_CLASSES
@@ -250,7 +251,10 @@ def vote_event_dicts(s: Session, sitting: Sitting, with_votes: bool = True) -> l
 
 
 def recent_for_live(s: Session, sitting_id: int, limit: int = 5) -> list[dict[str, Any]]:
-    """The live-state slot ``vote_events``: the sitting's newest vote events, newest first, without votes."""
-    rows = s.scalars(select(VoteEvent).where(VoteEvent.sitting_id == sitting_id)
-                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(limit))
-    return [vote_event_dict(ve) for ve in rows]
+    """The live-state slot ``vote_events``: the sitting's newest vote events, newest last, without votes."""
+    rows = list(s.scalars(select(VoteEvent).where(VoteEvent.sitting_id == sitting_id)
+                          .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(limit)))
+    return [vote_event_dict(ve) for ve in reversed(rows)]
+
+
+livestate.register_slot("vote_events", recent_for_live)

@@ -12,11 +12,13 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from sanarip.agenda import agenda_dicts, item_at
+from sanarip import livestate
+from sanarip.agenda import agenda_dicts, item_at, next_item
 from sanarip.errors import NotFound, SanaripError
-from sanarip.models import Organization, Person, Vote, VoteEvent
+from sanarip.models import Organization, Person, Vote, VoteEvent, utcnow
 from sanarip.popolo import FACTION_CLASSES, popolo_document
 from sanarip.records import compare_factions, deputy_record, faction_record
+from sanarip.sittings import is_ongoing
 from sanarip.texthygiene import spreadsheet_cell
 from sanarip.votes import store_vote_events, vote_event_dicts
 from web.auth import require_role
@@ -83,14 +85,12 @@ def push_vote_events(sitting_id: int):
 
 
 def _live_changed(sitting_id: int) -> None:
-    """Hook for the live-state file (the live issue's livestate module): rewritten after a push."""
-    try:
-        from sanarip import livestate  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    rewrite = getattr(livestate, "rewrite", None)
-    if rewrite is not None:
-        rewrite(runtime(), sitting_id)
+    """A live sitting's viewers see a pushed vote or a new agenda item at their next poll of the live-state file."""
+    rt = runtime()
+    with rt.db.session(readonly=True) as s:
+        ongoing = is_ongoing(sitting_or_404(s, sitting_id).status)
+    if ongoing:
+        livestate.write(rt, sitting_id)
 
 
 @bp.route("/api/v1/popolo.json")
@@ -153,6 +153,35 @@ def agenda_item(sitting_id: int, position: int):
         except NotFound as exc:
             abort(404, str(exc))
         return redirect(url_for("public.sitting_page", sitting_id=sitting_id, t=f"{item.start:.1f}"))
+
+
+@bp.route("/live/<int:sitting_id>/console", methods=["GET", "POST"])
+@require_role("clerk")
+def console(sitting_id: int):
+    """The clerks' console of a live sitting: "next item" ends the current agenda item and starts the
+    next at the wall-clock time of the press (placed on the timeline like a pushed vote)."""
+    rt = runtime()
+    error = None
+    if request.method == "POST":
+        form = request.form
+        try:
+            with rt.db.session() as s:
+                sitting = sitting_or_404(s, sitting_id)
+                if not is_ongoing(sitting.status):
+                    raise SanaripError(_("The sitting is not live: edit its agenda in the editor."))
+                next_item(s, sitting_id, form.get("identifier", ""), form.get("title", ""), utcnow(),
+                          form.get("link") or None)
+        except NotFound:
+            raise
+        except SanaripError as exc:
+            error = str(exc)
+        else:
+            _live_changed(sitting_id)
+            return redirect(url_for("records.console", sitting_id=sitting_id))
+    with rt.db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        items = agenda_dicts(s, sitting)
+    return render_template("console.html", sitting=sitting, items=items, error=error), 400 if error else 200
 
 
 def _faction_or_404(s, org_id: int) -> Organization:
