@@ -180,6 +180,15 @@ def _record_schemas() -> dict[str, Any]:
                                              "link": nullable_text, "start": num, "end": nullable_num}}
     return {
         "AgendaItem": item, "AgendaList": _list("AgendaItem"),
+        "AgendaInput": {"type": "array", "maxItems": 500, "items": {
+            "type": "object", "required": ["identifier", "title"],
+            "anyOf": [{"required": ["start"]}, {"required": ["start_date"]}],
+            "properties": {"identifier": line, "title": {**line, "maxLength": 1000},
+                           "link": {"type": "string", "format": "uri", "maxLength": 2000},
+                           "start": {"type": "number", "minimum": 0, "maximum": MAX_MEDIA_SECONDS},
+                           "end": {"type": "number", "minimum": 0, "maximum": MAX_MEDIA_SECONDS},
+                           "start_date": {"type": "string", "format": "date-time"},
+                           "end_date": {"type": "string", "format": "date-time"}}}},
         "VoteEvent": event, "VoteEventList": _list("VoteEvent"), "VoteEventInput": event_in,
         "VoteEventPush": {"oneOf": [{"$ref": "#/components/schemas/VoteEventInput"},
                                     {"type": "array", "minItems": 1, "maxItems": 100,
@@ -285,8 +294,14 @@ def openapi_document(server: str) -> dict[str, Any]:
             "Revert a segment to the state before a revision", _ok("Segment"), [_id("revision_id")])},
         "/sittings/{sitting_id}/review": {"post": _write(
             "Mark a transcribed sitting as reviewed (clerk)", _ok("Review"), [_id("sitting_id")])},
-        "/sittings/{sitting_id}/agenda": _get("A sitting's agenda items in order (start/end in media seconds)",
-                                              _ok("AgendaList"), [_id("sitting_id")]),
+        "/sittings/{sitting_id}/agenda": {
+            **_get("A sitting's agenda items in order (start/end in media seconds)", _ok("AgendaList"),
+                   [_id("sitting_id")]),
+            "post": _write("Replace the sitting's agenda (clerk); items out of order, without a title or placed "
+                           "outside the sitting answer 400", _ok("AgendaList"), [_id("sitting_id")], "AgendaInput")},
+        "/committees/{slug}/votes.csv": _get(
+            "A committee's votes, one row per person per vote event",
+            {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, slug),
         "/sittings/{sitting_id}/vote-events": {
             **_get("A sitting's vote events with counts, group results and votes per person", _ok("VoteEventList"),
                    [_id("sitting_id")]),

@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sanarip import livestate
-from sanarip.agenda import agenda_dicts, item_at, next_item
+from sanarip.agenda import agenda_dicts, item_at, next_item, replace_agenda
 from sanarip.errors import NotFound, SanaripError
-from sanarip.models import Organization, Person, Vote, VoteEvent, utcnow
+from sanarip.models import Organization, Person, Sitting, Vote, VoteEvent, utcnow
 from sanarip.popolo import FACTION_CLASSES, popolo_document
 from sanarip.records import compare_factions, deputy_record, faction_record
 from sanarip.sittings import is_ongoing
@@ -25,7 +25,7 @@ from web.auth import require_role
 from web.clerk import _has_surrogate
 from web.deps import runtime
 from web.errors import error_response
-from web.views import date_arg, person_or_404, sitting_or_404
+from web.views import committee_or_404, date_arg, person_or_404, sitting_or_404
 
 bp = Blueprint("records", __name__)
 MAX_PUSH_BYTES = 1 << 20
@@ -45,6 +45,26 @@ def agenda(sitting_id: int):
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         return jsonify({"items": agenda_dicts(s, sitting), "next": None})
+
+
+@bp.route("/api/v1/sittings/<int:sitting_id>/agenda", methods=["POST"])
+@require_role("clerk")
+def replace_agenda_api(sitting_id: int):
+    """Replace the sitting's agenda (what ``sanarip agenda import`` does): corrections after the sitting."""
+    body = request.get_json(silent=True)
+    rt = runtime()
+    try:
+        with rt.db.session() as s:
+            sitting_or_404(s, sitting_id)
+            replace_agenda(s, sitting_id, body, rt.settings.tz)
+            items = agenda_dicts(s, sitting_or_404(s, sitting_id))
+    except NotFound as exc:
+        return error_response(404, str(exc))
+    except SanaripError as exc:
+        return error_response(400, str(exc))
+    rt.indexer.sitting_changed(sitting_id)
+    _live_changed(sitting_id)
+    return jsonify({"items": items, "next": None})
 
 
 @bp.route("/api/v1/sittings/<int:sitting_id>/vote-events")
@@ -113,21 +133,36 @@ VOTE_FIELDS = ["sitting", "vote_event", "motion", "start_date", "media_time", "r
 @bp.route("/api/v1/votes.csv")
 def votes_csv():
     """One row per person per vote event."""
+    return _votes_csv(None, "votes.csv")
+
+
+@bp.route("/api/v1/committees/<slug>/votes.csv")
+def committee_votes_csv(slug: str):
+    """A committee's votes: one row per person per vote event of its sittings."""
+    with runtime().db.session(readonly=True) as s:
+        committee_id = committee_or_404(s, slug).id
+    return _votes_csv(committee_id, f"{slug}-votes.csv")
+
+
+def _votes_csv(committee_id: int | None, filename: str) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(VOTE_FIELDS)
     with runtime().db.session(readonly=True) as s:
-        rows = s.execute(select(VoteEvent, Vote, Person.name, Organization.name)
-                         .join(Vote, Vote.vote_event_id == VoteEvent.id).join(Person, Vote.person_id == Person.id)
-                         .outerjoin(Organization, Vote.group_id == Organization.id)
-                         .order_by(VoteEvent.start_date, VoteEvent.id, Person.name))
+        query = (select(VoteEvent, Vote, Person.name, Organization.name)
+                 .join(Vote, Vote.vote_event_id == VoteEvent.id).join(Person, Vote.person_id == Person.id)
+                 .outerjoin(Organization, Vote.group_id == Organization.id)
+                 .order_by(VoteEvent.start_date, VoteEvent.id, Person.name))
+        if committee_id is not None:
+            query = query.join(Sitting, Sitting.id == VoteEvent.sitting_id).where(Sitting.committee_id == committee_id)
+        rows = s.execute(query)
         for ve, v, name, group in rows:
             writer.writerow([spreadsheet_cell(x) for x in (
                 ve.sitting_id, ve.identifier, ve.motion_identifier or ve.motion_text[:200],
                 ve.start_date.isoformat(timespec="seconds"), ve.media_time, ve.result, v.person_id, name,
                 v.option, group)])
     return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="votes.csv"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/api/v1/persons/<int:person_id>/record")
