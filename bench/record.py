@@ -35,6 +35,7 @@ from sanarip.config import load_settings  # noqa: E402
 from sanarip.models import Sitting, Vote  # noqa: E402
 from sanarip.popolo import import_popolo  # noqa: E402
 from sanarip.runtime import Runtime  # noqa: E402
+from sanarip.sittings import SittingStatus  # noqa: E402
 from sanarip.votes import store_vote_events  # noqa: E402
 
 DEPUTIES, FACTIONS, SITTINGS, EVENTS_PER_SITTING = 120, 6, 2000, 10
@@ -70,7 +71,8 @@ def build(rt: Runtime, sittings: int) -> tuple[list[int], float, int]:
         first = datetime(2021, 2, 1, 4, 0, tzinfo=UTC)
         for n in range(sittings):
             start = first + timedelta(days=n * 5 * 365 // sittings)
-            row = Sitting(committee_id=committee.id, title=f"Sitting {n}", status="transcribed", started_at=start,
+            row = Sitting(committee_id=committee.id, title=f"Sitting {n}", status=SittingStatus.TRANSCRIBED,
+                          started_at=start,
                           ended_at=start + timedelta(hours=3), duration=3 * 3600.0)
             s.add(row)
             s.flush()

@@ -22,6 +22,7 @@ from sanarip.sittings import get_sitting
 from sanarip.texthygiene import checked_text
 from sanarip.timeline import Timeline
 
+MAX_ITEMS = 500
 FIELDS = {"identifier", "title", "link", "start", "start_date", "end", "end_date"}
 
 
@@ -72,6 +73,8 @@ def parse_items(records: Any, timeline: Timeline, tz: Any) -> list[dict[str, Any
     """Validated item values, in order; AgendaError names the first bad record."""
     if not isinstance(records, list):
         raise AgendaError("an agenda is a JSON list of items")
+    if len(records) > MAX_ITEMS:
+        raise AgendaError(f"at most {MAX_ITEMS} agenda items")
     items = []
     for i, rec in enumerate(records):
         where = f"item {i}"

@@ -28,6 +28,7 @@ PRESENT = ("yes", "no", "abstain", "not voting")  # recorded in the room
 FIELDS = {"id", "identifier", "motion", "start_date", "end_date", "result", "counts", "votes", "group_results",
           "organization_id", "legislative_session_id", "classification", "motion_id"}
 MAX_VOTE_EVENTS = 5000
+MAX_VOTES = 1000  # votes in one vote event (a chamber's members)
 
 
 class VoteError(SanaripError):
@@ -116,8 +117,11 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
         placed = timeline.to_media(when)
     except SanaripError as exc:
         raise VoteError(f"{where}: {exc}") from None
+    listed = rec.get("votes") or []
+    if not isinstance(listed, list) or len(listed) > MAX_VOTES:
+        raise VoteError(f"{where}: 'votes' must be a list of at most {MAX_VOTES} {{voter_id, option}}")
     votes: dict[int, str] = {}
-    for j, v in enumerate(rec.get("votes") or []):
+    for j, v in enumerate(listed):
         if not isinstance(v, dict):
             raise VoteError(f"{where}: votes[{j}] must be an object")
         pid = voters.person(v.get("voter_id"))
@@ -129,7 +133,7 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     tally = Counter(votes.values())
     counts_in = rec.get("counts")
     if counts_in is not None:
-        if not isinstance(counts_in, list):
+        if not isinstance(counts_in, list) or len(counts_in) > len(OPTIONS):
             raise VoteError(f"{where}: 'counts' must be a list of {{option, value}}")
         counts = {}
         for j, c in enumerate(counts_in):

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sanarip.agenda import MAX_ITEMS as MAX_AGENDA_ITEMS
 from sanarip.editing import MAX_TEXT
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.sittings import SittingStatus
 from sanarip.subscriptions import LANGUAGES, MAX_QUERY, Mode, Target
+from sanarip.votes import MAX_VOTE_EVENTS, MAX_VOTES, OPTIONS
 
 # A line of text: no control characters (tab and newline allowed), at least one non-space.
 NO_CONTROL = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"
@@ -151,7 +153,7 @@ def _record_schemas() -> dict[str, Any]:
     obj, num, text = {"type": "object"}, {"type": "number"}, {"type": "string"}
     nullable_text, nullable_num = {"type": "string", "nullable": True}, {"type": "number", "nullable": True}
     line = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT_PATTERN}
-    option = {"type": "string", "enum": ["yes", "no", "abstain", "absent", "not voting"]}
+    option = {"type": "string", "enum": list(OPTIONS)}
     # Open objects: Popolo documents carry more fields (group_id, weight …) than Sanarip reads.
     count = {"type": "object", "required": ["option", "value"],
              "properties": {"option": option, "value": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}}
@@ -169,8 +171,8 @@ def _record_schemas() -> dict[str, Any]:
                 "identifier": {**line, "minLength": 0, "pattern": f"^[^{NO_CONTROL}]*$"}}},
             "start_date": {"type": "string", "format": "date-time", "description": "Wall clock, ISO with offset"},
             "result": {"type": "string", "maxLength": 100, "pattern": f"^[^{NO_CONTROL}]*$"},
-            "counts": {"type": "array", "items": count, "maxItems": 5},
-            "votes": {"type": "array", "items": vote, "maxItems": 1000}}}
+            "counts": {"type": "array", "items": count, "maxItems": len(OPTIONS)},
+            "votes": {"type": "array", "items": vote, "maxItems": MAX_VOTES}}}
     event = {"type": "object", "properties": {
         "identifier": text, "sitting": {"type": "integer"}, "motion": obj, "start_date": text, "media_time": num,
         "in_gap": {"type": "boolean"}, "result": nullable_text, "label": text,
@@ -180,7 +182,7 @@ def _record_schemas() -> dict[str, Any]:
                                              "link": nullable_text, "start": num, "end": nullable_num}}
     return {
         "AgendaItem": item, "AgendaList": _list("AgendaItem"),
-        "AgendaInput": {"type": "array", "maxItems": 500, "items": {
+        "AgendaInput": {"type": "array", "maxItems": MAX_AGENDA_ITEMS, "items": {
             "type": "object", "required": ["identifier", "title"],
             "anyOf": [{"required": ["start"]}, {"required": ["start_date"]}],
             "properties": {"identifier": line, "title": {**line, "maxLength": 1000},
@@ -191,7 +193,7 @@ def _record_schemas() -> dict[str, Any]:
                            "end_date": {"type": "string", "format": "date-time"}}}},
         "VoteEvent": event, "VoteEventList": _list("VoteEvent"), "VoteEventInput": event_in,
         "VoteEventPush": {"oneOf": [{"$ref": "#/components/schemas/VoteEventInput"},
-                                    {"type": "array", "minItems": 1, "maxItems": 100,
+                                    {"type": "array", "minItems": 1, "maxItems": MAX_VOTE_EVENTS,
                                      "items": {"$ref": "#/components/schemas/VoteEventInput"}}]},
         "Placed": {"type": "object", "properties": {"items": {"type": "array", "items": {
             "type": "object", "properties": {"identifier": text, "media_time": num, "in_gap": {"type": "boolean"}}}},

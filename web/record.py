@@ -39,15 +39,18 @@ def cors(resp: Response) -> Response:
 
 
 # --- API ----------------------------------------------------------------------------------------
-@bp.route("/api/v1/sittings/<int:sitting_id>/agenda")
+# GET and POST of one path share a view: an id beyond the column's range is then 404 for both
+# methods (with two views the router answers the other method's 405).
+@bp.route("/api/v1/sittings/<int:sitting_id>/agenda", methods=["GET", "POST"])
 def agenda(sitting_id: int):
     """Agenda items in order, ``start``/``end`` in media seconds."""
+    if request.method == "POST":
+        return replace_agenda_api(sitting_id)
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         return jsonify({"items": agenda_dicts(s, sitting), "next": None})
 
 
-@bp.route("/api/v1/sittings/<int:sitting_id>/agenda", methods=["POST"])
 @require_role("clerk")
 def replace_agenda_api(sitting_id: int):
     """Replace the sitting's agenda (what ``sanarip agenda import`` does): corrections after the sitting."""
@@ -67,14 +70,15 @@ def replace_agenda_api(sitting_id: int):
     return jsonify({"items": items, "next": None})
 
 
-@bp.route("/api/v1/sittings/<int:sitting_id>/vote-events")
+@bp.route("/api/v1/sittings/<int:sitting_id>/vote-events", methods=["GET", "POST"])
 def vote_events(sitting_id: int):
+    if request.method == "POST":
+        return push_vote_events(sitting_id)
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         return jsonify({"items": vote_event_dicts(s, sitting), "next": None})
 
 
-@bp.route("/api/v1/sittings/<int:sitting_id>/vote-events", methods=["POST"])
 @require_role("editor")
 def push_vote_events(sitting_id: int):
     """The e-voting system's push: one vote event (an object) or a list; all stored or none."""
