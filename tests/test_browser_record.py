@@ -81,7 +81,7 @@ def test_chapters_seek_the_player(site, page):
     page.click("#chapters a:has-text('Bill 2')")
     page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 18.5) <= 0.5",
                            timeout=10000)
-    page.wait_for_function("() => document.querySelector('#chapters a[aria-current]') !== null", timeout=5000)
+    page.wait_for_function("() => document.querySelector('#chapters a[aria-current]') !== null", timeout=10000)
     assert "Bill 2" in page.inner_text("#chapters a[aria-current]")
     left = page.evaluate("getComputedStyle(document.querySelectorAll('#marks .chapter')[1]).left")
     assert left != "0px"  # the chapter's mark sits along the timeline bar
