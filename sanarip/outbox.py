@@ -83,8 +83,9 @@ def add_confirmation(s: Session, settings: Settings, sub: Subscription, token: s
 
 
 def compose(s: Session, settings: Settings, digest: bool) -> int:
-    """One message per confirmed subscription with pending matches (daily ones only for a digest)."""
-    modes = [Mode.IMMEDIATE, Mode.DAILY] if digest else [Mode.IMMEDIATE]
+    """One message per confirmed subscription with pending matches: the daily ones for a digest, else the
+    immediate ones (disjoint, so the digest job and the immediate one never compose the same match)."""
+    modes = [Mode.DAILY] if digest else [Mode.IMMEDIATE]
     subs = list(s.scalars(
         select(Subscription).where(Subscription.confirmed_at.is_not(None), Subscription.mode.in_(modes),
                                    Subscription.id.in_(select(AlertMatch.subscription_id)

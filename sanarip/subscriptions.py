@@ -89,16 +89,16 @@ def parse_request(data: Any, check_query: Any = None) -> Request:
     given = [k for k in ("query", "person_id", "committee") if data.get(k) not in (None, "")]
     if len(given) != 1:
         raise SubscriptionError("give exactly one of 'query', 'person_id' or 'committee'")
-    mode = data.get("mode") or Mode.IMMEDIATE
-    if mode not in set(Mode):
+    mode = data.get("mode", Mode.IMMEDIATE)
+    if not isinstance(mode, str) or mode not in set(Mode):
         raise SubscriptionError("'mode' must be immediate or daily")
-    language = data.get("language") or "ky"
-    if language not in LANGUAGES:
+    language = data.get("language", "ky")
+    if not isinstance(language, str) or language not in LANGUAGES:
         raise SubscriptionError("'language' must be ky, ru or en")
     draft = data.get("draft", False)
     if not isinstance(draft, bool):
         raise SubscriptionError("'draft' must be true or false")
-    filters = _filters(data.get("filters"))
+    filters = _filters(data.get("filters", {}))
     kind = given[0]
     if kind == "query":
         query = data["query"]
@@ -123,8 +123,6 @@ def parse_request(data: Any, check_query: Any = None) -> Request:
 
 
 def _filters(raw: Any) -> dict[str, str]:
-    if raw in (None, ""):
-        return {}
     if not isinstance(raw, dict):
         raise SubscriptionError("'filters' must be an object such as {\"committee\": \"budget\"}")
     unknown = set(raw) - set(FILTER_KEYS)

@@ -59,6 +59,9 @@ WRITE_ERRORS = {
     "413": _ok("Error", "Payload too large"),
     "415": _ok("Error", "The body is not JSON"),
 }
+MOMENT = r"\d+(?::\d{1,2}){0,2}(?:\.\d+)?"  # 754.2, 12:34, 1:02:03
+CLIP_T = _param("t", required=True, schema={"type": "string", "maxLength": 40, "pattern": f"^{MOMENT}-{MOMENT}$"},
+                desc="The range START-END in seconds or clock values: 754-790, 12:34-13:10, 1:02:03-1:04:00")
 PAGING = [_param("page", schema={"type": "integer", "minimum": 1, "maximum": 10_000}, desc="Page number, from 1"),
           _param("per_page", schema={"type": "integer", "minimum": 1, "maximum": 500},
                  desc="Items per page (1-500, default 50)")]
@@ -145,6 +148,10 @@ def _schemas() -> dict[str, Any]:
                                                           "published_at": text, "link": text}},
         **_record_schemas(),
         **_subscription_schemas(),
+        "Clip": {"type": "object", "required": ["status", "url", "start", "end"], "properties": {
+            "status": {"type": "string", "enum": ["pending", "ready"]},
+            "url": {"type": "string", "description": "Where the MP4 is (202 there too until it is made)"},
+            "start": {"type": "number"}, "end": {"type": "number"}}},
     }
 
 
@@ -231,14 +238,16 @@ def _subscription_schemas() -> dict[str, Any]:
                            "confirmation link until it is opened; every alert has a one-click unsubscribe link.",
             "properties": {
                 "email": {"type": "string", "maxLength": 254, "format": "email"},
-                "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": TEXT_PATTERN,
-                          "description": "A search query, as /search takes it"},
+                "query": {"type": "string", "maxLength": MAX_QUERY, "pattern": f"^$|{TEXT_PATTERN}",
+                          "nullable": True, "description": "A search query, as /search takes it (empty or null: "
+                                                           "not given)"},
                 "filters": {"type": "object", "additionalProperties": False, "description": "With a query only",
                             "properties": {"committee": choice, "speaker": choice, "language": choice,
                                            "from": {"type": "string", "format": "date"},
                                            "to": {"type": "string", "format": "date"}, "official": boolean}},
-                "person_id": {**ID, "description": "Follow a deputy"},
-                "committee": {"type": "string", "maxLength": 64, "description": "Follow a committee (its slug)"},
+                "person_id": {**ID, "nullable": True, "description": "Follow a deputy"},
+                "committee": {"type": "string", "maxLength": 64, "nullable": True,
+                              "description": "Follow a committee (its slug)"},
                 "mode": mode, "language": language,
                 "draft": {"type": "boolean", "description": "Also alert from the live draft while a sitting runs"}}},
         "SubscriptionPending": {"type": "object", "required": ["status"], "properties": {
@@ -304,6 +313,16 @@ def openapi_document(server: str) -> dict[str, Any]:
         "/committees/{slug}/votes.csv": _get(
             "A committee's votes, one row per person per vote event",
             {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, slug),
+        "/sittings/{sitting_id}/clip": {"get": {
+            "summary": "An MP4 of a range of the sitting (at most 15 minutes, with its transcript as a soft "
+                       "subtitle track): 202 while a job makes it, then 200 with its URL. Only new clips count "
+                       "against the per-address limit (SANARIP_CLIP_RATE_LIMIT an hour)",
+            "parameters": [_id("sitting_id"), CLIP_T,
+                           _param("captions", schema={"type": "string", "enum": ["soft", "burn"]},
+                                  desc="burn: the lines are also drawn into the picture, with the speaker")],
+            "responses": {"200": _ok("Clip", "Made"),
+                          "202": {**_ok("Clip", "Being made: ask again after Retry-After seconds"),
+                                  "headers": TOO_MANY["headers"]}, **ERRORS}}},
         "/sittings/{sitting_id}/vote-events": {
             **_get("A sitting's vote events with counts, group results and votes per person", _ok("VoteEventList"),
                    [_id("sitting_id")]),

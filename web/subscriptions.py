@@ -23,6 +23,7 @@ from sanarip.models import Subscription
 from sanarip.outbox import add_confirmation, queue_mail, target_name
 from sanarip.subscriptions import (
     Mode,
+    SubscriptionError,
     by_unsubscribe_token,
     confirm,
     parse_request,
@@ -60,8 +61,9 @@ def _throttle(email: str) -> None:
 
 def _create(data: dict) -> str:
     """Validate, store and queue the confirmation; returns what the subscription follows, in words."""
-    data = dict(data)
-    data.setdefault("language", g.get("lang") or "ky")
+    if not isinstance(data, dict):
+        raise SubscriptionError("the body must be a JSON object")
+    data = {"language": g.get("lang") or "ky", **data}
     req = parse_request(data, check_query=parse)
     _throttle(req.email)
     rt = runtime()
