@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from sanarip import livestate
 from sanarip.errors import NotFound, SanaripError
 from sanarip.limits import MAX_MEDIA_SECONDS
 from sanarip.models import AgendaItem, Sitting
@@ -21,6 +22,7 @@ from sanarip.sittings import get_sitting
 from sanarip.texthygiene import checked_text
 from sanarip.timeline import Timeline
 
+MAX_ITEMS = 500
 FIELDS = {"identifier", "title", "link", "start", "start_date", "end", "end_date"}
 
 
@@ -71,6 +73,8 @@ def parse_items(records: Any, timeline: Timeline, tz: Any) -> list[dict[str, Any
     """Validated item values, in order; AgendaError names the first bad record."""
     if not isinstance(records, list):
         raise AgendaError("an agenda is a JSON list of items")
+    if len(records) > MAX_ITEMS:
+        raise AgendaError(f"at most {MAX_ITEMS} agenda items")
     items = []
     for i, rec in enumerate(records):
         where = f"item {i}"
@@ -171,3 +175,6 @@ def current_item_for_live(s: Session, sitting_id: int) -> dict[str, Any] | None:
     last = s.scalar(select(AgendaItem).where(AgendaItem.sitting_id == sitting_id)
                     .order_by(AgendaItem.position.desc()).limit(1))
     return item_dict(last) if last is not None else None
+
+
+livestate.register_slot("agenda_item", current_item_for_live)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from sanarip import livestate
 from sanarip.errors import SanaripError
 from sanarip.models import Identifier, Membership, Organization, Person, Sitting, Vote, VoteEvent
 from sanarip.popolo import FACTION_CLASSES
@@ -27,6 +28,7 @@ PRESENT = ("yes", "no", "abstain", "not voting")  # recorded in the room
 FIELDS = {"id", "identifier", "motion", "start_date", "end_date", "result", "counts", "votes", "group_results",
           "organization_id", "legislative_session_id", "classification", "motion_id"}
 MAX_VOTE_EVENTS = 5000
+MAX_VOTES = 1000  # votes in one vote event (a chamber's members)
 
 
 class VoteError(SanaripError):
@@ -115,8 +117,11 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
         placed = timeline.to_media(when)
     except SanaripError as exc:
         raise VoteError(f"{where}: {exc}") from None
+    listed = rec.get("votes") or []
+    if not isinstance(listed, list) or len(listed) > MAX_VOTES:
+        raise VoteError(f"{where}: 'votes' must be a list of at most {MAX_VOTES} {{voter_id, option}}")
     votes: dict[int, str] = {}
-    for j, v in enumerate(rec.get("votes") or []):
+    for j, v in enumerate(listed):
         if not isinstance(v, dict):
             raise VoteError(f"{where}: votes[{j}] must be an object")
         pid = voters.person(v.get("voter_id"))
@@ -128,7 +133,7 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     tally = Counter(votes.values())
     counts_in = rec.get("counts")
     if counts_in is not None:
-        if not isinstance(counts_in, list):
+        if not isinstance(counts_in, list) or len(counts_in) > len(OPTIONS):
             raise VoteError(f"{where}: 'counts' must be a list of {{option, value}}")
         counts = {}
         for j, c in enumerate(counts_in):
@@ -250,7 +255,10 @@ def vote_event_dicts(s: Session, sitting: Sitting, with_votes: bool = True) -> l
 
 
 def recent_for_live(s: Session, sitting_id: int, limit: int = 5) -> list[dict[str, Any]]:
-    """The live-state slot ``vote_events``: the sitting's newest vote events, newest first, without votes."""
-    rows = s.scalars(select(VoteEvent).where(VoteEvent.sitting_id == sitting_id)
-                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(limit))
-    return [vote_event_dict(ve) for ve in rows]
+    """The live-state slot ``vote_events``: the sitting's newest vote events, newest last, without votes."""
+    rows = list(s.scalars(select(VoteEvent).where(VoteEvent.sitting_id == sitting_id)
+                          .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(limit)))
+    return [vote_event_dict(ve) for ve in reversed(rows)]
+
+
+livestate.register_slot("vote_events", recent_for_live)

@@ -336,3 +336,53 @@ def test_empty_and_unknown_documents(tmp_path):
     env.update(SANARIP_DATA_DIR=str(tmp_path / "data"))
     proc = run_cli("popolo", "import", str(path), env=env, check=False)
     assert proc.returncode == 1 and proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_clerk_console_next_item_and_agenda_corrections(parliament):
+    """A live sitting: the clerk presses "next item" twice; later the agenda is corrected through the API;
+    the committee's exports carry the items and votes."""
+    env, sid = parliament["env"], parliament["sitting"]
+    run_cli("user", "add", "clara", "--role", "clerk", env=env, input="clerk-password-1\n")
+    rt = parliament["rt"]
+    with rt.db.session() as s:
+        live = Sitting(committee_id=s.get(Sitting, sid).committee_id, title="Live", status="live",
+                       started_at=datetime.now(UTC) - timedelta(seconds=90))
+        s.add(live)
+        s.flush()
+        live_id = live.id
+    app = create_app(load_settings(env))
+    anonymous = app.test_client()
+    assert anonymous.get(f"/live/{live_id}/console").status_code == 302  # to the login page
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post("/login", data={"username": "clara", "password": "clerk-password-1",
+                                       "csrf_token": token}).status_code == 302
+    page = client.get(f"/live/{live_id}/console", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert 'id="next-item"' in page
+    assert client.post(f"/live/{live_id}/console", data={"identifier": "Bill 9", "title": "Water"}).status_code == 400
+    for bill in ("Bill 9", "Bill 10"):
+        resp = client.post(f"/live/{live_id}/console", data={"identifier": bill, "title": "Water",
+                                                             "csrf_token": token})
+        assert resp.status_code == 302
+    items = client.get(f"/api/v1/sittings/{live_id}/agenda").get_json()["items"]
+    assert [i["identifier"] for i in items] == ["Bill 9", "Bill 10"]
+    assert 85 <= items[0]["start"] <= 120 and items[0]["end"] == items[1]["start"]  # the wall clock of the press
+    from sanarip import livestate
+
+    state = json.loads(rt.storage.get_bytes(livestate.state_key(live_id)))
+    assert state["agenda_item"]["identifier"] == "Bill 10"  # the live page's slot, rewritten on the press
+    # Corrections afterwards (the editor's way in): the whole agenda replaced, bad input refused.
+    headers = {"X-CSRF-Token": token}
+    bad = client.post(f"/api/v1/sittings/{sid}/agenda", json=[{"identifier": "X", "start": 5}], headers=headers)
+    assert bad.status_code == 400 and bad.get_json()["error"] == "item 0: 'title' is required"
+    fixed = [{"identifier": "Bill 123", "title": "On the budget for 2027", "start": 0},
+             {"identifier": "Bill 124", "title": "On taxes (second reading)", "start": 20.0}]
+    resp = client.post(f"/api/v1/sittings/{sid}/agenda", json=fixed, headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["items"][1]["title"] == "On taxes (second reading)"
+    rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/committees/budget/export.csv").get_data(as_text=True))))
+    assert {r["agenda_item"] for r in rows if r["sitting"] == str(sid)} == {
+        "Bill 123 — On the budget for 2027", "Bill 124 — On taxes (second reading)"}
+    votes = list(csv.DictReader(io.StringIO(client.get("/api/v1/committees/budget/votes.csv").get_data(as_text=True))))
+    assert {r["vote_event"] for r in votes} >= {"ve-1", "ve-2"}

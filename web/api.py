@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy import select
 
+from sanarip.agenda import agenda_of, item_for_time
 from sanarip.catalog import committee_dict, person_dict
 from sanarip.errors import NotFound
 from sanarip.models import Committee, Person, Sitting
@@ -138,7 +139,8 @@ def person(person_id: int):
         return jsonify(data)
 
 
-EXPORT_FIELDS = ["sitting", "date", "segment", "start", "end", "speaker", "language", "official", "text"]
+EXPORT_FIELDS = ["sitting", "date", "segment", "start", "end", "speaker", "language", "official", "agenda_item",
+                 "text"]
 
 
 def _export_rows(slug: str) -> Iterator[dict]:
@@ -146,10 +148,13 @@ def _export_rows(slug: str) -> Iterator[dict]:
         c = committee_or_404(s, slug)
         for st in s.scalars(select(Sitting).where(Sitting.committee_id == c.id).order_by(Sitting.id)):
             steno = public_stenogram(s, st)
+            items = agenda_of(s, st.id)
             for seg in steno.segments:
+                item = item_for_time(items, st.duration or 0.0, seg.start)
                 yield {"sitting": st.id, "date": steno.date, "segment": seg.id, "start": seg.start, "end": seg.end,
                        "speaker": seg.speaker, "language": seg.language,
-                       "official": steno.publication is not None, "text": seg.text}
+                       "official": steno.publication is not None,
+                       "agenda_item": f"{item.identifier} — {item.title}" if item else None, "text": seg.text}
 
 
 @bp.route("/committees/<slug>/export.jsonl")

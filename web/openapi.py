@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sanarip.agenda import MAX_ITEMS as MAX_AGENDA_ITEMS
 from sanarip.editing import MAX_TEXT
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.sittings import SittingStatus
 from sanarip.subscriptions import LANGUAGES, MAX_QUERY, Mode, Target
+from sanarip.votes import MAX_VOTE_EVENTS, MAX_VOTES, OPTIONS
 
 # A line of text: no control characters (tab and newline allowed), at least one non-space.
 NO_CONTROL = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"
@@ -158,7 +160,7 @@ def _record_schemas() -> dict[str, Any]:
     obj, num, text = {"type": "object"}, {"type": "number"}, {"type": "string"}
     nullable_text, nullable_num = {"type": "string", "nullable": True}, {"type": "number", "nullable": True}
     line = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT_PATTERN}
-    option = {"type": "string", "enum": ["yes", "no", "abstain", "absent", "not voting"]}
+    option = {"type": "string", "enum": list(OPTIONS)}
     # Open objects: Popolo documents carry more fields (group_id, weight …) than Sanarip reads.
     count = {"type": "object", "required": ["option", "value"],
              "properties": {"option": option, "value": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}}
@@ -176,8 +178,8 @@ def _record_schemas() -> dict[str, Any]:
                 "identifier": {**line, "minLength": 0, "pattern": f"^[^{NO_CONTROL}]*$"}}},
             "start_date": {"type": "string", "format": "date-time", "description": "Wall clock, ISO with offset"},
             "result": {"type": "string", "maxLength": 100, "pattern": f"^[^{NO_CONTROL}]*$"},
-            "counts": {"type": "array", "items": count, "maxItems": 5},
-            "votes": {"type": "array", "items": vote, "maxItems": 1000}}}
+            "counts": {"type": "array", "items": count, "maxItems": len(OPTIONS)},
+            "votes": {"type": "array", "items": vote, "maxItems": MAX_VOTES}}}
     event = {"type": "object", "properties": {
         "identifier": text, "sitting": {"type": "integer"}, "motion": obj, "start_date": text, "media_time": num,
         "in_gap": {"type": "boolean"}, "result": nullable_text, "label": text,
@@ -187,9 +189,18 @@ def _record_schemas() -> dict[str, Any]:
                                              "link": nullable_text, "start": num, "end": nullable_num}}
     return {
         "AgendaItem": item, "AgendaList": _list("AgendaItem"),
+        "AgendaInput": {"type": "array", "maxItems": MAX_AGENDA_ITEMS, "items": {
+            "type": "object", "required": ["identifier", "title"],
+            "anyOf": [{"required": ["start"]}, {"required": ["start_date"]}],
+            "properties": {"identifier": line, "title": {**line, "maxLength": 1000},
+                           "link": {"type": "string", "format": "uri", "maxLength": 2000},
+                           "start": {"type": "number", "minimum": 0, "maximum": MAX_MEDIA_SECONDS},
+                           "end": {"type": "number", "minimum": 0, "maximum": MAX_MEDIA_SECONDS},
+                           "start_date": {"type": "string", "format": "date-time"},
+                           "end_date": {"type": "string", "format": "date-time"}}}},
         "VoteEvent": event, "VoteEventList": _list("VoteEvent"), "VoteEventInput": event_in,
         "VoteEventPush": {"oneOf": [{"$ref": "#/components/schemas/VoteEventInput"},
-                                    {"type": "array", "minItems": 1, "maxItems": 100,
+                                    {"type": "array", "minItems": 1, "maxItems": MAX_VOTE_EVENTS,
                                      "items": {"$ref": "#/components/schemas/VoteEventInput"}}]},
         "Placed": {"type": "object", "properties": {"items": {"type": "array", "items": {
             "type": "object", "properties": {"identifier": text, "media_time": num, "in_gap": {"type": "boolean"}}}},
@@ -294,6 +305,14 @@ def openapi_document(server: str) -> dict[str, Any]:
             "Revert a segment to the state before a revision", _ok("Segment"), [_id("revision_id")])},
         "/sittings/{sitting_id}/review": {"post": _write(
             "Mark a transcribed sitting as reviewed (clerk)", _ok("Review"), [_id("sitting_id")])},
+        "/sittings/{sitting_id}/agenda": {
+            **_get("A sitting's agenda items in order (start/end in media seconds)", _ok("AgendaList"),
+                   [_id("sitting_id")]),
+            "post": _write("Replace the sitting's agenda (clerk); items out of order, without a title or placed "
+                           "outside the sitting answer 400", _ok("AgendaList"), [_id("sitting_id")], "AgendaInput")},
+        "/committees/{slug}/votes.csv": _get(
+            "A committee's votes, one row per person per vote event",
+            {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, slug),
         "/sittings/{sitting_id}/clip": {"get": {
             "summary": "An MP4 of a range of the sitting (at most 15 minutes, with its transcript as a soft "
                        "subtitle track): 202 while a job makes it, then 200 with its URL. Only new clips count "
@@ -304,8 +323,6 @@ def openapi_document(server: str) -> dict[str, Any]:
             "responses": {"200": _ok("Clip", "Made"),
                           "202": {**_ok("Clip", "Being made: ask again after Retry-After seconds"),
                                   "headers": TOO_MANY["headers"]}, **ERRORS}}},
-        "/sittings/{sitting_id}/agenda": _get("A sitting's agenda items in order (start/end in media seconds)",
-                                              _ok("AgendaList"), [_id("sitting_id")]),
         "/sittings/{sitting_id}/vote-events": {
             **_get("A sitting's vote events with counts, group results and votes per person", _ok("VoteEventList"),
                    [_id("sitting_id")]),

@@ -12,18 +12,20 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from sanarip.agenda import agenda_dicts, item_at
+from sanarip import livestate
+from sanarip.agenda import agenda_dicts, item_at, next_item, replace_agenda
 from sanarip.errors import NotFound, SanaripError
-from sanarip.models import Organization, Person, Vote, VoteEvent
+from sanarip.models import Organization, Person, Sitting, Vote, VoteEvent, utcnow
 from sanarip.popolo import FACTION_CLASSES, popolo_document
 from sanarip.records import compare_factions, deputy_record, faction_record
+from sanarip.sittings import is_ongoing
 from sanarip.texthygiene import spreadsheet_cell
 from sanarip.votes import store_vote_events, vote_event_dicts
 from web.auth import require_role
 from web.clerk import _has_surrogate
 from web.deps import runtime
 from web.errors import error_response
-from web.views import date_arg, person_or_404, sitting_or_404
+from web.views import committee_or_404, date_arg, person_or_404, sitting_or_404
 
 bp = Blueprint("records", __name__)
 MAX_PUSH_BYTES = 1 << 20
@@ -37,22 +39,46 @@ def cors(resp: Response) -> Response:
 
 
 # --- API ----------------------------------------------------------------------------------------
-@bp.route("/api/v1/sittings/<int:sitting_id>/agenda")
+# GET and POST of one path share a view: an id beyond the column's range is then 404 for both
+# methods (with two views the router answers the other method's 405).
+@bp.route("/api/v1/sittings/<int:sitting_id>/agenda", methods=["GET", "POST"])
 def agenda(sitting_id: int):
     """Agenda items in order, ``start``/``end`` in media seconds."""
+    if request.method == "POST":
+        return replace_agenda_api(sitting_id)
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         return jsonify({"items": agenda_dicts(s, sitting), "next": None})
 
 
-@bp.route("/api/v1/sittings/<int:sitting_id>/vote-events")
+@require_role("clerk")
+def replace_agenda_api(sitting_id: int):
+    """Replace the sitting's agenda (what ``sanarip agenda import`` does): corrections after the sitting."""
+    body = request.get_json(silent=True)
+    rt = runtime()
+    try:
+        with rt.db.session() as s:
+            sitting_or_404(s, sitting_id)
+            replace_agenda(s, sitting_id, body, rt.settings.tz)
+            items = agenda_dicts(s, sitting_or_404(s, sitting_id))
+    except NotFound as exc:
+        return error_response(404, str(exc))
+    except SanaripError as exc:
+        return error_response(400, str(exc))
+    rt.indexer.sitting_changed(sitting_id)
+    _live_changed(sitting_id)
+    return jsonify({"items": items, "next": None})
+
+
+@bp.route("/api/v1/sittings/<int:sitting_id>/vote-events", methods=["GET", "POST"])
 def vote_events(sitting_id: int):
+    if request.method == "POST":
+        return push_vote_events(sitting_id)
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         return jsonify({"items": vote_event_dicts(s, sitting), "next": None})
 
 
-@bp.route("/api/v1/sittings/<int:sitting_id>/vote-events", methods=["POST"])
 @require_role("editor")
 def push_vote_events(sitting_id: int):
     """The e-voting system's push: one vote event (an object) or a list; all stored or none."""
@@ -83,14 +109,12 @@ def push_vote_events(sitting_id: int):
 
 
 def _live_changed(sitting_id: int) -> None:
-    """Hook for the live-state file (the live issue's livestate module): rewritten after a push."""
-    try:
-        from sanarip import livestate  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    rewrite = getattr(livestate, "rewrite", None)
-    if rewrite is not None:
-        rewrite(runtime(), sitting_id)
+    """A live sitting's viewers see a pushed vote or a new agenda item at their next poll of the live-state file."""
+    rt = runtime()
+    with rt.db.session(readonly=True) as s:
+        ongoing = is_ongoing(sitting_or_404(s, sitting_id).status)
+    if ongoing:
+        livestate.write(rt, sitting_id)
 
 
 @bp.route("/api/v1/popolo.json")
@@ -113,21 +137,36 @@ VOTE_FIELDS = ["sitting", "vote_event", "motion", "start_date", "media_time", "r
 @bp.route("/api/v1/votes.csv")
 def votes_csv():
     """One row per person per vote event."""
+    return _votes_csv(None, "votes.csv")
+
+
+@bp.route("/api/v1/committees/<slug>/votes.csv")
+def committee_votes_csv(slug: str):
+    """A committee's votes: one row per person per vote event of its sittings."""
+    with runtime().db.session(readonly=True) as s:
+        committee_id = committee_or_404(s, slug).id
+    return _votes_csv(committee_id, f"{slug}-votes.csv")
+
+
+def _votes_csv(committee_id: int | None, filename: str) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(VOTE_FIELDS)
     with runtime().db.session(readonly=True) as s:
-        rows = s.execute(select(VoteEvent, Vote, Person.name, Organization.name)
-                         .join(Vote, Vote.vote_event_id == VoteEvent.id).join(Person, Vote.person_id == Person.id)
-                         .outerjoin(Organization, Vote.group_id == Organization.id)
-                         .order_by(VoteEvent.start_date, VoteEvent.id, Person.name))
+        query = (select(VoteEvent, Vote, Person.name, Organization.name)
+                 .join(Vote, Vote.vote_event_id == VoteEvent.id).join(Person, Vote.person_id == Person.id)
+                 .outerjoin(Organization, Vote.group_id == Organization.id)
+                 .order_by(VoteEvent.start_date, VoteEvent.id, Person.name))
+        if committee_id is not None:
+            query = query.join(Sitting, Sitting.id == VoteEvent.sitting_id).where(Sitting.committee_id == committee_id)
+        rows = s.execute(query)
         for ve, v, name, group in rows:
             writer.writerow([spreadsheet_cell(x) for x in (
                 ve.sitting_id, ve.identifier, ve.motion_identifier or ve.motion_text[:200],
                 ve.start_date.isoformat(timespec="seconds"), ve.media_time, ve.result, v.person_id, name,
                 v.option, group)])
     return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="votes.csv"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/api/v1/persons/<int:person_id>/record")
@@ -153,6 +192,35 @@ def agenda_item(sitting_id: int, position: int):
         except NotFound as exc:
             abort(404, str(exc))
         return redirect(url_for("public.sitting_page", sitting_id=sitting_id, t=f"{item.start:.1f}"))
+
+
+@bp.route("/live/<int:sitting_id>/console", methods=["GET", "POST"])
+@require_role("clerk")
+def console(sitting_id: int):
+    """The clerks' console of a live sitting: "next item" ends the current agenda item and starts the
+    next at the wall-clock time of the press (placed on the timeline like a pushed vote)."""
+    rt = runtime()
+    error = None
+    if request.method == "POST":
+        form = request.form
+        try:
+            with rt.db.session() as s:
+                sitting = sitting_or_404(s, sitting_id)
+                if not is_ongoing(sitting.status):
+                    raise SanaripError(_("The sitting is not live: edit its agenda in the editor."))
+                next_item(s, sitting_id, form.get("identifier", ""), form.get("title", ""), utcnow(),
+                          form.get("link") or None)
+        except NotFound:
+            raise
+        except SanaripError as exc:
+            error = str(exc)
+        else:
+            _live_changed(sitting_id)
+            return redirect(url_for("records.console", sitting_id=sitting_id))
+    with rt.db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        items = agenda_dicts(s, sitting)
+    return render_template("console.html", sitting=sitting, items=items, error=error), 400 if error else 200
 
 
 def _faction_or_404(s, org_id: int) -> Organization:

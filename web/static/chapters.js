@@ -25,11 +25,12 @@
     if (!target || !window.sanaripSeek) return;
     ev.preventDefault();
     window.sanaripSeek(parseFloat(target.dataset.seek), true);
+    mark();
   });
 
   function mark() {
     if (!video) return;
-    const t = video.currentTime;
+    const t = video.currentTime;  // after a seek: the target, even before the media has caught up
     let current = null;
     chapters.forEach((a) => { if (parseFloat(a.dataset.seek) <= t + 0.05) current = a; });
     chapters.forEach((a) => {

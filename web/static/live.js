@@ -105,6 +105,7 @@
   function pollState() {
     fetch(root.dataset.state, { cache: "no-cache" }).then((r) => (r.ok ? r.json() : null)).then((doc) => {
       if (doc && doc.version === 1) state = doc;
+      if (state) document.dispatchEvent(new CustomEvent("sanarip:livestate", { detail: state }));  // live-record.js
       showPartial(state && state.partial);
       if (state && state.status !== "live" && state.status !== "scheduled") {
         partial.remove();

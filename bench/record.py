@@ -1,0 +1,156 @@
+"""Figures of the parliamentary record for a synthetic parliament, from one run (issue 23).
+
+* vote import throughput: ``store_vote_events`` (checks, placement on the timeline, faction per
+  voter, group results) against a bare ``executemany`` of the same vote rows into the same table
+  layout, measured in the same run (goal: ratio ≥ 0.5);
+* deputy record page and faction comparison page p95 through the Flask app, one process
+  (goal: ≤ 100 ms with one process per core).
+
+The full parliament is 120 deputies, 6 factions, 5 years, 2,000 sittings and 20,000 vote events
+× 120 votes; ``--scale 0.1`` builds a tenth of the sittings and vote events (same deputies).
+
+    python bench/record.py [--scale 1.0] [--database-url postgresql://…] [--requests 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from sanarip.catalog import add_committee  # noqa: E402
+from sanarip.config import load_settings  # noqa: E402
+from sanarip.models import Sitting, Vote  # noqa: E402
+from sanarip.popolo import import_popolo  # noqa: E402
+from sanarip.runtime import Runtime  # noqa: E402
+from sanarip.sittings import SittingStatus  # noqa: E402
+from sanarip.votes import store_vote_events  # noqa: E402
+
+DEPUTIES, FACTIONS, SITTINGS, EVENTS_PER_SITTING = 120, 6, 2000, 10
+OPTIONS = ("yes", "no", "abstain", "absent")
+
+
+def parliament() -> dict:
+    persons = [{"id": f"p{i}", "name": f"Deputy {i}"} for i in range(DEPUTIES)]
+    orgs = [{"id": f"f{j}", "name": f"Faction {j}", "classification": "faction"} for j in range(FACTIONS)]
+    members = [{"person_id": f"p{i}", "organization_id": f"f{i % FACTIONS}", "start_date": "2021-01-01"}
+               for i in range(DEPUTIES)]
+    return {"persons": persons, "organizations": orgs, "memberships": members}
+
+
+def vote_events(rng: random.Random, sitting: int, start: datetime) -> list[dict]:
+    out = []
+    for k in range(EVENTS_PER_SITTING):
+        votes = [{"voter_id": f"p{i}", "option": rng.choices(OPTIONS, (70, 15, 10, 5))[0]} for i in range(DEPUTIES)]
+        out.append({"identifier": f"s{sitting}-v{k}", "motion": {"text": f"Bill {sitting}/{k}",
+                                                                 "identifier": f"B{sitting}-{k}"},
+                    "start_date": (start + timedelta(minutes=10 * k + 5)).isoformat(), "result": "adopted",
+                    "votes": votes})
+    return out
+
+
+def build(rt: Runtime, sittings: int) -> tuple[list[int], float, int]:
+    """The parliament, its sittings and vote events; returns (sitting ids, seconds importing votes, votes)."""
+    rng = random.Random(23)
+    with rt.db.session() as s:
+        committee = add_committee(s, "plenary", "Plenary")
+        import_popolo(s, parliament())
+        ids = []
+        first = datetime(2021, 2, 1, 4, 0, tzinfo=UTC)
+        for n in range(sittings):
+            start = first + timedelta(days=n * 5 * 365 // sittings)
+            row = Sitting(committee_id=committee.id, title=f"Sitting {n}", status=SittingStatus.TRANSCRIBED,
+                          started_at=start,
+                          ended_at=start + timedelta(hours=3), duration=3 * 3600.0)
+            s.add(row)
+            s.flush()
+            ids.append(row.id)
+    spent, votes = 0.0, 0
+    for n, sid in enumerate(ids):
+        with rt.db.session(readonly=True) as s:
+            start = s.get(Sitting, sid).started_at
+        batch = vote_events(rng, n, start)
+        began = time.perf_counter()
+        with rt.db.session() as s:
+            store_vote_events(s, sid, batch, UTC)
+        spent += time.perf_counter() - began
+        votes += len(batch) * DEPUTIES
+    return ids, spent, votes
+
+
+def bare_executemany(rt: Runtime, votes: int) -> float:
+    """Seconds to insert ``votes`` rows of the same shape with one executemany per sitting's batch."""
+    with rt.db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE bench_vote AS SELECT * FROM vote WHERE 1 = 0")
+    rows = [(i // DEPUTIES + 1, i % DEPUTIES + 1, OPTIONS[i % 4], i % FACTIONS + 1) for i in range(votes)]
+    per_batch = EVENTS_PER_SITTING * DEPUTIES
+    began = time.perf_counter()
+    for lo in range(0, len(rows), per_batch):
+        with rt.db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO bench_vote (vote_event_id, person_id, option, group_id) "
+                              "VALUES (:e, :p, :o, :g)"),
+                         [{"e": e, "p": p, "o": o, "g": g} for e, p, o, g in rows[lo:lo + per_batch]])
+    return time.perf_counter() - began
+
+
+def p95(client, urls: list[str]) -> float:
+    times = []
+    for url in urls:
+        began = time.perf_counter()
+        resp = client.get(url)
+        times.append(time.perf_counter() - began)
+        assert resp.status_code == 200, (url, resp.status_code)
+    return float(np.percentile(times, 95) * 1000)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--database-url", default="")
+    ap.add_argument("--requests", type=int, default=40)
+    args = ap.parse_args()
+    sittings = max(1, int(SITTINGS * args.scale))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
+        env.update(SANARIP_DATA_DIR=str(Path(tmp) / "data"), SANARIP_SECRET_KEY="bench")
+        if args.database_url:
+            env["SANARIP_DATABASE_URL"] = args.database_url
+        settings = load_settings(env)
+        rt = Runtime(settings)
+        rt.db.upgrade()
+        ids, spent, votes = build(rt, sittings)
+        bare = bare_executemany(rt, votes)
+        backend = rt.db.engine.dialect.name
+        print(f"synthetic parliament on {backend}: {DEPUTIES} deputies, {FACTIONS} factions, {sittings} sittings, "
+              f"{sittings * EVENTS_PER_SITTING} vote events, {votes} votes (scale {args.scale})")
+        print(f"vote import: {votes / spent:,.0f} votes/s; bare executemany: {votes / bare:,.0f} rows/s; "
+              f"ratio {bare / spent:.2f} (goal ≥ 0.5)")
+        from web import create_app
+
+        client = create_app(settings).test_client()
+        with rt.db.session(readonly=True) as s:
+            people = [pid for (pid,) in s.execute(text("SELECT id FROM person ORDER BY id"))]
+            assert s.query(Vote).count() == votes
+        rng = random.Random(5)
+        deputy = p95(client, [f"/p/{rng.choice(people)}/record" for _ in range(args.requests)])
+        ranges = [f"/factions?from={2021 + rng.randrange(4)}-01-01&to=2025-12-31" for _ in range(args.requests)]
+        compare = p95(client, ranges)
+        print(f"deputy page p95: {deputy:.0f} ms; faction comparison p95: {compare:.0f} ms "
+              f"(one process, {args.requests} requests each; goal ≤ 100 ms)")
+        rt.close()
+
+
+if __name__ == "__main__":
+    main()
