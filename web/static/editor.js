@@ -1,6 +1,7 @@
 // The clerks' editor: save, split, merge, timing from the player, speakers, shortcuts.
 (function () {
   "use strict";
+  const t = window.sanaripT;
   const root = document.getElementById("editor");
   if (!root) return;
   const csrf = root.dataset.csrf;
@@ -60,12 +61,12 @@
     const body = { version: parseInt(row.dataset.version, 10), text: row.querySelector(".text").value,
       start: parseFloat(row.querySelector(".start").value), end: parseFloat(row.querySelector(".end").value) };
     const speaker = personId(row.querySelector(".speaker").value);
-    if (speaker === undefined) { say(row, "Unknown speaker: add the person first."); return; }
+    if (speaker === undefined) { say(row, t("unknown_speaker")); return; }
     body.speaker = speaker;
     const r = await call("PATCH", `/api/v1/segments/${row.dataset.id}`, body);
-    if (r.ok) { refresh(row, r.data); say(row, "Saved ✓"); }
-    else if (r.status === 409) say(row, `Someone else saved first: "${(r.data.current || {}).text || ""}". Reload to see it.`);
-    else say(row, r.data.error || `Error ${r.status}`);
+    if (r.ok) { refresh(row, r.data); say(row, t("saved")); }
+    else if (r.status === 409) say(row, t("conflict", { text: (r.data.current || {}).text || "" }));
+    else say(row, r.data.error || t("error", { status: r.status }));
   }
 
   root.addEventListener("click", async (ev) => {
@@ -79,14 +80,14 @@
       const text = row.querySelector(".text");
       const r = await call("POST", `/api/v1/segments/${row.dataset.id}/split`,
         { version: parseInt(row.dataset.version, 10), offset: text.selectionStart });
-      if (r.ok) location.reload(); else say(row, r.data.error || `Error ${r.status}`);
+      if (r.ok) location.reload(); else say(row, r.data.error || t("error", { status: r.status }));
     }
     if (ev.target.classList.contains("merge")) {
       const next = row.nextElementSibling;
-      if (!next) { say(row, "This is the last segment."); return; }
+      if (!next) { say(row, t("last_segment")); return; }
       const r = await call("POST", `/api/v1/segments/${row.dataset.id}/merge`,
         { version: parseInt(row.dataset.version, 10), next_version: parseInt(next.dataset.version, 10) });
-      if (r.ok) location.reload(); else say(row, r.data.error || `Error ${r.status}`);
+      if (r.ok) location.reload(); else say(row, r.data.error || t("error", { status: r.status }));
     }
   });
 
@@ -125,9 +126,9 @@
       opt.value = r.data.name;
       opt.dataset.id = r.data.id;
       persons.append(opt);
-      status.textContent = `${r.data.name} ✓`;
+      status.textContent = t("person_added", { name: r.data.name });
       addPerson.reset();
-    } else status.textContent = r.data.error || `Error ${r.status}`;
+    } else status.textContent = r.data.error || t("error", { status: r.status });
   });
 
   for (const [id, path] of [["review", "review"], ["publish", "publish"]]) {
@@ -135,8 +136,8 @@
     if (!button) continue;
     button.addEventListener("click", async () => {
       const r = await call("POST", `/api/v1/sittings/${root.dataset.sitting}/${path}`);
-      status.textContent = r.ok ? (r.data.link ? `Published: ${r.data.link}` : "Marked reviewed ✓") : (r.data.error || `Error ${r.status}`);
-      if (r.ok) document.getElementById("sitting-status").textContent = path === "publish" ? "published" : "reviewed";
+      status.textContent = r.ok ? (r.data.link ? t("published_at", { link: r.data.link }) : t("reviewed")) : (r.data.error || t("error", { status: r.status }));
+      if (r.ok) document.getElementById("sitting-status").textContent = path === "publish" ? t("status_published") : t("status_reviewed");
     });
   }
 })();

@@ -1,6 +1,7 @@
 // Live page: the growing HLS playlist plus the live transcript (Server-Sent Events, polling fallback).
 (function () {
   "use strict";
+  const t = window.sanaripT;
   const root = document.getElementById("live");
   if (!root) return;
   const video = document.getElementById("player");
@@ -25,7 +26,15 @@
     const ts = document.createElement("span");
     ts.className = "ts";
     ts.textContent = clock(line.start);
-    li.replaceChildren(ts, " ", document.createTextNode(line.text));
+    const parts = [ts, " "];
+    if (line.unreliable) {  // the same flag as on the sitting page
+      const flag = document.createElement("span");
+      flag.className = "flag";
+      flag.title = t("uncertain_title");
+      flag.textContent = t("uncertain");
+      parts.push(flag, " ");
+    }
+    li.replaceChildren(...parts, document.createTextNode(line.text));
     li.dataset.start = line.start;
     if (line.language) li.lang = line.language; else li.removeAttribute("lang");
   }
