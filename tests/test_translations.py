@@ -116,10 +116,17 @@ def page_scripts() -> list[Path]:
     return sorted(p for p in STATIC.glob("*.js") if p.name != "i18n.js")
 
 
-def test_every_script_message_is_in_the_js_catalog():
+def test_every_script_message_is_in_the_js_catalog(client):
+    """Page scripts read web/jsmessages.py's catalog; the editor its own (web/clerk.py's editor_messages)."""
+    from web.clerk import editor_messages
     from web.jsmessages import MESSAGES, PLURALS
 
-    used = {key for path in page_scripts() for key in SCRIPT_KEY.findall(path.read_text())}
+    with client.application.test_request_context():
+        editor_keys = set(editor_messages())
+    editor = STATIC / "editor.js"
+    missing = sorted(set(SCRIPT_KEY.findall(editor.read_text())) - editor_keys)
+    assert not missing, f"editor.js uses message keys that editor_messages() lacks: {missing}"
+    used = {key for path in page_scripts() if path != editor for key in SCRIPT_KEY.findall(path.read_text())}
     assert used, "no t(…) calls found: the scripts were not read"
     missing = sorted(used - set(MESSAGES) - set(PLURALS))
     assert not missing, f"scripts use message keys that web/jsmessages.py lacks: {missing}"
@@ -162,16 +169,16 @@ def test_python_messages_for_people_are_translatable():
     assert not found, "untranslated messages (wrap them in _()):\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize(("lang", "saved", "forms"), [
-    ("ru", "Сохранено ✓", {"one": "1 совпадение", "few": "3 совпадения", "many": "5 совпадений"}),
-    ("ky", "Сакталды ✓", {"one": "1 дал келүү", "other": "7 дал келүү"}),
-    ("en", "Saved ✓", {"one": "1 match", "other": "7 matches"}),
+@pytest.mark.parametrize(("lang", "copied", "forms"), [
+    ("ru", "Ссылка скопирована", {"one": "1 совпадение", "few": "3 совпадения", "many": "5 совпадений"}),
+    ("ky", "Шилтеме көчүрүлдү", {"one": "1 дал келүү", "other": "7 дал келүү"}),
+    ("en", "Link copied", {"one": "1 match", "other": "7 matches"}),
 ])
-def test_pages_hand_scripts_their_messages_in_the_page_language(client, lang, saved, forms):
+def test_pages_hand_scripts_their_messages_in_the_page_language(client, lang, copied, forms):
     html = client.get("/search", headers={"Accept-Language": lang}).get_data(as_text=True)
     raw = re.search(r'<body data-messages="([^"]*)"', html).group(1)
     messages = json.loads(unescape(raw))
-    assert messages["saved"] == saved
+    assert messages["copied"] == copied
     assert set(messages["matches"]) == set(forms) | ({"other"} if lang == "ru" else set())
     for category, text in forms.items():
         count = text.split()[0]

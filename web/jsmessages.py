@@ -24,19 +24,8 @@ def N_(message: str) -> str:
 
 MESSAGES: dict[str, str] = {
     "copied": N_("Link copied"),
-    "saved": N_("Saved ✓"),
-    "unknown_speaker": N_("Unknown speaker: add the person first."),
-    "conflict": N_("Someone else saved first: “%(text)s”. Reload to see it."),
-    "last_segment": N_("This is the last segment."),
     "error": N_("Error %(status)s"),
-    "person_added": N_("%(name)s added ✓"),
-    "published_at": N_("Published: %(link)s"),
-    "reviewed": N_("Marked reviewed ✓"),
     "reverted": N_("Reverted ✓"),
-    "uncertain": N_("uncertain"),
-    "uncertain_title": N_("Language uncertain: this passage may be transcribed unreliably"),
-    "status_published": N_("published"),
-    "status_reviewed": N_("reviewed"),
 }
 
 def plural_(singular: str, plural: str, n: int = 2) -> tuple[str, str]:
@@ -69,7 +58,9 @@ def catalog(lang: str) -> dict[str, object]:
     out: dict[str, object] = {key: flask_babel.gettext(msg) for key, msg in MESSAGES.items()}
     translations = flask_babel.get_translations()  # unformatted: %(num)s stays for the script to fill
     for key, (singular, plural) in PLURALS.items():
-        out[key] = {cat: translations.ngettext(singular, plural, n) for cat, n in _category_samples(lang).items()}
+        # gettext's forms are for whole numbers; a fraction takes the form of 2 (ru: "1,5 совпадения")
+        out[key] = {cat: translations.ngettext(singular, plural, n if isinstance(n, int) else 2)
+                    for cat, n in _category_samples(lang).items()}
     return out
 
 

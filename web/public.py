@@ -7,22 +7,24 @@ import threading
 from datetime import datetime, time, timedelta
 
 from cachetools import LRUCache, TTLCache, cached
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from sanarip.errors import NotFound
-from sanarip.medialayout import build_playlist, poster_key
+from sanarip.medialayout import build_playlist, main_playlist_key, poster_key
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.pipeline import PosterPayload
 from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.stenogram import EXPORTERS, Segment, export
-from sanarip.transcripts import public_stenogram, shown_publication
+from sanarip.transcripts import public_stenogram, shown_publication, transcript_language
 from search import SearchResult
 from search.base import RESULT_CACHE_SIZE
 from web.deps import runtime, search_index
+from web.marks import interleave, record_marks
+from web.media import public_media_url
 from web.views import (
     committee_or_404,
     facet_links,
@@ -122,16 +124,19 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
         version = tuple(s.execute(select(func.count(), func.max(TranscriptSegment.updated_at),
                                          func.max(TranscriptSegment.id))
                                   .where(TranscriptSegment.sitting_id == sitting.id)).one())
-    return _rendered_transcript(s, sitting, pub, version, g.lang), pub
+    marks = record_marks(s, sitting)  # agenda headings and vote events change the fragment too
+    return _rendered_transcript(s, sitting, pub, version + (repr(marks),), g.lang, marks), pub
 
 
 # cachetools caches are not thread-safe: each gets a lock, held only around the lookup and the
 # store (the render itself runs unlocked; two threads may render the same miss once each).
-@cached(LRUCache(FRAGMENT_CACHE_SIZE), key=lambda s, sitting, pub, version, lang: (sitting.id, version, lang),
+@cached(LRUCache(FRAGMENT_CACHE_SIZE), key=lambda s, sitting, pub, version, lang, marks: (sitting.id, version, lang),
         lock=threading.Lock())
-def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: tuple, lang: str) -> Markup:
+def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: tuple, lang: str,
+                         marks: dict) -> Markup:
     stenogram = public_stenogram(s, sitting, pub.number if pub else None)
-    return Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
+    return Markup(render_template("_transcript.html", blocks=interleave(stenogram.turns(), marks),
+                                  turns=stenogram.turns(), word_track=word_track))
 
 
 def _sitting_page(sitting_id: int, publication: int | None):
@@ -143,7 +148,8 @@ def _sitting_page(sitting_id: int, publication: int | None):
                                                            MediaSegment.is_gap.is_(False)).limit(1)) is not None
         return render_template("sitting.html", sitting=sitting, publication=pub, transcript_html=transcript_html,
                                start=start or 0.0, has_media=has_media, formats=list(EXPORTERS),
-                               version=publication)
+                               version=publication, transcript_lang=transcript_language(s, sitting, pub),
+                               marks=record_marks(s, sitting))
 
 
 @bp.route("/s/<int:sitting_id>")
@@ -177,8 +183,22 @@ def sitting_export(sitting_id: int, fmt: str):
 
 @bp.route("/s/<int:sitting_id>/playlist.m3u8")
 def playlist(sitting_id: int):
-    """The sitting's HLS playlist, built from its media rows (presigned URLs on S3)."""
+    """The sitting's multivariant playlist (video + subtitle rendition) as a static file.
+
+    A redirect to ``main.m3u8`` in the public media, so every later request of a player (media
+    and subtitle playlists, segments) goes to static files. Sittings recorded before the
+    rendition existed, and S3 without a public media URL (presigned URLs cannot carry relative
+    URIs), get the media playlist built from the database as before.
+    """
     rt = runtime()
+    main = main_playlist_key(sitting_id)
+    url = public_media_url(main)
+    if url and rt.storage.exists(main):
+        with rt.db.session(readonly=True) as s:
+            sitting_or_404(s, sitting_id)
+        resp = redirect(url, code=302)
+        resp.headers["Cache-Control"] = "public, max-age=60"
+        return resp
     with rt.db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sitting_id)
