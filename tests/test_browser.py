@@ -217,7 +217,7 @@ def test_video_and_editor_work_under_the_content_security_policy(site, browser):
     assert not violations, violations
 
 
-PAGES = (("home", "/"), ("sitting", "/s/{sitting}"), ("live", "/live/{sitting}"), ("search", "/search?q=uh"),
+PAGES = (("home", "/"), ("sitting", "/s/{sitting}"), ("live", "/live/{sitting}"), ("search", "/search?q=words"),
          ("person", "/p/{person}"), ("committee", "/c/budget"), ("login", "/login"))
 CLERK_PAGES = (("dashboard", "/clerk"), ("editor", "/s/{sitting}/edit"))
 UI_TEXT = {"ky": "Комитеттердин отурумдары", "ru": "Заседания комитетов", "en": "Committee sittings"}
