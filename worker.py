@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ingest.orphans import end_orphaned_live
 from sanarip.db import is_busy
 from sanarip.errors import SanaripError
 from sanarip.jobs import ClaimedJob, JobCancelled, JobContext, JobInterrupted, PermanentFailure
@@ -39,6 +40,7 @@ from search.indexing import SearchIndexer
 log = logging.getLogger("sanarip.worker")
 Handler = Callable[[JobContext], None]
 BUSY_RETRIES = 8  # a busy database (SQLite's lock held past the busy timeout) is retried this often
+SWEEP_SECONDS = 60.0  # how often a worker looks for live sittings whose recording is gone
 
 
 def run_sleep_job(ctx: JobContext) -> None:
@@ -68,6 +70,8 @@ def handler(kind: JobKind) -> Handler:
             from search.jobs import run_index_job as run
         case JobKind.POSTER:
             from ingest.poster import run_poster_job as run
+        case JobKind.CLIP:
+            from ingest.clips import run_clip_job as run
         case JobKind.ALERTS:
             from search.alerts import run_alerts_job as run
         case JobKind.MAIL:
@@ -140,7 +144,9 @@ class Worker:
         self._retrying("migration", self.runtime.db.upgrade)
         self._budget = max_jobs
         self._until_idle = until_idle
-        threads = [threading.Thread(target=self._heartbeats, daemon=True, name="heartbeat")]
+        self._sweep()  # a sitting left live by an interrupted recording ends before new work starts
+        threads = [threading.Thread(target=self._heartbeats, daemon=True, name="heartbeat"),
+                   threading.Thread(target=self._sweeps, daemon=True, name="sweep")]
         if self.short_kinds:
             threads += [self._slot(self.short_kinds, f"short-{i}") for i in range(self.concurrency)]
         threads += [self._slot(self.long_kinds, f"long-{i}") for i in range(self.long_slots)]
@@ -148,7 +154,7 @@ class Worker:
             t.start()
         log.info("worker %s started: kinds=%s concurrency=%s", self.name, sorted(self.short_kinds | self.long_kinds),
                  self.concurrency)
-        for t in threads[1:]:
+        for t in threads[2:]:
             t.join()
         self.stopping.set()
         threads[0].join(timeout=2)
@@ -204,6 +210,19 @@ class Worker:
                 self.stopping.wait(self.poll)
                 continue
             self._execute(job)
+
+    def _sweep(self) -> None:
+        try:
+            ended = self._retrying("sweep", end_orphaned_live, self.runtime)
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("worker %s: cannot end orphaned live sittings", self.name)
+            return
+        if ended:
+            log.info("worker %s: ended live sittings nobody recorded: %s", self.name, ended)
+
+    def _sweeps(self) -> None:
+        while not self.stopping.wait(SWEEP_SECONDS):
+            self._sweep()
 
     def _heartbeats(self) -> None:
         interval = max(0.5, self.runtime.settings.job_lease / 3)

@@ -11,6 +11,8 @@ such as Alt+S counts once, a typed character once) and checks through the API th
 landed. It prints both figures and their ratio (this tree / baseline).
 
     python bench/editor.py [--baseline main] [--repeat 3]
+
+``--baseline 78262e6`` is the editor before issue 19 (the form editor).
 """
 
 from __future__ import annotations
@@ -30,14 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sanarip.accounts import add_user  # noqa: E402
-from sanarip.catalog import add_committee  # noqa: E402
-from sanarip.config import load_settings  # noqa: E402
-from sanarip.models import Person, Sitting, TranscriptSegment, utcnow  # noqa: E402
-from sanarip.runtime import Runtime  # noqa: E402
-from sanarip.sittings import SittingStatus  # noqa: E402
-from tests.seed import words_for  # noqa: E402
-from tests.services import free_port, wait_for_port  # noqa: E402
+from tests.services import end_process, free_port, wait_for_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
@@ -52,29 +47,48 @@ class Effort:
     seconds: float = 0.0
 
 
-def seed(env: dict[str, str]) -> tuple[int, list[int]]:
-    """One transcribed sitting of LINES lines, three persons and a clerk."""
-    rt = Runtime(load_settings(env))
-    rt.db.upgrade()
-    with rt.db.session() as s:
-        c = add_committee(s, "budget", "Budget committee")
-        s.add_all([Person(name=SPEAKER), Person(name="Бакыт Осмонов"), Person(name="Нурлан Айтматов")])
-        st = Sitting(committee_id=c.id, title="Editor bench", status=SittingStatus.TRANSCRIBED, started_at=utcnow(),
-                     duration=LINES * 5.0)
-        s.add(st)
-        s.flush()
-        rows = []
-        for i in range(LINES):
-            text = f"Строка номер {i} о бюджете комитета на следующий год."
-            row = TranscriptSegment(sitting_id=st.id, start=i * 5.0, end=i * 5.0 + 4.5, text=text,
-                                    words=words_for(text, i * 5.0, i * 5.0 + 4.5), language="ru", source="final")
-            s.add(row)
-            rows.append(row)
-        s.flush()
-        ids = st.id, [r.id for r in rows]
-        add_user(s, "clara", PASSWORD, "editor")
-    rt.close()
-    return ids
+# Run in the served tree's own code (its schema and migrations), so the baseline reads its own database.
+SEED = """
+import json, sys
+from sanarip.accounts import add_user
+from sanarip.catalog import add_committee
+from sanarip.config import load_settings
+from sanarip.models import Person, Sitting, TranscriptSegment, utcnow
+from sanarip.runtime import Runtime
+from sanarip.sittings import SittingStatus
+from tests.seed import words_for
+
+lines, speaker, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rt = Runtime(load_settings())
+rt.db.upgrade()
+with rt.db.session() as s:
+    c = add_committee(s, "budget", "Budget committee")
+    s.add_all([Person(name=speaker), Person(name="Бакыт Осмонов"), Person(name="Нурлан Айтматов")])
+    st = Sitting(committee_id=c.id, title="Editor bench", status=SittingStatus.TRANSCRIBED, started_at=utcnow(),
+                 duration=lines * 5.0)
+    s.add(st)
+    s.flush()
+    rows = []
+    for i in range(lines):
+        text = f"Строка номер {i} о бюджете комитета на следующий год."
+        row = TranscriptSegment(sitting_id=st.id, start=i * 5.0, end=i * 5.0 + 4.5, text=text,
+                                words=words_for(text, i * 5.0, i * 5.0 + 4.5), language="ru", source="final")
+        s.add(row)
+        rows.append(row)
+    s.flush()
+    ids = {"sitting": st.id, "rows": [r.id for r in rows]}
+    add_user(s, "clara", password, "editor")
+rt.close()
+print(json.dumps(ids))
+"""
+
+
+def seed(env: dict[str, str], tree: Path) -> tuple[int, list[int]]:
+    """One transcribed sitting of LINES lines, three persons and an editor, in ``tree``'s schema."""
+    out = subprocess.run([sys.executable, "-c", SEED, str(LINES), SPEAKER, PASSWORD], cwd=tree, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    ids = json.loads(out.strip().splitlines()[-1])
+    return ids["sitting"], ids["rows"]
 
 
 def transcript(url: str, sitting: int) -> list[dict]:
@@ -123,7 +137,7 @@ def fix_word(page, row: int) -> Effort:
         d.press("Control+Shift+ArrowRight")
         d.type(" №")
         d.press("Control+Enter")
-    page.wait_for_function(f"() => document.querySelector('#row-{row} .row-status').textContent.length > 0")
+    page.wait_for_function(f"() => document.querySelector('#row-{row} .row-status').textContent.includes('Saved')")
     d.effort.seconds = time.perf_counter() - t0
     return d.effort
 
@@ -144,7 +158,7 @@ def set_speakers(page, rows: list[int]) -> Effort:
             d.type(SPEAKER)  # the datalist needs the exact name
             d.press("Control+Enter")
     for row in rows:
-        page.wait_for_function(f"() => document.querySelector('#row-{row} .row-status').textContent.length > 0")
+        page.wait_for_function(f"() => document.querySelector('#row-{row} .row-status').textContent.includes('Saved')")
     d.effort.seconds = time.perf_counter() - t0
     return d.effort
 
@@ -156,7 +170,7 @@ def measure(browser, tree: Path, repeat: int) -> tuple[Effort, Effort]:
         with tempfile.TemporaryDirectory() as tmp:
             env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
             env.update(SANARIP_DATA_DIR=tmp, SANARIP_SECRET_KEY="bench", PYTHONPATH=str(tree))
-            sitting, rows = seed(env)
+            sitting, rows = seed(env, tree)
             port = free_port()
             server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], cwd=tree, env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -181,8 +195,7 @@ def measure(browser, tree: Path, repeat: int) -> tuple[Effort, Effort]:
                 if wrong:
                     raise SystemExit(f"{tree}: lines without the speaker: {wrong}")
             finally:
-                server.terminate()
-                server.wait(10)
+                end_process(server)
     return median(fixes), median(speakers)
 
 

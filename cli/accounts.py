@@ -37,6 +37,46 @@ def user_disable(username: str) -> None:
     click.echo(f"disabled {username}")
 
 
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def user_list(as_json: bool) -> None:
+    """List accounts: username, role, active or disabled, created (SANARIP_TIMEZONE)."""
+    from sanarip.accounts import list_users
+    from sanarip.clock import local_iso, local_label
+
+    with ready_runtime().db.session(readonly=True) as s:
+        rows = list_users(s)
+    if as_json:
+        echo_json([{**r, "created": local_iso(r["created"])} for r in rows])
+        return
+    for r in rows:
+        click.echo(f"{r['username']:<24} {r['role']:<8} {'active' if r['active'] else 'disabled':<9} "
+                   f"{local_label(r['created'])}")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Let a disabled user sign in again."""
+    from sanarip.accounts import enable_user
+
+    with ready_runtime().db.session() as s:
+        enable_user(s, username)
+    click.echo(f"enabled {username}")
+
+
+@user.command("passwd")
+@click.argument("username")
+def user_passwd(username: str) -> None:
+    """Set a user's password (prompted, or one line from a pipe); their sessions end."""
+    from sanarip.accounts import change_password
+
+    password = read_password()
+    with ready_runtime().db.session() as s:
+        change_password(s, username, password)
+    click.echo(f"password of {username} changed")
+
+
 @click.group()
 def token() -> None:
     """API tokens for scripts (Authorization: Bearer …)."""

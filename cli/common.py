@@ -38,17 +38,21 @@ def ready_runtime() -> Runtime:
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[dict], None]]:
-    """Yields ``on_progress(progress)``, which drives a tqdm bar on stderr from a job's progress."""
-    from tqdm import tqdm
+    """Yields ``on_progress(progress)``, which drives a tqdm bar on stderr from a job's progress.
 
-    with tqdm(desc=label, unit="step", file=sys.stderr, mininterval=0.5, leave=False) as t:
+    Log records go out through the bar (printed above it, never across it), and the bar never
+    passes 100 % (a stage may report more done than its first estimate of the total)."""
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm(), tqdm(desc=label, unit="step", file=sys.stderr, mininterval=0.5, leave=False) as t:
         def on_progress(p: dict) -> None:
             total = len(p["spans"]) if isinstance(p.get("spans"), list) else p.get("total")
             done = p.get("done", p.get("remuxed", p.get("indexed")))
             if total:
-                t.total = total
+                t.total = max(total, t.n)
             if done is not None:
-                t.n = done
+                t.n = min(done, t.total) if t.total else done
                 t.refresh()
         yield on_progress
 

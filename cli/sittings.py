@@ -103,6 +103,50 @@ def sitting_list(committee: str | None, as_json: bool) -> None:
         click.echo(f"{r['id']:>5} {r['committee']:<16} {r['status']:<12} {r['duration']:>8.1f}s  {r['title']}{reason}")
 
 
+@sitting.command("show")
+@click.argument("sitting_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def sitting_show(sitting_id: int, as_json: bool) -> None:
+    """One sitting: status, times (SANARIP_TIMEZONE), source, transcript lines, publications, active jobs."""
+    from sanarip.sittings import sitting_details
+
+    with ready_runtime().db.session(readonly=True) as s:
+        info = sitting_details(s, sitting_id)
+    if as_json:
+        echo_json(info)
+        return
+    for key, value in info.items():
+        if key == "active_jobs":
+            value = ", ".join(f"{j['kind']} #{j['id']} ({j['status']})" for j in value) or "none"
+        click.echo(f"{key:<16} {'-' if value is None else value}")
+
+
+@sitting.command("delete")
+@click.argument("sitting_id", type=int)
+@click.option("--yes", is_flag=True, help="Really delete: media, transcript, publications and index entries.")
+def sitting_delete(sitting_id: int, yes: bool) -> None:
+    """Delete a sitting for good (its media, transcript, publications and search entries)."""
+    from sanarip.errors import SanaripError
+    from sanarip.removal import delete_sitting
+    from sanarip.sittings import get_sitting
+    from search import open_index
+
+    rt = ready_runtime()
+    with rt.db.session(readonly=True) as s:
+        title = get_sitting(s, sitting_id).title
+    if not yes:
+        raise SanaripError(f"sitting {sitting_id} ({title or 'untitled'}) would be deleted with its media, transcript "
+                           "and publications; add --yes to do it")
+    gone = delete_sitting(rt, sitting_id)
+    index = open_index(rt.settings)
+    try:
+        index.replace_sitting(sitting_id, [])
+    finally:
+        index.close()
+    click.echo(f"deleted sitting {sitting_id}: {gone['files']} files, {gone['jobs']} jobs cancelled, "
+               "index entries removed")
+
+
 @click.command()
 @click.argument("source")
 @click.option("--committee", required=True, help="Committee slug.")
@@ -136,12 +180,10 @@ def record(source: str, committee: str, title: str, duration: float | None, unti
 @click.command()
 @click.argument("sitting_id", type=int)
 def stop(sitting_id: int) -> None:
-    """Ask the recorder of a live sitting to finish."""
-    from sanarip.sittings import request_stop
+    """End a live sitting's recording (at once when no worker is recording it)."""
+    from ingest.orphans import stop_recording
 
-    with ready_runtime().db.session() as s:
-        request_stop(s, sitting_id)
-    click.echo(f"sitting {sitting_id}: stop requested")
+    click.echo(f"sitting {sitting_id}: {stop_recording(ready_runtime(), sitting_id)}")
 
 
 @click.group()
@@ -167,6 +209,42 @@ def schedule_add(committee: str, start: str, end: str, title: str, source: str |
         sitting_id = schedule_sitting(s, committee, starts_at, parse_time(end, tz, "--end"), title, source).id
     rt.queue.submit(RecordPayload(sitting_id), run_after=starts_at)
     click.echo(sitting_id)
+
+
+@schedule.command("list")
+@click.option("--committee", help="Only this committee's.")
+@click.option("--json", "as_json", is_flag=True)
+def schedule_list(committee: str | None, as_json: bool) -> None:
+    """Sittings waiting to be recorded, soonest first (times in SANARIP_TIMEZONE)."""
+    from sanarip.clock import local_label
+    from sanarip.sittings import scheduled_sittings, sitting_dict
+
+    with ready_runtime().db.session(readonly=True) as s:
+        rows = scheduled_sittings(s, committee)
+        shown = [(sitting_dict(st), local_label(st.scheduled_start), local_label(st.scheduled_end)) for st in rows]
+    if as_json:
+        echo_json([d for d, _, _ in shown])
+        return
+    for d, start, end in shown:
+        click.echo(f"{d['id']:>5} {d['committee']:<16} {start or '-':<16} → {end or '-':<16} {d['title']}".rstrip())
+
+
+@schedule.command("cancel")
+@click.argument("sitting_id", type=int)
+def schedule_cancel(sitting_id: int) -> None:
+    """Cancel a scheduled sitting that has not started: its recording job and the sitting go."""
+    from sanarip.errors import SanaripError
+    from sanarip.removal import delete_sitting
+    from sanarip.sittings import SittingStatus, get_sitting
+
+    rt = ready_runtime()
+    with rt.db.session(readonly=True) as s:
+        status = get_sitting(s, sitting_id).status
+    if status != SittingStatus.SCHEDULED:
+        raise SanaripError(f"sitting {sitting_id} is {status}, not scheduled; "
+                           f"use `sanarip stop {sitting_id}` or `sanarip sitting delete {sitting_id} --yes`")
+    delete_sitting(rt, sitting_id)
+    click.echo(f"cancelled sitting {sitting_id}")
 
 
 @click.command("import")

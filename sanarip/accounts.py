@@ -55,6 +55,30 @@ def disable_user(s: Session, username: str) -> None:
     audit(s, None, "user.disable", {"username": username})
 
 
+def list_users(s: Session) -> list[dict[str, Any]]:
+    """Every account: username, role, whether active, when created (never the password hash)."""
+    return [{"username": u.username, "role": u.role, "active": u.active, "created": u.created_at}
+            for u in s.scalars(select(User).order_by(User.username))]
+
+
+def enable_user(s: Session, username: str) -> None:
+    """A disabled account may sign in again (with its password; old sessions stay ended)."""
+    user = find_user(s, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.active = True
+    audit(s, None, "user.enable", {"username": username})
+
+
+def change_password(s: Session, username: str, password: str) -> None:
+    """An operator's password reset: every session of the user ends."""
+    user = find_user(s, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    set_password(s, user, password)
+    audit(s, None, "user.passwd", {"username": username})
+
+
 _DUMMY_HASH = generate_password_hash("not a password")
 
 

@@ -84,6 +84,10 @@ def add_person(s: Session, name: str, faction: str | None = None, role: str | No
     return person
 
 
+def list_persons(s: Session) -> list[Person]:
+    return list(s.scalars(select(Person).order_by(Person.name, Person.id)))
+
+
 def person_dict(p: Person) -> dict[str, Any]:
     return {"id": p.id, "name": p.name, "faction": p.faction, "role": p.role}
 

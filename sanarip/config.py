@@ -23,7 +23,7 @@ from sanarip.errors import SanaripError
 PREFIX = "SANARIP_"
 SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}  # smtp_url: password masked below
 ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit", "alert_digest_hour",
-                "subscribe_rate_limit"}  # 0 means none / off
+                "subscribe_rate_limit", "clip_rate_limit"}  # 0 means none / off
 
 
 class ConfigError(SanaripError, ValueError):
@@ -85,6 +85,7 @@ class Settings:
     alert_digest_hour: int = 8  # local hour (SANARIP_TIMEZONE) the daily digests go out
     alert_confirm_hours: float = 48.0  # a confirmation link works this long
     subscribe_rate_limit: int = 10  # subscription requests per client address per hour (0: unlimited)
+    clip_rate_limit: int = 20  # new MP4 clips one client address may ask for per hour (0: unlimited)
 
     # Derived values --------------------------------------------------------------------
     @property

@@ -103,6 +103,22 @@ class JobQueue:
                 return self.enqueue(kind, payload, dedupe_key, run_after, max_attempts)
             return job.id
 
+    def active(self, payload: Payload) -> tuple[int, str, datetime | None] | None:
+        """(id, status, lease end) of the queued or running job under ``payload``'s dedupe key, or None."""
+        with self.db.session(readonly=True) as s:
+            row = s.execute(select(Job.id, Job.status, Job.lease_until).where(
+                Job.dedupe_key == payload.dedupe_key(), Job.status.in_(ACTIVE))).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    def cancel_for_sitting(self, sitting_id: int) -> int:
+        """Cancel every queued or running job of one sitting (it is being deleted); returns how many."""
+        with self.db.session() as s:
+            jobs = [j for j in s.scalars(select(Job).where(Job.status.in_(ACTIVE)))
+                    if (j.payload or {}).get("sitting") == sitting_id]
+            for job in jobs:
+                job.status, job.finished_at, job.lease_until, job.dedupe_key = JobStatus.CANCELLED, utcnow(), None, None
+        return len(jobs)
+
     def claim(
         self, worker: str, kinds: set[str] | frozenset[str] | None = None, job_id: int | None = None
     ) -> ClaimedJob | None:

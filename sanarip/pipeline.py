@@ -39,6 +39,7 @@ class JobKind(StrEnum):
     SLEEP = "sleep"  # diagnostic: tests and benches
     ALERTS = "alerts"  # match a sitting's newly public segments against the subscriptions
     MAIL = "mail"  # compose due alerts and send every unsent mail over SMTP
+    CLIP = "clip"  # an MP4 of a range of a sitting, asked for by a viewer
 
 
 # Hours-long kinds; a worker runs them in their own slots so they never starve short jobs.
@@ -146,6 +147,18 @@ class IndexPayload(Payload):
 class PosterPayload(Payload):
     kind: ClassVar[JobKind] = JobKind.POSTER
     sitting: int
+
+
+@dataclass(frozen=True)
+class ClipPayload(Payload):
+    kind: ClassVar[JobKind] = JobKind.CLIP
+    sitting: int
+    start_ms: int  # the range on the sitting's timeline, in milliseconds (sanarip.clips.ClipRange)
+    end_ms: int
+    burn: bool = False  # captions drawn into the picture as well
+
+    def dedupe_key(self) -> str | None:
+        return f"{self.kind}:{self.sitting}:{self.start_ms}-{self.end_ms}{':burn' if self.burn else ''}"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sanarip.catalog import get_committee, validate_stream_url
@@ -117,6 +117,30 @@ def schedule_sitting(s: Session, committee: str, start: datetime, end: datetime,
 def list_sittings(s: Session, committee: str | None = None) -> list[Sitting]:
     """Sittings oldest first."""
     q = select(Sitting).order_by(Sitting.id)
+    if committee:
+        q = q.where(Sitting.committee_id == get_committee(s, committee).id)
+    return list(s.scalars(q))
+
+
+def sitting_details(s: Session, sitting_id: int) -> dict[str, Any]:
+    """``sitting_dict`` plus what an operator asks next: source, transcript lines, publications, active jobs."""
+    from sanarip.jobs import ACTIVE
+    from sanarip.models import Job, Publication, TranscriptSegment
+
+    st = get_sitting(s, sitting_id)
+    out = sitting_dict(st)
+    out["source_url"] = st.source_url or st.committee.stream_url
+    out["segments"] = s.scalar(select(func.count()).where(TranscriptSegment.sitting_id == sitting_id)) or 0
+    out["publications"] = s.scalar(select(func.count()).where(Publication.sitting_id == sitting_id)) or 0
+    out["active_jobs"] = [{"id": j.id, "kind": j.kind, "status": j.status}
+                          for j in s.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.id))
+                          if (j.payload or {}).get("sitting") == sitting_id]
+    return out
+
+
+def scheduled_sittings(s: Session, committee: str | None = None) -> list[Sitting]:
+    """Sittings waiting for their recording to start, soonest first."""
+    q = select(Sitting).where(Sitting.status == S.SCHEDULED).order_by(Sitting.scheduled_start, Sitting.id)
     if committee:
         q = q.where(Sitting.committee_id == get_committee(s, committee).id)
     return list(s.scalars(q))

@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.simulate import SCRIPT, make_sitting_video, publish_hls, write_speech  # noqa: E402
 from sanarip import procs  # noqa: E402
+from sanarip.config import load_settings  # noqa: E402
 from sanarip.sittings import SittingStatus  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -41,13 +42,38 @@ def say(message: str) -> None:
 
 
 def free_port(preferred: int) -> int:
+    """``preferred`` when a server can listen on it, else any free port. The probe binds as the web
+    server does (SO_REUSEADDR), so a quick re-run keeps the port its last run's closed sockets linger on."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", preferred))
             return preferred
         except OSError:
             sock.bind(("127.0.0.1", 0))
             return sock.getsockname()[1]
+
+
+def sitting_title(now: datetime, tz: tzinfo) -> str:
+    """The demo sitting's name, in the configured zone (SANARIP_TIMEZONE) like every date people read."""
+    return f"Demo sitting {now.astimezone(tz).strftime('%Y-%m-%d %H:%M')}"
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM end the demo cleanly, also when it was started in the background, where
+    the shell hands it SIGINT ignored (and Python then installs no KeyboardInterrupt for it)."""
+    def shutdown(*_args) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+
+
+def end_live_sittings(env: dict[str, str]) -> None:
+    """A sitting of an earlier run left live (the demo killed) is ended before anything records."""
+    for st in json.loads(cli("sitting", "list", "--json", env=env)):
+        if st["status"] == SittingStatus.LIVE:
+            say(f"sitting {st['id']} was left live by an earlier run: {cli('stop', str(st['id']), env=env).strip()}")
 
 
 def cli(*args: str, env: dict[str, str]) -> str:
@@ -70,7 +96,9 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("SANARIP_DATA_DIR", str(ROOT / "data"))
     data = Path(env["SANARIP_DATA_DIR"])
+    stop_on_signals()
     cli("init", env=env)
+    end_live_sittings(env)
     committees = json.loads(cli("committee", "list", "--json", env=env))
     if not any(c["slug"] == "budget" for c in committees):
         cli("committee", "add", "budget", "--name", "Committee on budget and finance", "--language", "ru",
@@ -99,10 +127,7 @@ def main() -> int:
         children.append(proc)
         return proc
 
-    def shutdown(*_args) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, shutdown)
+    sitting: int | None = None
     try:
         start("serve", "--port", str(port))
         start("worker", "--kinds", "record,live", "--long-slots", "4")
@@ -111,7 +136,7 @@ def main() -> int:
             say(f"stream started at {time.time():.3f}")
             time.sleep(2)
             now = datetime.now(UTC)
-            title = f"Demo sitting {now.astimezone().strftime('%Y-%m-%d %H:%M')}"
+            title = sitting_title(now, load_settings(env).tz)
             sitting = int(cli("schedule", "add", "--committee", "budget", "--title", title,
                               "--start", now.isoformat(), "--end", (now + timedelta(seconds=duration + 3)).isoformat(),
                               "--source", url, env=env))
@@ -124,6 +149,10 @@ def main() -> int:
         say("stopping …")
         return 0
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(signum, signal.SIG_IGN)
+        if sitting is not None:
+            stop_sitting(sitting, env, wait=10)
         for proc in children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -134,7 +163,23 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if sitting is not None:
+            stop_sitting(sitting, env, wait=0)  # the workers are gone: ends it now if still live
         say("stopped")
+
+
+def stop_sitting(sitting: int, env: dict[str, str], wait: float) -> None:
+    """End the recording, so that the sitting is never left live: the recorder finishes it while
+    a worker runs; with none left, `sanarip stop` ends it at once (recorded, with a gap)."""
+    deadline = time.monotonic() + wait
+    try:
+        cli("stop", str(sitting), env=env)
+        while time.monotonic() < deadline:
+            if json.loads(cli("sitting", "show", str(sitting), "--json", env=env))["status"] != SittingStatus.LIVE:
+                return
+            time.sleep(0.5)
+    except subprocess.CalledProcessError:
+        return  # not live (any more)
 
 
 def follow(base: str, sitting: int, exit_when_done: bool, publisher: subprocess.Popen) -> None:

@@ -46,7 +46,7 @@ def test_dashboard_lists_live_review_and_publish_queues(app):
     assert clerk.patch(f"/api/v1/segments/{seg.id}", json={"version": seg.version, "text": "Исправлено."},
                        headers=headers).status_code == 200
     html = clerk.get("/clerk").get_data(as_text=True)
-    assert sittings_of(html, "live") == [str(ids["live"])]
+    assert sittings_of(html, "onair") == [str(ids["live"])]
     assert sittings_of(html, "review") == [str(ids["sitting"])]
     assert sittings_of(html, "publish") == [str(reviewed_id)]
     row = re.search(rf'<tr id="dash-{ids["sitting"]}">.*?</tr>', html, re.S).group(0)

@@ -22,7 +22,7 @@ from sanarip.models import MediaSegment, Person, Sitting, TranscriptSegment
 from sanarip.runtime import Runtime
 from tests.conftest import ARTIFACTS
 from tests.seed import seed
-from tests.services import free_port, wait_for_port
+from tests.services import end_process, free_port, wait_for_port
 from tests.test_browser import CSP_LISTENER
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -67,8 +67,7 @@ def site(tmp_path_factory):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, proc=server)
     yield {"url": f"http://127.0.0.1:{port}", **ids}
-    server.terminate()
-    server.wait(10)
+    end_process(server)
 
 
 def transcript(site) -> list[dict]:

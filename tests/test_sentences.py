@@ -70,3 +70,16 @@ def test_the_pcm_file_holds_exactly_what_decode_audio_gives(testdata):
     with pytest.raises(Exception):  # noqa: B017 - PyAV's own error types
         with decoded(str(testdata / "README.md")):
             pass
+
+
+def test_lines_cut_by_a_chunk_boundary_are_joined():
+    from transcribe.sentences import join_fragments
+
+    first = _segment(_timed("Через несколько лет путешествие на Марс будет"))
+    rest = _segment(_timed("не более сложно, чем перелёт в Берлин.", start=first.end + 0.3))
+    fragment = _segment(_timed("Уфер.", start=rest.end + 0.2))
+    after_pause = _segment(_timed("Следующий вопрос повестки дня, коллеги.", start=fragment.end + 2.0))
+    lines = join_fragments([first, rest, fragment, after_pause])
+    assert [ln.text for ln in lines] == ["Через несколько лет путешествие на Марс будет не более сложно, чем перелёт в "
+                                         "Берлин. Уфер.", "Следующий вопрос повестки дня, коллеги."]
+    assert [w for ln in lines for w in ln.words] == first.words + rest.words + fragment.words + after_pause.words

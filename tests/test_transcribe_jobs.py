@@ -147,6 +147,21 @@ def test_live_draft_close_to_the_final_pass(sqlite_runtime, testdata):
     final = transcribe_audio(load_model("base", rt.settings.data_dir / "models", "cpu", 2), audio,
                              Options(language="auto"))
     assert wer(reference, " ".join(draft)) <= wer(reference, " ".join(s.text for s in final)) + 0.05
+    # Both passes cut lines at sentences and pauses, bounded in length (no one-word lines).
+    with rt.db.session(readonly=True) as s:
+        live_rows = list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sid)
+                                   .order_by(TranscriptSegment.start)))
+    assert_sentence_lines([(len(r.words), r.start, r.end, r.text) for r in live_rows])
+    assert_sentence_lines([(len(seg.words), seg.start, seg.end, seg.text) for seg in final])
+
+
+def assert_sentence_lines(lines: list[tuple[int, float, float, str]]) -> None:
+    from transcribe.sentences import MAX_SECONDS, MIN_WORDS
+
+    assert lines
+    for n, (words, start, end, text) in enumerate(lines):
+        assert end - start <= MAX_SECONDS + 0.5, text
+        assert words >= MIN_WORDS or n == len(lines) - 1, [t for *_, t in lines]
 
 
 def test_live_partial_words_come_before_their_line(sqlite_runtime, testdata):

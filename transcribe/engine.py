@@ -33,7 +33,7 @@ import numpy as np
 
 from sanarip.stenogram import Segment, Word
 from transcribe.audio import SAMPLE_RATE, ArrayAudio, Audio, as_audio, blocks
-from transcribe.sentences import split_sentences
+from transcribe.sentences import join_fragments, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def transcribe_span(model: Any, audio: Audio | np.ndarray, span: Span, options: 
         cleaned = _clean(seg, span.start, span, audio.duration, out[-1] if out else None)
         if cleaned is not None:
             out.extend(split_sentences(cleaned))
-    return out
+    return join_fragments(out)
 
 
 def transcribe_audio(

@@ -12,8 +12,9 @@ sentence ends and its segment is committed. The job then extends the subtitle re
 (``sanarip.subtitles``: VTT segments once their span has settled) and rewrites the live-state
 file (``sanarip.livestate``: the partial words), the only things viewers fetch.
 
-Committed words are grouped into segments (closed at a sentence end, a pause, or a length
-limit) that are saved as ``source="live"`` rows and indexed at once. The buffer is trimmed
+Committed words are grouped into segments by the final pass's line rules (a sentence end or
+a pause once a line holds a few words, never longer than ``transcribe.sentences.MAX_SECONDS``),
+saved as ``source="live"`` rows and indexed at once. The buffer is trimmed
 at committed segment boundaries, so each pass sees at most ``MAX_BUFFER`` seconds.
 
 When the recording ends, the rest of the hypothesis is committed and the job ends at once:
@@ -48,13 +49,12 @@ from sanarip.subtitles import LiveRendition
 from sanarip.transcripts import segment_to_row
 from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE, Options, decide_language
 from transcribe.models import load_model
+from transcribe.sentences import MAX_SECONDS, MIN_WORDS, PAUSE_SECONDS, SENTENCE_END
 
 log = logging.getLogger(__name__)
 
 MAX_BUFFER = 15.0  # seconds of uncommitted audio re-transcribed at most
-MAX_SEGMENT = 12.0
 SILENCE = 1.0
-PAUSE = 0.8
 POLL = 0.25
 
 
@@ -154,8 +154,10 @@ class LiveTranscriber:
         for w in agreed:
             self._commit(w)
         st.previous = hyp[len(agreed):]
-        if final or (agreed and agreed is hyp):
+        if final or (agreed and agreed is hyp and len(st.pending) >= MIN_WORDS):
             self._close_segment()
+        elif agreed and agreed is hyp:  # a pause after a fragment: it waits for the next words, not a line
+            self._trim(st.committed_until)
         elif self.buffered > MAX_BUFFER:
             # Nothing agreed for too long: commit the oldest part of the hypothesis.
             cut = st.buffer_start + MAX_BUFFER / 2
@@ -191,12 +193,15 @@ class LiveTranscriber:
         self._partial = partial
 
     def _commit(self, word: Word) -> None:
+        """Lines follow the final pass's rules (``transcribe.sentences``): a sentence end or a pause
+        ends a line once it holds ``MIN_WORDS``; none runs past ``MAX_SECONDS``."""
         st = self.state
-        if st.pending and (word.start - st.pending[-1].end > PAUSE or word.end - st.pending[0].start > MAX_SEGMENT):
+        if st.pending and (word.end - st.pending[0].start > MAX_SECONDS
+                           or (word.start - st.pending[-1].end >= PAUSE_SECONDS and len(st.pending) >= MIN_WORDS)):
             self._close_segment()
         st.pending.append(word)
         st.committed_until = word.end
-        if word.word.rstrip().endswith((".", "?", "!", "…")) and word.end - st.pending[0].start >= 2.0:
+        if word.word.rstrip().endswith(SENTENCE_END) and len(st.pending) >= MIN_WORDS:
             self._close_segment()
 
     def _close_segment(self) -> None:

@@ -59,3 +59,25 @@ def split_sentences(segment: Segment) -> list[Segment]:
                    text="".join(w.word for w in line).strip()) for line in lines]
     out[0].start, out[-1].end = segment.start, segment.end  # the lines cover what the segment did
     return out
+
+
+def _joinable(a: Segment, b: Segment) -> bool:
+    return (a.language == b.language and a.unreliable == b.unreliable and a.speaker_id == b.speaker_id
+            and b.start - a.end < PAUSE_SECONDS and b.end - a.start <= MAX_SECONDS)
+
+
+def join_fragments(lines: list[Segment]) -> list[Segment]:
+    """Join lines that a chunk boundary, not the speaker, cut: a line that ends mid-sentence with
+    the next one following without a pause, or a fragment of under ``MIN_WORDS`` words, joins the
+    next line when the two stay within ``MAX_SECONDS`` and share language and reliability."""
+    out: list[Segment] = []
+    for line in lines:
+        prev = out[-1] if out else None
+        mid_sentence = prev is not None and not prev.text.rstrip().endswith(SENTENCE_END)
+        short = prev is not None and (len(prev.words) < MIN_WORDS or len(line.words) < MIN_WORDS)
+        if prev is not None and prev.words and line.words and (mid_sentence or short) and _joinable(prev, line):
+            out[-1] = replace(prev, end=line.end, words=prev.words + line.words,
+                              text=f"{prev.text.rstrip()} {line.text.lstrip()}")
+        else:
+            out.append(line)
+    return out

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api,
         auth,
         clerk,
+        clips,
         dashboard,
         errors,
         feeds,
@@ -83,7 +84,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
     limits.init_app(app)
-    for module in (public, live, feeds, api, subscriptions, media, ops, auth, clerk, dashboard, record, vendor, site):
+    for module in (public, clips, live, feeds, api, subscriptions, media, ops, auth, clerk, dashboard, record, vendor,
+                   site):
         app.register_blueprint(module.bp)
     from web.views import search_args
 

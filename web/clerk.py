@@ -210,16 +210,16 @@ def editor(sitting_id: int):
 
 def editor_messages() -> dict[str, str]:
     """The editor script's texts in the page's language (``%s`` marks a value the script fills in);
-    ``key.<action>`` describes an action of the keymap (web/static/keymap.js) in the help overlay."""
+    ``key.<action>`` describes an action of the keymap (web/static/keymap.js) in the help overlay.
+    The names of sitting statuses come from the template (``data-statuses``)."""
     return {
         "saved": _("Saved ✓"), "saving": _("Saving…"), "unsaved": _("Not saved"), "personAdded": _("%s added ✓"),
         "unknownSpeaker": _("Unknown speaker: add the person first."),
         "conflict": _("Someone else saved first: “%s”. Reload to see it."), "error": _("Error %s"),
         "lastLine": _("This is the last line."), "saveFirst": _("Save the line first."),
         "noSpeaker": _("no speaker"), "noMatch": _("No such person: add them under “Add a person”."),
-        "reviewed": _("Marked reviewed ✓"), "published": _("Published as version %s: %s"),
+        "markedReviewed": _("Marked reviewed ✓"), "publishedAs": _("Published as version %s: %s"),
         "publishedInfo": _("published version %s (%s); your edits wait for the next publication"),
-        "status.reviewed": _("reviewed"), "status.published": _("published"),
         "key.playPause": _("play / pause"), "key.back": _("back 5 seconds"), "key.forward": _("forward 5 seconds"),
         "key.nextLine": _("next line"), "key.previousLine": _("previous line"),
         "key.extendDown": _("select the next line too"), "key.extendUp": _("select the previous line too"),

@@ -24,7 +24,7 @@ bp = Blueprint("dashboard", __name__)
 QUEUE_LIMIT = 200
 # Section id → the sitting status it lists, in page order.
 QUEUES: dict[str, SittingStatus] = {
-    "live": SittingStatus.LIVE,
+    "onair": SittingStatus.LIVE,
     "review": SittingStatus.TRANSCRIBED,
     "publish": SittingStatus.REVIEWED,
 }

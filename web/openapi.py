@@ -57,6 +57,9 @@ WRITE_ERRORS = {
     "413": _ok("Error", "Payload too large"),
     "415": _ok("Error", "The body is not JSON"),
 }
+MOMENT = r"\d+(?::\d{1,2}){0,2}(?:\.\d+)?"  # 754.2, 12:34, 1:02:03
+CLIP_T = _param("t", required=True, schema={"type": "string", "maxLength": 40, "pattern": f"^{MOMENT}-{MOMENT}$"},
+                desc="The range START-END in seconds or clock values: 754-790, 12:34-13:10, 1:02:03-1:04:00")
 PAGING = [_param("page", schema={"type": "integer", "minimum": 1, "maximum": 10_000}, desc="Page number, from 1"),
           _param("per_page", schema={"type": "integer", "minimum": 1, "maximum": 500},
                  desc="Items per page (1-500, default 50)")]
@@ -143,6 +146,10 @@ def _schemas() -> dict[str, Any]:
                                                           "published_at": text, "link": text}},
         **_record_schemas(),
         **_subscription_schemas(),
+        "Clip": {"type": "object", "required": ["status", "url", "start", "end"], "properties": {
+            "status": {"type": "string", "enum": ["pending", "ready"]},
+            "url": {"type": "string", "description": "Where the MP4 is (202 there too until it is made)"},
+            "start": {"type": "number"}, "end": {"type": "number"}}},
     }
 
 
@@ -285,6 +292,16 @@ def openapi_document(server: str) -> dict[str, Any]:
             "Revert a segment to the state before a revision", _ok("Segment"), [_id("revision_id")])},
         "/sittings/{sitting_id}/review": {"post": _write(
             "Mark a transcribed sitting as reviewed (clerk)", _ok("Review"), [_id("sitting_id")])},
+        "/sittings/{sitting_id}/clip": {"get": {
+            "summary": "An MP4 of a range of the sitting (at most 15 minutes, with its transcript as a soft "
+                       "subtitle track): 202 while a job makes it, then 200 with its URL. Only new clips count "
+                       "against the per-address limit (SANARIP_CLIP_RATE_LIMIT an hour)",
+            "parameters": [_id("sitting_id"), CLIP_T,
+                           _param("captions", schema={"type": "string", "enum": ["soft", "burn"]},
+                                  desc="burn: the lines are also drawn into the picture, with the speaker")],
+            "responses": {"200": _ok("Clip", "Made"),
+                          "202": {**_ok("Clip", "Being made: ask again after Retry-After seconds"),
+                                  "headers": TOO_MANY["headers"]}, **ERRORS}}},
         "/sittings/{sitting_id}/agenda": _get("A sitting's agenda items in order (start/end in media seconds)",
                                               _ok("AgendaList"), [_id("sitting_id")]),
         "/sittings/{sitting_id}/vote-events": {

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from sanarip.clips import ClipRange
 from sanarip.errors import NotFound
 from sanarip.medialayout import build_playlist, main_playlist_key, poster_key
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
@@ -27,14 +28,15 @@ from web.marks import interleave, record_marks
 from web.media import public_media_url
 from web.views import (
     committee_or_404,
+    external_url,
     facet_links,
     int_arg,
+    moment_or_range,
     person_or_404,
     search_filters,
     sitting_or_404,
     sort_arg,
     speaking_time,
-    time_arg,
     version_arg,
 )
 
@@ -140,7 +142,8 @@ def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: 
 
 
 def _sitting_page(sitting_id: int, publication: int | None):
-    start = time_arg("t")
+    start, end = moment_or_range()
+    span = ClipRange(start, end) if end else None  # ?t=START-END: a range to play and share
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         transcript_html, pub = _transcript_fragment(s, sitting, publication)
@@ -149,7 +152,9 @@ def _sitting_page(sitting_id: int, publication: int | None):
         return render_template("sitting.html", sitting=sitting, publication=pub, transcript_html=transcript_html,
                                start=start or 0.0, has_media=has_media, formats=list(EXPORTERS),
                                version=publication, transcript_lang=transcript_language(s, sitting, pub),
-                               marks=record_marks(s, sitting))
+                               marks=record_marks(s, sitting), end=end, range_t=span.text() if span else None,
+                               range_url=external_url("public.sitting_page", sitting_id=sitting_id,
+                                                      t=span.text()) if span else None)
 
 
 @bp.route("/s/<int:sitting_id>")

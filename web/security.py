@@ -38,28 +38,30 @@ class Policy:
     """What a kind of response may load and who may frame it."""
 
     csp: str
-    embeddable: bool = False  # no route is, for now
+    embeddable: bool = False  # only the embed player (``EMBED``)
 
 
-def page_csp(media_origin: str | None) -> str:
+def page_csp(media_origin: str | None, framed_by: str = "'none'") -> str:
     media = " ".join(filter(None, ("'self'", "blob:", media_origin)))
     connect = " ".join(filter(None, ("'self'", media_origin)))
     img = " ".join(filter(None, ("'self'", "data:", media_origin)))  # poster frames are media, redirected on S3
     return "; ".join((
         "default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {img}",
         f"media-src {media}", f"connect-src {connect}", "worker-src 'self' blob:", "object-src 'none'",
-        "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+        "base-uri 'none'", "form-action 'self'", f"frame-ancestors {framed_by}",
     ))
 
 
 DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 PAGE = "page"
 DATA = "data"
+EMBED = "embed"  # the embed player: a page any site may frame
 # Endpoint or blueprint name → kind of response; anything not named is a page.
 POLICIES: dict[str, str] = {
     "api": DATA, "feeds": DATA, "site": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
     "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA,
     "subscriptions.api_subscribe": DATA, "subscriptions.api_list": DATA,
+    "clips.clip_mp4": DATA, "clips.api_clip": DATA, "clips.oembed": DATA, "clips.embed": EMBED,
 }
 
 
@@ -142,6 +144,7 @@ def init_app(app: Flask, rt: Runtime) -> None:
     app.url_map.converters["int"] = IdConverter
     page = page_csp(media_origin(rt))
     app.extensions["security"] = {"https": rt.settings.base_url.startswith("https://"),
-                                  "policies": {PAGE: Policy(page), DATA: Policy(DATA_CSP)}}
+                                  "policies": {PAGE: Policy(page), DATA: Policy(DATA_CSP),
+                                               EMBED: Policy(page_csp(media_origin(rt), "*"), embeddable=True)}}
     app.before_request(routing_first)
     app.after_request(set_headers)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sanarip.clips import RangeError, parse_range
 from sanarip.languages import is_language
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.models import Committee, Person, Sitting, TranscriptSegment
@@ -65,6 +66,18 @@ def time_arg(name: str = "t") -> float | None:
         abort(400, _("'%(name)s' must be a moment from 0 to %(max)s s, such as 754.2, 12:34 or 1:02:03", name=name,
                       max=round(MAX_MEDIA_SECONDS)))
     return value
+
+
+def moment_or_range(name: str = "t") -> tuple[float, float | None]:
+    """``?t=`` as a moment (end None) or a range ``START-END`` (the player stops at END)."""
+    raw = request.args.get(name, "")
+    if "-" not in raw.strip().lstrip("-"):
+        return time_arg(name) or 0.0, None
+    try:
+        rng = parse_range(raw)
+    except RangeError as exc:
+        abort(400, _("'%(name)s': %(error)s", name=name, error=str(exc)))
+    return rng.start, rng.end
 
 
 def date_arg(name: str) -> date | None:

@@ -7,6 +7,7 @@
   const keymap = window.SanaripKeymap;
   const csrf = root.dataset.csrf;
   const messages = JSON.parse(root.dataset.messages);
+  const statuses = JSON.parse(root.dataset.statuses);
   const video = document.getElementById("player");
   const status = document.getElementById("editor-status");
   const persons = document.getElementById("persons");
@@ -367,8 +368,8 @@
   const sittingStatus = document.getElementById("sitting-status");
   document.getElementById("review").addEventListener("click", async () => {
     const r = await call("POST", `/api/v1/sittings/${root.dataset.sitting}/review`);
-    status.textContent = r.ok ? t("reviewed") : (r.data.error || t("error", r.status));
-    if (r.ok) sittingStatus.textContent = t("status.reviewed");
+    status.textContent = r.ok ? t("markedReviewed") : (r.data.error || t("error", r.status));
+    if (r.ok) sittingStatus.textContent = statuses.reviewed;
   });
 
   const publishButton = document.getElementById("publish");
@@ -385,10 +386,10 @@
       if (publishDialog.returnValue !== "publish") return;
       const r = await call("POST", `/api/v1/sittings/${root.dataset.sitting}/publish`);
       if (!r.ok) { status.textContent = r.data.error || t("error", r.status); return; }
-      sittingStatus.textContent = t("status.published");
+      sittingStatus.textContent = statuses.published;
       const when = new Date(r.data.published_at).toLocaleString(document.documentElement.lang);
       document.getElementById("publication-info").textContent = t("publishedInfo", r.data.number, when);
-      status.textContent = t("published", r.data.number, r.data.link);
+      status.textContent = t("publishedAs", r.data.number, r.data.link);
     });
   }
 })();

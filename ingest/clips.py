@@ -1,0 +1,105 @@
+"""The ``clip`` job: an MP4 of a range of a sitting, cut by ffmpeg from its stored HLS segments.
+
+Only the segments that overlap the range are read (from S3 too), through a small local playlist
+so ffmpeg's HLS reader keeps their timestamps and discontinuities. The cut is frame-accurate at
+both ends because the video is re-encoded (an H.264 stream can only start on a keyframe, and the
+sitting's keyframes are seconds apart); the audio is re-encoded with it so both start on the same
+sample. The range's transcript rides along as a soft subtitle track (``mov_text``); with
+``burn`` the lines are also drawn into the picture with the speaker's name (libass, DejaVu Sans:
+Cyrillic and Latin).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ingest.media import MediaError, ffmpeg_exe
+from sanarip.clips import ClipRange, clip_key, clip_subtitles
+from sanarip.jobs import JobContext
+from sanarip.models import MediaSegment, Sitting
+from sanarip.pipeline import ClipPayload
+from sanarip.runtime import Runtime
+from sanarip.sittings import get_sitting
+from sanarip.storage import LocalStorage
+from sanarip.transcripts import public_stenogram
+
+log = logging.getLogger(__name__)
+
+PRESET = "veryfast"  # x264: a clip is made once and watched many times, but must not keep a worker long
+FONTS_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
+
+
+def _segments(rt: Runtime, sitting_id: int, rng: ClipRange) -> list[MediaSegment]:
+    """The media (and gap) rows from the first segment the range touches to the last."""
+    with rt.db.session(readonly=True) as s:
+        rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sitting_id)
+                              .order_by(MediaSegment.seq)))
+        s.expunge_all()
+    chosen = [m for m in rows if not m.is_gap and m.media_start < rng.end and m.media_start + m.duration > rng.start]
+    if not chosen:
+        raise MediaError(f"sitting {sitting_id} has no media between {rng.start:.1f} s and {rng.end:.1f} s")
+    return [m for m in rows if chosen[0].seq <= m.seq <= chosen[-1].seq]
+
+
+def _local_playlist(rt: Runtime, rows: list[MediaSegment], tmp: Path) -> Path:
+    """A VOD playlist of ``rows`` whose segment files ffmpeg can open (copied here unless on local disk)."""
+    target = max(int(m.duration + 0.999) for m in rows if not m.is_gap)
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
+             "#EXT-X-PLAYLIST-TYPE:VOD"]
+    for m in rows:
+        if m.is_gap:
+            lines.append("#EXT-X-DISCONTINUITY")
+            continue
+        if isinstance(rt.storage, LocalStorage):
+            path = rt.storage.path(m.path)
+        else:
+            path = tmp / Path(m.path).name
+            path.write_bytes(rt.storage.get_bytes(m.path))
+        lines += [f"#EXTINF:{m.duration:.6f},", str(path)]
+    lines.append("#EXT-X-ENDLIST")
+    playlist = tmp / "range.m3u8"
+    playlist.write_text("\n".join(lines) + "\n")
+    return playlist
+
+
+def make_clip(rt: Runtime, sitting_id: int, rng: ClipRange, burn: bool = False) -> str:
+    """Store the MP4 of ``rng`` (made once) and return its storage key."""
+    key = clip_key(sitting_id, rng, burn)
+    if rt.storage.exists(key):
+        return key
+    rows = _segments(rt, sitting_id, rng)
+    with rt.db.session(readonly=True) as s:
+        sitting: Sitting = get_sitting(s, sitting_id)
+        subtitles = clip_subtitles(public_stenogram(s, sitting), rng)
+        language = sitting.committee.default_language
+    with tempfile.TemporaryDirectory(prefix=f"sanarip-clip-{sitting_id}-") as tmp_name:
+        tmp = Path(tmp_name)
+        playlist = _local_playlist(rt, rows, tmp)
+        srt = tmp / "range.srt"
+        srt.write_text(subtitles or "", encoding="utf-8")
+        out = tmp / "clip.mp4"
+        offset = rng.start - rows[0].media_start
+        video = ["-vf", f"subtitles={srt}:fontsdir={FONTS_DIR}:force_style='FontName=DejaVu Sans'"] if burn else []
+        cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-y",
+               "-ss", f"{offset:.3f}", "-i", str(playlist), *(["-i", str(srt)] if subtitles else []),
+               "-t", f"{rng.duration:.3f}", "-map", "0:v:0?", "-map", "0:a:0?", *(["-map", "1:0"] if subtitles else []),
+               *video, "-c:v", "libx264", "-preset", PRESET, "-crf", "23", "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-b:a", "96k", *(["-c:s", "mov_text", "-metadata:s:s:0", f"language={language}"]
+                                               if subtitles else []),
+               "-movflags", "+faststart", str(out)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+        if done.returncode != 0 or not out.exists():
+            raise MediaError(f"ffmpeg could not cut the clip: {done.stderr.strip()[-400:]}")
+        rt.storage.put_file(key, out, content_type="video/mp4")
+    log.info("sitting %s: clip %s stored (%.1f s)", sitting_id, rng.text(), rng.duration)
+    return key
+
+
+def run_clip_job(ctx: JobContext) -> None:
+    args: ClipPayload = ctx.args
+    make_clip(ctx.runtime, args.sitting, ClipRange.from_ms(args.start_ms, args.end_ms), args.burn)
