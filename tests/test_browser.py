@@ -28,11 +28,12 @@ def site(tmp_path_factory, testdata):
     sitting = int(run_cli("import", str(clip), "--committee", "budget", "--title", "Spontaneous speech",
                           env=env, timeout=300).stdout.split()[0])
     run_cli("user", "add", "clara", "--role", "clerk", env=env, input=PASSWORD + "\n")
+    person = int(run_cli("person", "add", "Айгуль Асанова", "--faction", "Ата-Журт", env=env).stdout.split()[0])
     port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, proc=server)
-    yield {"url": f"http://127.0.0.1:{port}", "sitting": sitting, "env": env}
+    yield {"url": f"http://127.0.0.1:{port}", "sitting": sitting, "env": env, "person": person}
     server.terminate()
     server.wait(10)
 
@@ -133,9 +134,10 @@ def _axe(page) -> list[dict]:
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
-@pytest.mark.parametrize("path", ["/", "/s/{sitting}", "/search?q=uh", "/live/{sitting}"])
+@pytest.mark.parametrize("path", ["/", "/s/{sitting}", "/search?q=uh", "/live/{sitting}", "/c/budget", "/p/{person}",
+                                  "/login"])
 def test_no_serious_accessibility_violations(site, page, path):
-    page.goto(site["url"] + path.format(sitting=site["sitting"]))
+    page.goto(site["url"] + path.format(sitting=site["sitting"], person=site["person"]))
     bad = _axe(page)
     assert not bad, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in bad]
 
@@ -213,3 +215,42 @@ def test_video_and_editor_work_under_the_content_security_policy(site, browser):
     context.close()
     violations = [m for m in console if "Content Security Policy" in m or "CSP violation" in m]
     assert not violations, violations
+
+
+PAGES = (("home", "/"), ("sitting", "/s/{sitting}"), ("live", "/live/{sitting}"), ("search", "/search?q=words"),
+         ("person", "/p/{person}"), ("committee", "/c/budget"), ("login", "/login"))
+CLERK_PAGES = (("dashboard", "/clerk"), ("editor", "/s/{sitting}/edit"))
+UI_TEXT = {"ky": "Комитеттердин отурумдары", "ru": "Заседания комитетов", "en": "Committee sittings"}
+
+
+def _log_in(pg, site) -> None:
+    pg.goto(f"{site['url']}/login")
+    pg.fill("#username", "clara")
+    pg.fill("#password", PASSWORD)
+    pg.click("main button[type=submit]")
+    pg.wait_for_url(re.compile(r"/$"))
+
+
+@pytest.mark.parametrize("lang", ["ky", "ru", "en"])
+def test_screenshots_of_every_page(site, browser, lang):
+    """Every page in each UI language at a phone's and a desktop's width, saved for a person to look at
+    (test-artifacts/pages/<lang>-<width>-<page>.png); each is in its language and never scrolls sideways."""
+    out = ARTIFACTS / "pages"
+    out.mkdir(parents=True, exist_ok=True)
+    for width, height in ((375, 812), (1280, 800)):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale=lang)
+        pg = context.new_page()
+        for clerk in (False, True):
+            if clerk:
+                _log_in(pg, site)
+            for name, path in CLERK_PAGES if clerk else PAGES:
+                pg.goto(site["url"] + path.format(sitting=site["sitting"], person=site["person"]))
+                pg.wait_for_load_state("load")
+                pg.wait_for_timeout(300)  # fonts, hls.js and the first frame settle: the picture, not a check
+                assert pg.locator("html").get_attribute("lang") == lang, name
+                pg.screenshot(path=str(out / f"{lang}-{width}-{name}.png"), full_page=True)
+                scroll = pg.evaluate("document.documentElement.scrollWidth")
+                assert scroll <= width + 1, f"{lang} {name} at {width}px scrolls sideways ({scroll}px)"
+        pg.goto(site["url"] + "/")
+        assert UI_TEXT[lang] in pg.locator("h1").inner_text()
+        context.close()

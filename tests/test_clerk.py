@@ -43,7 +43,7 @@ def logged_in(app, username: str):
     client = app.test_client()
     assert login(client, username).status_code == 302
     token = csrf(client)
-    return client, {"X-CSRF-Token": token}
+    return client, {"X-CSRF-Token": token, "Accept-Language": "en"}  # error messages in English
 
 
 def segments(app):

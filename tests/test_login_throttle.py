@@ -32,7 +32,7 @@ def app(settings_env):
 
 def attempt(client, username, password, address="203.0.113.9"):
     return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)},
-                       headers={"X-Forwarded-For": address})
+                       headers={"X-Forwarded-For": address, "Accept-Language": "en"})  # messages in English
 
 
 def test_backoff_grows_and_always_ends(runtime):

@@ -19,6 +19,9 @@ OTHER_MEANINGS = {
     ("cli/record.py", "import"),  # the commands' names (popolo, agenda, votes import)
     ("search/elastic.py", "index"),  # Elasticsearch's bulk and API fields
     ("sanarip/models.py", "scheduled"),  # the column default (the models cannot import the lifecycle)
+    # the msgids of the status labels (pybabel extracts literals only; the keys are SittingStatus)
+    *{("web/labels.py", s) for s in ("scheduled", "live", "recorded", "transcribed", "reviewed", "published",
+                                      "failed")},
 }
 
 

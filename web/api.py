@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sanarip.agenda import agenda_of, item_for_time
@@ -79,7 +80,7 @@ def sittings():
         params["committee"] = c.slug
     if request.args.get("status"):
         if request.args["status"] not in set(SittingStatus):
-            abort(400, f"Unknown status; use one of: {', '.join(SittingStatus)}.")
+            abort(400, _("Unknown status; use one of: %(statuses)s.", statuses=", ".join(SittingStatus)))
         query = query.where(Sitting.status == request.args["status"])
         params["status"] = request.args["status"]
     return page_of(query, sitting_dict, "api.sittings", **params)
@@ -105,7 +106,7 @@ def transcript(sitting_id: int):
         try:
             body = to_json(public_stenogram(s, sitting_obj, version))
         except NotFound:
-            abort(404, f"Sitting {sitting_id} has no published version {version}.")
+            abort(404, _("Sitting %(id)s has no published version %(version)s.", id=sitting_id, version=version))
     return Response(body, mimetype="application/json")
 
 
@@ -113,7 +114,7 @@ def transcript(sitting_id: int):
 def search():
     query = request.args.get("q", "")
     if not query.strip():
-        abort(400, "'q' is required: the words to search for")
+        abort(400, _("'q' is required: the words to search for"))
     page = int_arg("page", 1, 1, 500)
     result = search_index().search(query, search_filters(), page=page, sort=sort_arg())
     data = result.to_dict()

@@ -25,6 +25,7 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -51,6 +52,7 @@ from sanarip.models import AuditLog, User, utcnow
 from sanarip.throttle import backoff_failure, clear, wait_for, window_hit
 from web.deps import runtime
 from web.i18n import LANGUAGES
+from web.labels import role_label
 from web.limits import client_address, too_many
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ def _load_user() -> None:
         if header.startswith("Bearer "):
             found = token_user(s, header[7:].strip())
             if found is None:
-                raise unauthorized("Invalid, expired or revoked API token.")
+                raise unauthorized(_("Invalid, expired or revoked API token."))
             g.user, tok = found
             g.via_token = True
             if tok.last_used_at is None or now - tok.last_used_at > TOUCH_EVERY:
@@ -117,11 +119,11 @@ def _check_csrf() -> None:
     if getattr(view, "csrf_exempt", False):  # it checks the request itself (web.security.csrf_exempt)
         return
     if g.user is None and (request.path.startswith("/api/") or getattr(view, "required_role", None)):
-        raise unauthorized("Log in or send an API token (Authorization: Bearer …).")
+        raise unauthorized(_("Log in or send an API token (Authorization: Bearer …)."))
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
-        abort(400, "The form expired or did not come from this site (CSRF check failed). Reload the page and retry.")
+        abort(400, _("The form expired or did not come from this site (CSRF check failed). Reload the page and retry."))
 
 
 def init_app(app: Flask) -> None:
@@ -138,10 +140,11 @@ def require_role(role: str):
         def wrapped(*args, **kwargs):
             if g.user is None:
                 if request.path.startswith("/api/") or request.method not in SAFE_METHODS:
-                    raise unauthorized("Log in or send an API token (Authorization: Bearer …).")
+                    raise unauthorized(_("Log in or send an API token (Authorization: Bearer …)."))
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not role_at_least(g.user.role, role):
-                abort(403, f"This needs the {role} role; you are {g.user.role}.")
+                abort(403, _("This needs the %(role)s role; you are %(yours)s.", role=role_label(role),
+                                yours=role_label(g.user.role)))
             return view(*args, **kwargs)
 
         wrapped.required_role = role
@@ -217,7 +220,7 @@ def check_password(username: str, password: str, purpose: str = "login") -> User
         if user is not None:
             s.expunge(user)
     if wait:
-        raise too_many(wait, "Too many failed attempts for this account or from your address.")
+        raise too_many(wait, _("Too many failed attempts for this account or from your address."))
     if password_matches(user, password):  # scrypt, outside any transaction
         with runtime().db.session() as s:
             clear(s, user_key)
@@ -261,7 +264,7 @@ def login():
             _begin_session(user.id)
             resp = redirect(_safe_next(request.args.get("next") or request.form.get("next")))
             return _trust_device(resp, user.username)
-        return render_template("login.html", error="Wrong username or password."), 401
+        return render_template("login.html", error=_("Wrong username or password.")), 401
     return render_template("login.html", error=None)
 
 
@@ -284,9 +287,9 @@ def account():
         except TooManyRequests as exc:
             return render_template("account.html", message=exc.description), 429, _retry_after(exc)
         if user is None:
-            message, status = "Your current password is wrong.", 400
+            message, status = _("Your current password is wrong."), 400
         elif request.form.get("new") != request.form.get("repeat"):
-            message, status = "The new passwords differ.", 400
+            message, status = _("The new passwords differ."), 400
         else:
             try:
                 with runtime().db.session() as s:
@@ -295,7 +298,7 @@ def account():
                 message, status = str(exc), 400
             else:
                 _begin_session(g.user.id)  # this browser stays logged in, with a new session
-                message = "Password changed."
+                message = _("Password changed.")
     return render_template("account.html", message=message), status
 
 
@@ -307,9 +310,9 @@ def users():
             target_id = request.form.get("user_id", type=int)
             target = s.get(User, target_id) if is_id(target_id) else None
             if target is None:
-                abort(400, "No such user.")
+                abort(400, _("No such user."))
             if target.id == g.user.id:
-                abort(400, "You cannot disable yourself.")
+                abort(400, _("You cannot disable yourself."))
             target.active = request.form.get("active") == "1"
             if not target.active:
                 end_sessions(s, target.id)
@@ -324,7 +327,7 @@ def set_language(lang: str):
     """The language switcher: a plain link that stores the choice in a preference cookie and
     goes back, so that no anonymous page needs a session (or a CSRF token) for its form."""
     if lang not in LANGUAGES:
-        abort(400, f"Unknown language; choose one of {', '.join(LANGUAGES)}.")
+        abort(400, _("Unknown language; choose one of %(languages)s.", languages=", ".join(LANGUAGES)))
     resp = redirect(_safe_next(request.args.get("next")))
     resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
                     secure=current_app.config["SESSION_COOKIE_SECURE"])

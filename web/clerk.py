@@ -52,19 +52,19 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 def _json_body(*fields: str) -> dict[str, Any]:
     """The request's JSON object; with ``fields``, a field not among them is refused (400)."""
     if request.content_length and request.content_length > MAX_EDIT_BYTES:
-        abort(413, f"Request too large (at most {MAX_EDIT_BYTES // 1024} KB).")
+        abort(413, _("Request too large (at most %(kb)s KB).", kb=MAX_EDIT_BYTES // 1024))
     try:
         data = request.get_json(silent=True)
         surrogate = _has_surrogate(data)
     except RecursionError:  # the parser's answer to [[[[… thousands deep
-        abort(400, "The JSON is nested too deeply.")
+        abort(400, _("The JSON is nested too deeply."))
     if not isinstance(data, dict):
-        abort(400, "Send a JSON object (Content-Type: application/json).")
+        abort(400, _("Send a JSON object (Content-Type: application/json)."))
     if surrogate:
-        abort(400, "The JSON holds an invalid Unicode escape (a lone surrogate such as \\ud800).")
+        abort(400, _("The JSON holds an invalid Unicode escape (a lone surrogate such as \\ud800)."))
     unknown = sorted(set(data) - set(fields)) if fields else []
     if unknown:
-        abort(400, f"unknown field(s): {', '.join(unknown)}")
+        abort(400, _("unknown field(s): %(fields)s", fields=", ".join(unknown)))
     return data
 
 
@@ -179,10 +179,10 @@ def add_person():
     body = _json_body("name", "faction", "role")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 300:
-        return error_response(400, "'name' is required (at most 300 characters)")
+        return error_response(400, _("'name' is required (at most 300 characters)"))
     fields = {k: body.get(k) for k in ("faction", "role")}
     if any(v is not None and (not isinstance(v, str) or len(v) > 300) for v in fields.values()):
-        return error_response(400, "'faction' and 'role' must be short texts")
+        return error_response(400, _("'faction' and 'role' must be short texts"))
     fields = {k: v or None for k, v in fields.items()}
     try:
         with runtime().db.session() as s:
@@ -199,7 +199,7 @@ def editor(sitting_id: int):
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         if is_ongoing(sitting.status):
-            abort(409, "The live draft is read-only: the editor opens after the final pass.")
+            abort(409, _("The live draft is read-only: the editor opens after the final pass."))
         rows = list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id)
                               .order_by(TranscriptSegment.start, TranscriptSegment.id)))
         persons = list(s.scalars(select(Person).order_by(Person.name)))
@@ -213,7 +213,7 @@ def editor_messages() -> dict[str, str]:
     ``key.<action>`` describes an action of the keymap (web/static/keymap.js) in the help overlay.
     The names of sitting statuses come from the template (``data-statuses``)."""
     return {
-        "saved": _("Saved ✓"), "saving": _("Saving…"), "unsaved": _("Not saved"),
+        "saved": _("Saved ✓"), "saving": _("Saving…"), "unsaved": _("Not saved"), "personAdded": _("%s added ✓"),
         "unknownSpeaker": _("Unknown speaker: add the person first."),
         "conflict": _("Someone else saved first: “%s”. Reload to see it."), "error": _("Error %s"),
         "lastLine": _("This is the last line."), "saveFirst": _("Save the line first."),

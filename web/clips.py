@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
@@ -32,7 +33,7 @@ EMBED_WIDTH, EMBED_HEIGHT = 640, 480  # the iframe oEmbed proposes: 16:9 video p
 
 def _range_or_400(sitting: Sitting) -> ClipRange:
     if not sitting.duration:
-        abort(404, f"Sitting {sitting.id} has no recorded media to clip.")
+        abort(404, _("Sitting %(id)s has no recorded media to clip.", id=sitting.id))
     try:
         return clip_range(request.args.get("t", ""), sitting.duration)
     except RangeError as exc:
@@ -56,7 +57,7 @@ def _clip(sitting_id: int) -> tuple[str, ClipRange, bool]:
         with rt.db.session() as s:
             wait = window_hit(s, f"clip:{client_address()}", limit, HOUR)
         if wait:
-            raise too_many(wait, f"Too many new clips from your address (at most {limit} an hour).")
+            raise too_many(wait, _("Too many new clips from your address (at most %(limit)s an hour).", limit=limit))
     rt.queue.submit(payload)
     return key, rng, False
 
@@ -66,7 +67,7 @@ def clip_mp4(sitting_id: int):
     key, rng, ready = _clip(sitting_id)
     if ready:
         return media(key)
-    resp = jsonify(status="pending", message="The clip is being made; try again in a few seconds.")
+    resp = jsonify(status="pending", message=_("The clip is being made; try again in a few seconds."))
     resp.status_code, resp.headers["Retry-After"] = 202, str(RETRY_AFTER)
     return resp
 
@@ -105,18 +106,18 @@ def embed(sitting_id: int):
 def oembed():
     """oEmbed (JSON) for sitting and embed links of this site, so they unfurl elsewhere as a player."""
     if request.args.get("format", "json") != "json":
-        abort(501, "Only the JSON format is offered.")
+        abort(501, _("Only the JSON format is offered."))
     url = request.args.get("url", "")
     parts = urlsplit(url)
     base = urlsplit(runtime().settings.base_url)
     if not url or (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
-        abort(404, "Not a link to this site.")
+        abort(404, _("Not a link to this site."))
     try:
         endpoint, values = current_app.url_map.bind(base.netloc).match(parts.path)
     except (RouteNotFound, MethodNotAllowed, RequestRedirect):
-        abort(404, "Not a link to a sitting.")
+        abort(404, _("Not a link to a sitting."))
     if endpoint not in ("public.sitting_page", "clips.embed"):
-        abort(404, "Not a link to a sitting.")
+        abort(404, _("Not a link to a sitting."))
     t = (parse_qs(parts.query).get("t") or [""])[0]
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, values["sitting_id"])
@@ -139,6 +140,6 @@ def _dimension(name: str, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or not 100 <= int(raw) <= 4000:
-        abort(400, f"'{name}' must be a whole number of pixels from 100 to 4000")
+        abort(400, _("'%(name)s' must be a whole number of pixels from 100 to 4000", name=name))
     return int(raw)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -41,7 +42,7 @@ def init_app(app: Flask) -> None:
         if not is_busy(exc):
             return crash(exc)
         log.warning("database busy on %s: %s", request.path, exc.orig)
-        resp = make_response(error_response(503, "The database is busy; please try again in a few seconds."))
+        resp = make_response(error_response(503, _("The database is busy; please try again in a few seconds.")))
         resp.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
         return resp
 
@@ -51,7 +52,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(QueryError)
     def bad_query(exc: QueryError):
-        return error_response(400, f"Malformed query: {exc}")
+        return error_response(400, _("Malformed query: %(error)s", error=str(exc)))
 
     @app.errorhandler(QueryTooExpensive)
     def expensive_query(exc: QueryTooExpensive):
@@ -59,16 +60,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(SearchBusy)
     def search_busy(exc: SearchBusy):
-        resp = make_response(error_response(503, "Search is busy right now; please try again in a second."))
+        resp = make_response(error_response(503, _("Search is busy right now; please try again in a second.")))
         resp.headers["Retry-After"] = "1"
         return resp
 
     @app.errorhandler(SearchUnavailable)
     def search_down(exc: SearchUnavailable):
         log.warning("search unavailable: %s", exc)
-        return error_response(503, "Search is temporarily unavailable; please try again in a minute.")
+        return error_response(503, _("Search is temporarily unavailable; please try again in a minute."))
 
     @app.errorhandler(Exception)
     def crash(exc: Exception):
         log.exception("unhandled error on %s", request.path)
-        return error_response(500, "Something went wrong on our side; the error has been logged.")
+        return error_response(500, _("Something went wrong on our side; the error has been logged."))

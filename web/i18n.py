@@ -18,6 +18,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, request
 
+from web.jsmessages import catalog_json
+from web.labels import role_label, status_label
+
 log = logging.getLogger(__name__)
 LANGUAGES = {"ky": "Кыргызча", "ru": "Русский", "en": "English"}
 DEFAULT = "ky"
@@ -70,4 +73,5 @@ def init_app(app: Flask) -> None:
     # value (Flask-Babel's newstyle ones would mark it safe and %-format it on every call).
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(flask_babel.gettext, flask_babel.ngettext, newstyle=False)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, js_messages=lambda: catalog_json(g.lang),
+                                 status_label=status_label, role_label=role_label)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import mimetypes
 
 from flask import Blueprint, Response, abort, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from sanarip.cachepolicy import IMMUTABLE, cache_control
@@ -47,7 +48,7 @@ def media(key: str):
             return redirect(url, code=302)
         size = storage.size(key)
     except (StorageError, NotFound):
-        abort(404, "No such media file.")
+        abort(404, _("No such media file."))
     mimetype = TYPES.get(key[key.rfind("."):]) or mimetypes.guess_type(key)[0] or "application/octet-stream"
     try:
         if isinstance(storage, LocalStorage):

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from ipaddress import ip_address
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask_babel import gettext as _
 from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
@@ -140,7 +141,7 @@ def guard_metrics() -> Response | None:
     if request.endpoint != "ops.metrics":
         return None
     if not metrics_allowed():
-        abort(403, "Metrics are only for the configured scrapers (SANARIP_METRICS_ALLOW / SANARIP_METRICS_TOKEN).")
+        abort(403, _("Metrics are only for the configured scrapers (SANARIP_METRICS_ALLOW / SANARIP_METRICS_TOKEN)."))
     return metrics()
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 from cachetools import LRUCache, TTLCache, cached
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -118,7 +119,7 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
     try:
         pub = shown_publication(s, sitting.id, publication)
     except NotFound:
-        abort(404, f"Sitting {sitting.id} has no published version {publication}.")
+        abort(404, _("Sitting %(id)s has no published version %(version)s.", id=sitting.id, version=publication))
     if pub is not None:
         version: tuple = ("publication", pub.number)
     else:
@@ -170,14 +171,14 @@ def sitting_version(sitting_id: int, number: int):
 @bp.route("/s/<int:sitting_id>/export.<fmt>")
 def sitting_export(sitting_id: int, fmt: str):
     if fmt not in EXPORTERS:
-        abort(404, f"Unknown format '{fmt}'; available: {', '.join(EXPORTERS)}.")
+        abort(404, _("Unknown format '%(fmt)s'; available: %(formats)s.", fmt=fmt, formats=", ".join(EXPORTERS)))
     version = version_arg()
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         try:
             body = export(public_stenogram(s, sitting, version), fmt)
         except NotFound:
-            abort(404, f"Sitting {sitting_id} has no published version {version}.")
+            abort(404, _("Sitting %(id)s has no published version %(version)s.", id=sitting_id, version=version))
     mimetype = EXPORTERS[fmt][1]
     resp = Response(body, mimetype=mimetype)
     if fmt != "vtt":
@@ -209,7 +210,7 @@ def playlist(sitting_id: int):
                               .order_by(MediaSegment.seq)))
         final = sitting.status != SittingStatus.LIVE
     if not rows:
-        abort(404, "This sitting has no recorded media yet.")
+        abort(404, _("This sitting has no recorded media yet."))
 
     def uri(seg: MediaSegment) -> str:
         return rt.storage.media_url(seg.path) or url_for("media.media", key=seg.path)
@@ -286,5 +287,5 @@ def person_page(person_id: int):
     with runtime().db.session(readonly=True) as s:
         person = person_or_404(s, person_id)
         rows = speaking_time(s, person_id)
-        total = sum(secs for _, secs, _ in rows)
+        total = sum(row[1] for row in rows)
         return render_template("person.html", person=person, rows=rows, total=timedelta(seconds=round(total)))

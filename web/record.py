@@ -83,17 +83,17 @@ def vote_events(sitting_id: int):
 def push_vote_events(sitting_id: int):
     """The e-voting system's push: one vote event (an object) or a list; all stored or none."""
     if request.content_length and request.content_length > MAX_PUSH_BYTES:
-        abort(413, "Request too large (at most 1 MB).")
+        abort(413, _("Request too large (at most 1 MB)."))
     try:
         body = request.get_json(silent=True)
         surrogate = _has_surrogate(body)
     except RecursionError:
-        abort(400, "The JSON is nested too deeply.")
+        abort(400, _("The JSON is nested too deeply."))
     if surrogate:
-        abort(400, "The JSON holds an invalid Unicode escape (a lone surrogate such as \\ud800).")
+        abort(400, _("The JSON holds an invalid Unicode escape (a lone surrogate such as \\ud800)."))
     if not isinstance(body, dict | list):
-        return error_response(400, "Send a vote event (a JSON object) or a list of them (Content-Type: "
-                                   "application/json).")
+        return error_response(400, _("Send a vote event (a JSON object) or a list of them (Content-Type: "
+                                     "application/json)."))
     rt = runtime()
     try:
         with rt.db.session() as s:

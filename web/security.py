@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, request
+from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
 from sanarip.limits import MAX_ID
@@ -128,7 +129,7 @@ def same_origin(base_url: str) -> bool:
 
 def require_same_origin(base_url: str) -> None:
     if not same_origin(base_url):
-        abort(403, "This form must be sent from this site's own page (its origin could not be confirmed).")
+        abort(403, _("This form must be sent from this site's own page (its origin could not be confirmed)."))
 
 
 def csrf_exempt(view: Callable[..., Any]) -> Callable[..., Any]:

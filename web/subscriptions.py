@@ -79,13 +79,13 @@ def _create(data: dict) -> str:
 @csrf_exempt
 def api_subscribe():
     if not request.is_json:
-        abort(415, "Send the subscription as JSON (Content-Type: application/json).")
+        abort(415, _("Send the subscription as JSON (Content-Type: application/json)."))
     origin = request.headers.get("Origin")
     if origin:  # a page elsewhere cannot subscribe its visitors in their name
         require_same_origin(runtime().settings.base_url)
     data = request.get_json(silent=True)
     if data is None:
-        abort(400, "The body is not valid JSON.")
+        abort(400, _("The body is not valid JSON."))
     try:
         _create(data)
     except NotFound:
@@ -138,7 +138,7 @@ def form_subscribe():
 
 def _token(token: str) -> str:
     if len(token) > MAX_TOKEN:
-        abort(404, "This link is unknown.")
+        abort(404, _("This link is unknown."))
     return token
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, send_from_directory
+from flask_babel import gettext as _
 
 from web import ROOT
 
@@ -17,5 +18,5 @@ FILES = {
 def vendor(name: str):
     folder = FILES.get(name)
     if folder is None or not (folder / name).is_file():
-        abort(404, f"{name} is not installed: run `npm install` (the README's setup does).")
+        abort(404, _("%(name)s is not installed: run `npm install` (the README's setup does).", name=name))
     return send_from_directory(folder, name, max_age=86400)

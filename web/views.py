@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import abort, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -47,9 +48,9 @@ def int_arg(name: str, default: int | None, lo: int = 1, hi: int = 10_000) -> in
     try:
         value = int(raw)
     except ValueError:
-        abort(400, f"'{name}' must be a whole number")
+        abort(400, _("'%(name)s' must be a whole number", name=name))
     if not lo <= value <= hi:
-        abort(400, f"'{name}' must be between {lo} and {hi}")
+        abort(400, _("'%(name)s' must be between %(lo)s and %(hi)s", name=name, lo=lo, hi=hi))
     return value
 
 
@@ -60,9 +61,10 @@ def time_arg(name: str = "t") -> float | None:
     try:
         value = parse_clock(raw)
     except ValueError:
-        abort(400, f"'{name}' must be seconds or a clock value, such as 754.2, 12:34 or 1:02:03")
+        abort(400, _("'%(name)s' must be seconds or a clock value, such as 754.2, 12:34 or 1:02:03", name=name))
     if not math.isfinite(value) or not 0 <= value <= MAX_MEDIA_SECONDS:
-        abort(400, f"'{name}' must be a moment from 0 to {MAX_MEDIA_SECONDS:.0f} s, such as 754.2, 12:34 or 1:02:03")
+        abort(400, _("'%(name)s' must be a moment from 0 to %(max)s s, such as 754.2, 12:34 or 1:02:03", name=name,
+                      max=round(MAX_MEDIA_SECONDS)))
     return value
 
 
@@ -74,7 +76,7 @@ def moment_or_range(name: str = "t") -> tuple[float, float | None]:
     try:
         rng = parse_range(raw)
     except RangeError as exc:
-        abort(400, f"'{name}': {exc}")
+        abort(400, _("'%(name)s': %(error)s", name=name, error=str(exc)))
     return rng.start, rng.end
 
 
@@ -87,16 +89,16 @@ def date_arg(name: str) -> date | None:
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
-        abort(400, f"'{name}' must be a date such as 2026-03-01")
+        abort(400, _("'%(name)s' must be a date such as 2026-03-01", name=name))
 
 
 def search_filters() -> Filters:
     official = request.args.get("official") or ""
     if official not in OFFICIAL_VALUES:
-        abort(400, "'official' must be 1 (official versions only) or 0")
+        abort(400, _("'official' must be 1 (official versions only) or 0"))
     language = request.args.get("language") or None
     if language and not is_language(language):
-        abort(400, "'language' must be a language code such as ky, ru, en")
+        abort(400, _("'language' must be a language code such as ky, ru, en"))
     return Filters(committee=request.args.get("committee") or None, date_from=date_arg("from"),
                    date_to=date_arg("to"), speaker=request.args.get("speaker") or None,
                    language=language,
@@ -120,7 +122,7 @@ def facet_links(facets: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, 
 def sort_arg() -> str:
     sort = request.args.get("sort") or "relevance"
     if sort not in ("relevance", "date"):
-        abort(400, "'sort' must be relevance or date")
+        abort(400, _("'sort' must be relevance or date"))
     return sort
 
 
@@ -132,21 +134,21 @@ def version_arg() -> int | None:
 def sitting_or_404(s: Session, sitting_id: int) -> Sitting:
     sitting = s.get(Sitting, sitting_id)
     if sitting is None:
-        abort(404, f"There is no sitting number {sitting_id}.")
+        abort(404, _("There is no sitting number %(id)s.", id=sitting_id))
     return sitting
 
 
 def committee_or_404(s: Session, slug: str) -> Committee:
     c = s.scalar(select(Committee).where(Committee.slug == slug))
     if c is None:
-        abort(404, f"There is no committee '{slug}'.")
+        abort(404, _("There is no committee '%(slug)s'.", slug=slug))
     return c
 
 
 def person_or_404(s: Session, person_id: int) -> Person:
     p = s.get(Person, person_id)
     if p is None:
-        abort(404, f"There is no person number {person_id}.")
+        abort(404, _("There is no person number %(id)s.", id=person_id))
     return p
 
 

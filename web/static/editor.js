@@ -360,7 +360,7 @@
       opt.value = r.data.name;
       opt.dataset.id = r.data.id;
       persons.append(opt);
-      status.textContent = `${r.data.name} ✓`;
+      status.textContent = t("personAdded", r.data.name);
       addPerson.reset();
     } else status.textContent = r.data.error || t("error", r.status);
   });

@@ -1,6 +1,7 @@
 // The history page: revert a revision (a static file, so the page works under script-src 'self').
 (function () {
   "use strict";
+  const t = window.sanaripT;
   const list = document.getElementById("history");
   if (!list) return;
   list.querySelectorAll("button.revert").forEach((b) => b.addEventListener("click", async () => {
@@ -8,7 +9,7 @@
       method: "POST", headers: { "X-CSRF-Token": list.dataset.csrf },
     });
     const body = await r.json();
-    b.nextElementSibling.textContent = r.ok ? "✓" : body.error;
+    b.nextElementSibling.textContent = r.ok ? t("reverted") : (body.error || t("error", { status: r.status }));
     if (r.ok) location.reload();
   }));
 })();

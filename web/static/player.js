@@ -2,6 +2,7 @@
 // click-to-seek, links to moments, find-in-transcript, keyboard control.
 (function () {
   "use strict";
+  const t = window.sanaripT;
   const video = document.getElementById("player");
   const list = document.getElementById("transcript");
   const root = document.querySelector("[data-sitting]");
@@ -118,7 +119,7 @@
     copy.addEventListener("click", () => {
       const url = momentUrl();
       out.value = url;
-      const done = () => { status.textContent = copy.dataset.done || "✓"; };
+      const done = () => { status.textContent = t("copied"); };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(url).then(done, () => { out.select(); });
       } else { out.select(); done(); }
@@ -135,7 +136,7 @@
       matches = q ? segs.filter((el) => el.textContent.toLocaleLowerCase().includes(q)) : [];
       matches.forEach((el) => el.classList.add("found"));
       at = -1;
-      count.textContent = q ? String(matches.length) : "";
+      count.textContent = q ? t("matches", { num: matches.length }) : "";
     });
     find.addEventListener("keydown", (ev) => {
       if (ev.key !== "Enter" || !matches.length) return;
