@@ -8,6 +8,7 @@ variable names without the ``SANARIP_`` prefix, in lower case (``search = "fts5"
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -67,6 +68,8 @@ class Settings:
     search_budget: float = 1.0  # seconds one search may run before it is refused as too expensive
     search_concurrency: int = 2  # searches one server process runs at once (the rest wait briefly, then 503)
     db_busy_timeout: float = 30.0  # seconds a SQLite writer waits for the lock before giving up (503)
+    # Models per language (issue 22): "ky=/models/kyrgyz-ctc,…", CTC models in ONNX (transcribe/ctc.py).
+    language_models: str = ""
 
     # Derived values --------------------------------------------------------------------
     @property
@@ -84,6 +87,10 @@ class Settings:
     @property
     def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return parse_networks(self.metrics_allow)
+
+    @property
+    def language_model_paths(self) -> dict[str, Path]:
+        return parse_language_models(self.language_models, "SANARIP_LANGUAGE_MODELS")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -105,6 +112,37 @@ class Settings:
 def parse_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
     """``"127.0.0.0/8, ::1"`` → the networks (a bare address is a network of one)."""
     return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+CTC_FILES = ("model.onnx", "vocab.json")  # what a CTC model folder must hold (transcribe/ctc.py)
+
+
+def ctc_folder_problem(path: Path) -> str | None:
+    """Why ``path`` is not a CTC model folder, or None; a cheap check of the layout (no model load)."""
+    if not path.is_dir():
+        return f"{path} is not a folder"
+    missing = [name for name in CTC_FILES if not (path / name).is_file()]
+    if missing:
+        return f"{path} has no {' or '.join(missing)} (expected an optimum-cli export of a Wav2Vec2ForCTC model)"
+    return None
+
+
+def parse_language_models(text: str, key: str) -> dict[str, Path]:
+    """``"ky=/models/kyrgyz-ctc, …"`` → {"ky": Path}; ConfigError (one line, naming ``key``) on a bad pair
+    or a broken folder, so a misconfigured model fails when the setting is read, not mid-sitting."""
+    out: dict[str, Path] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        if not pair:
+            continue
+        lang, sep, folder = (x.strip() for x in pair.partition("="))
+        if not sep or not re.fullmatch(r"[a-z]{2,3}", lang) or not folder:
+            raise ConfigError(f"{key}: expected lang=PATH pairs such as ky=/models/kyrgyz-ctc, got {pair!r}")
+        path = Path(folder).expanduser()
+        problem = ctc_folder_problem(path)
+        if problem:
+            raise ConfigError(f"{key}: model for {lang!r}: {problem}")
+        out[lang] = path
+    return out
 
 
 def _mask_url(url: str) -> str:
@@ -158,6 +196,7 @@ def _validate(s: Settings) -> None:
         parse_networks(s.metrics_allow)
     except ValueError as exc:
         raise ConfigError(f"SANARIP_METRICS_ALLOW: expected addresses or networks such as 10.0.0.0/8, {exc}") from None
+    parse_language_models(s.language_models, "SANARIP_LANGUAGE_MODELS")
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):

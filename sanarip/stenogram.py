@@ -7,7 +7,7 @@ JSON schema (``to_json``)::
     {"format": "sanarip-stenogram/1", "sitting": {"id", "title", "committee", "date",
      "status": "automatic" | "official", "publication": int | null, "published_at": str | null},
      "segments": [{"id", "start", "end", "speaker": str | null, "speaker_id": int | null,
-                   "language": str | null, "unreliable": bool, "text",
+                   "language": str | null, "unreliable": bool, "needs_transcription": bool, "text",
                    "words": [{"word", "start", "end", "prob"}]}]}
 """
 
@@ -43,13 +43,15 @@ class Segment:
     language: str | None = None
     language_prob: float | None = None
     unreliable: bool = False
+    needs_transcription: bool = False  # heard as Kyrgyz, no Kyrgyz model: empty text until a clerk types it
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Segment:
         words = [Word(**{k: w[k] for k in ("word", "start", "end", "prob") if k in w}) for w in d.get("words") or []]
         known = {k: d.get(k) for k in ("id", "speaker", "speaker_id", "language", "language_prob")}
         return cls(start=float(d["start"]), end=float(d["end"]), text=d["text"], words=words,
-                   unreliable=bool(d.get("unreliable", False)), **known)
+                   unreliable=bool(d.get("unreliable", False)),
+                   needs_transcription=bool(d.get("needs_transcription", False)), **known)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
