@@ -30,9 +30,11 @@ def matched_words(stems: list[str], query: Query) -> set[int]:
     return hits
 
 
-def snippet(text: str, query: Query, window: int = WINDOW_WORDS) -> tuple[str, list[str]]:
-    """(HTML snippet around the first match, the matched words in order)."""
-    spans, stems = words(text)
+def snippet(text: str, query: Query, language: str | None = None,
+            window: int = WINDOW_WORDS) -> tuple[str, list[str]]:
+    """(HTML snippet around the first match, the matched words in order), analyzed as the index did
+    (by the segment's ``language``)."""
+    spans, stems = words(text, language)
     hits = sorted(matched_words(stems, query))
     if not spans:
         return escape(text), []
