@@ -92,9 +92,15 @@ class Stenogram:
     def status(self) -> str:
         return "official" if self.publication else "automatic"
 
-    def turns(self) -> list[Turn]:
+    @property
+    def written(self) -> list[Segment]:
+        """The segments with text: a passage still waiting for a Kyrgyz transcription is left out of the
+        caption and document exports (JSON keeps it, flagged), never shown as if it were text."""
+        return [seg for seg in self.segments if not seg.needs_transcription]
+
+    def turns(self, written_only: bool = False) -> list[Turn]:
         out: list[Turn] = []
-        for seg in self.segments:
+        for seg in self.written if written_only else self.segments:
             if out and out[-1].speaker_id == seg.speaker_id and out[-1].speaker == seg.speaker:
                 out[-1].segments.append(seg)
             else:
@@ -119,16 +125,19 @@ def _cue_text(text: str) -> str:
 
 def to_webvtt(st: Stenogram) -> str:
     lines = ["WEBVTT", ""]
-    for i, seg in enumerate(st.segments, 1):
+    for i, seg in enumerate(st.written, 1):
         voice = f"<v {_cue_text(seg.speaker)}>" if seg.speaker else ""
+        text = _cue_text(seg.text)
+        if seg.language and LANG_TAG.match(seg.language):
+            text = f"<lang {seg.language}>{text}</lang>"  # the cue's language, as WebVTT marks it
         lines += [str(seg.id or i), f"{clock(seg.start)} --> {clock(max(seg.end, seg.start + 0.001))}",
-                  voice + _cue_text(seg.text), ""]
+                  voice + text, ""]
     return "\n".join(lines)
 
 
 def to_srt(st: Stenogram) -> str:
     blocks = []
-    for i, seg in enumerate(st.segments, 1):
+    for i, seg in enumerate(st.written, 1):
         who = f"{seg.speaker}: " if seg.speaker else ""
         text = re.sub(r"\s*\n\s*", " ", seg.text.strip()) or "…"
         blocks.append(f"{i}\n{clock(seg.start, ',')} --> {clock(max(seg.end, seg.start + 0.001), ',')}\n{who}{text}\n")
@@ -149,10 +158,11 @@ def to_text(st: Stenogram) -> str:
     label = (f"Official stenogram, publication {st.publication} ({st.published_at})" if st.publication
              else "Automatic transcript, unverified")
     head = [st.title or f"Sitting {st.sitting_id}", label, ""]
-    body = [f"[{clock(t.start)[:8]}] {t.speaker or 'Unknown speaker'}: {t.text}" for t in st.turns()]
+    body = [f"[{clock(t.start)[:8]}] {t.speaker or 'Unknown speaker'}: {t.text}" for t in st.turns(True)]
     return "\n".join(head + body) + "\n"
 
 
+LANG_TAG = re.compile(r"^[a-z]{2,3}$")
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 
 
@@ -176,7 +186,7 @@ def to_akoma_ntoso(st: Stenogram) -> str:
     refs = ET.SubElement(meta, q + "references", source="#sanarip")
     ET.SubElement(refs, q + "TLCOrganization", eId="sanarip", href="/sanarip", showAs="Sanarip")
     people: dict[str, str] = {}
-    for turn in st.turns():
+    for turn in st.turns(True):
         key = f"person-{turn.speaker_id}" if turn.speaker_id else _slug(turn.speaker or "unknown")
         if key not in people:
             people[key] = xml_text(turn.speaker or "Unknown speaker")
@@ -184,13 +194,15 @@ def to_akoma_ntoso(st: Stenogram) -> str:
     body = ET.SubElement(debate, q + "debateBody")
     section = ET.SubElement(body, q + "debateSection", eId="dbsect_1")
     ET.SubElement(section, q + "heading").text = xml_text(st.title or f"Sitting {st.sitting_id}")
-    for n, turn in enumerate(st.turns(), 1):
+    for n, turn in enumerate(st.turns(True), 1):
         key = f"person-{turn.speaker_id}" if turn.speaker_id else _slug(turn.speaker or "unknown")
         speech = ET.SubElement(section, q + "speech", eId=f"speech_{n}", by=f"#{key}",
                                startTime=clock(turn.start), endTime=clock(turn.end))
         ET.SubElement(speech, q + "from").text = people[key]
         for seg in turn.segments:
             p = ET.SubElement(speech, q + "p")
+            if seg.language and LANG_TAG.match(seg.language):
+                p.set("{http://www.w3.org/XML/1998/namespace}lang", seg.language)
             p.text = xml_text(seg.text.strip())  # stored text may predate the input check
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
