@@ -442,3 +442,4 @@ class ElasticIndex(SearchIndex):
 
     def close(self) -> None:
         self.es.close()
+        super().close()

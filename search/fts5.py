@@ -349,3 +349,4 @@ class Fts5Index(SearchIndex):
         if conn is not None:
             conn.close()
             self._local.conn = None
+        super().close()

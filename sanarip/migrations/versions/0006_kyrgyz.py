@@ -1,14 +1,14 @@
 """Kyrgyz: segments that still need a human transcription; per-committee languages and language models
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
