@@ -187,12 +187,14 @@ def _writable(token: str) -> bool:
 
 
 def greedy_words(model: CtcModel, logits: np.ndarray, offset: float = 0.0) -> list[CtcWord]:
-    """Greedy CTC decoding with word times from the frames (seconds, plus ``offset``)."""
+    """Greedy CTC decoding with word times from the frames (seconds, plus ``offset``).
+
+    Only the frames whose best token is not the blank are visited (most frames of speech are
+    blank), and a word's confidence (the mean softmax probability of its letters' best tokens) is
+    computed for its own frames only."""
     if not len(logits):
         return []
     best = logits.argmax(axis=1)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    confidence = 1.0 / np.exp(shifted).sum(axis=1)  # softmax probability of the best token
     seconds = model.stride / SAMPLE_RATE
     words: list[CtcWord] = []
     letters: list[str] = []
@@ -200,22 +202,23 @@ def greedy_words(model: CtcModel, logits: np.ndarray, offset: float = 0.0) -> li
 
     def close() -> None:
         if letters:
+            rows = logits[frames]
+            confidence = 1.0 / np.exp(rows - rows.max(axis=1, keepdims=True)).sum(axis=1)
             words.append(CtcWord(" " + "".join(letters), round(offset + frames[0] * seconds, 3),
-                                 round(offset + (frames[-1] + 1) * seconds, 3),
-                                 round(float(confidence[frames].mean()), 3)))
+                                 round(offset + (frames[-1] + 1) * seconds, 3), round(float(confidence.mean()), 3)))
         letters.clear()
         frames.clear()
 
-    previous = -1
     pause_frames = max(1, round(WORD_PAUSE_SECONDS / seconds))
-    for t, token_id in enumerate(best.tolist()):
-        if token_id == previous and token_id != model.blank and frames and frames[-1] == t - 1:
-            frames.append(t)  # the same letter held: the word lasts to its last frame
+    nonblank = np.flatnonzero(best != model.blank)
+    previous, last = -1, -2
+    for t, token_id in zip(nonblank.tolist(), best[nonblank].tolist(), strict=True):
+        if token_id == previous and t == last + 1:  # the same token held: one letter, lasting to this frame
+            if frames and frames[-1] == last:
+                frames.append(t)
+            last = t
             continue
-        if token_id == previous or token_id == model.blank:
-            previous = token_id
-            continue
-        previous = token_id
+        previous, last = token_id, t
         if frames and t - frames[-1] > pause_frames:  # a pause ends a word even without a separator
             close()
         token = model.tokens[token_id] if token_id < len(model.tokens) else ""
