@@ -58,8 +58,11 @@ def identify(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> tuple[s
     allowed = tuple(dict.fromkeys(languages))
     if len(LETTER.findall(text)) < MIN_LETTERS or not allowed:
         return None, 0.0
-    if KAZAKH_ONLY.search(text) and "kk" in allowed:
-        return "kk", 1.0
+    if KAZAKH_ONLY.search(text):
+        if "kk" in allowed:
+            return "kk", 1.0
+        if "ky" in allowed:  # Whisper's Kazakh-like spelling of Kyrgyz speech: the nearest allowed language
+            return "ky", 1.0
     if KYRGYZ_OR_KAZAKH.search(text):
         turkic = [c for c in ("ky", "kk") if c in allowed]
         if len(turkic) == 1 or (turkic and not KAZAKH_ONLY.search(text)):

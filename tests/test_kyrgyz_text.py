@@ -51,6 +51,8 @@ def test_kazakh_letters_mark_kazakh_when_the_committee_allows_it(phrase):
 
 def test_kyrgyz_letters_and_short_text():
     assert identify("Өкмөт", ("ky", "ru", "en")) == ("ky", 1.0)  # ө: Kyrgyz (Kazakh not allowed here)
+    assert identify("Көп рахмат", ("ky", "kk", "ru", "en")) == ("ky", 1.0)  # ө without ә ғ қ ұ һ і: not Kazakh
+    assert identify("Мәселе", ("ky", "ru", "en")) == ("ky", 1.0)  # Kazakh letters, Kazakh not allowed: Kyrgyz
     assert identify("Ок", ("ky", "ru", "en")) == (None, 0.0)  # too short to tell
     assert identify("ага", ("ru",)) == ("ru", 1.0)  # one language: nothing to decide
 
