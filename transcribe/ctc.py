@@ -190,8 +190,8 @@ def greedy_words(model: CtcModel, logits: np.ndarray, offset: float = 0.0) -> li
     """Greedy CTC decoding with word times from the frames (seconds, plus ``offset``).
 
     Only the frames whose best token is not the blank are visited (most frames of speech are
-    blank), and a word's confidence (the mean softmax probability of its letters' best tokens) is
-    computed for its own frames only."""
+    blank); a word's confidence is the mean softmax probability of its letters' best tokens,
+    computed for all non-blank frames in one array operation."""
     if not len(logits):
         return []
     best = logits.argmax(axis=1)
@@ -200,17 +200,21 @@ def greedy_words(model: CtcModel, logits: np.ndarray, offset: float = 0.0) -> li
     letters: list[str] = []
     frames: list[int] = []  # every frame of the word's letters, repeats included
 
+    nonblank = np.flatnonzero(best != model.blank)
+    rows = logits[nonblank]
+    confidence = np.zeros(len(best), np.float32)
+    confidence[nonblank] = 1.0 / np.exp(rows - rows.max(axis=1, keepdims=True)).sum(axis=1)
+    conf = confidence.tolist()
+
     def close() -> None:
         if letters:
-            rows = logits[frames]
-            confidence = 1.0 / np.exp(rows - rows.max(axis=1, keepdims=True)).sum(axis=1)
             words.append(CtcWord(" " + "".join(letters), round(offset + frames[0] * seconds, 3),
-                                 round(offset + (frames[-1] + 1) * seconds, 3), round(float(confidence.mean()), 3)))
+                                 round(offset + (frames[-1] + 1) * seconds, 3),
+                                 round(sum(conf[f] for f in frames) / len(frames), 3)))
         letters.clear()
         frames.clear()
 
     pause_frames = max(1, round(WORD_PAUSE_SECONDS / seconds))
-    nonblank = np.flatnonzero(best != model.blank)
     previous, last = -1, -2
     for t, token_id in zip(nonblank.tolist(), best[nonblank].tolist(), strict=True):
         if token_id == previous and t == last + 1:  # the same token held: one letter, lasting to this frame
