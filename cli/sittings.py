@@ -55,15 +55,37 @@ def committee_add(slug: str, name: str, stream_url: str | None, language: str, f
 @click.option("--stream-url")
 @click.option("--fallback-language", help="Whisper language for unreliable chunks; 'none' clears it.")
 @click.option("--model", help="Registry name or CTranslate2 folder; 'none' clears it.")
-def committee_set(slug: str, stream_url: str | None, fallback_language: str | None, model: str | None) -> None:
-    """Change a committee's stream URL, fallback language or model."""
+@click.option("--languages", help="Languages its sittings use, e.g. ky,ru,en (the default); 'default' resets.")
+@click.option("--language-model", "language_models", multiple=True, metavar="LANG=PATH",
+              help="A CTC model folder for a language, e.g. ky=/models/kyrgyz-ctc (repeatable; LANG=none removes).")
+def committee_set(slug: str, stream_url: str | None, fallback_language: str | None, model: str | None,
+                  languages: str | None, language_models: tuple[str, ...]) -> None:
+    """Change a committee's stream URL, fallback language, model, languages or language models."""
     from sanarip.catalog import configure_committee, get_committee
+    from sanarip.committeelanguages import set_language_models, set_languages
 
     _check_fallback(fallback_language)
     with ready_runtime().db.session() as s:
-        configure_committee(s, get_committee(s, slug), stream_url=stream_url, fallback_language=fallback_language,
-                            model=model)
+        c = get_committee(s, slug)
+        configure_committee(s, c, stream_url=stream_url, fallback_language=fallback_language, model=model)
+        if languages is not None:
+            set_languages(c, languages)
+        if language_models:
+            models = set_language_models(s, c, language_models)
+            _check_loads(models)
     click.echo(f"updated committee {slug}")
+
+
+def _check_loads(models: dict[str, str]) -> None:
+    """Load each new model once, so a folder that is not a usable model fails now, not mid-sitting."""
+    from sanarip.errors import SanaripError
+    from transcribe.ctc import CtcModelError, load_ctc_uncached
+
+    for lang, path in models.items():
+        try:
+            load_ctc_uncached(Path(path), "cpu")
+        except CtcModelError as exc:
+            raise SanaripError(f"--language-model {lang}: {exc}") from None
 
 
 @committee.command("list")

@@ -15,7 +15,8 @@ from sanarip.pipeline import JobKind
 @click.command()
 @click.argument("target")
 @click.option("--model", help="tiny.en, base, small, or a CTranslate2 folder (default: SANARIP_MODEL).")
-@click.option("--language", default="auto", show_default=True, help="auto, or a Whisper code (ru, en, kk …).")
+@click.option("--language", default="auto", show_default=True,
+              help="auto, a Whisper code (ru, en, kk …), or ky when a Kyrgyz model is configured.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write here; the extension picks the format: .json .vtt .srt .txt .xml (Akoma Ntoso).")
 def transcribe(target: str, model: str | None, language: str, output: str | None) -> None:
@@ -44,10 +45,11 @@ def transcribe(target: str, model: str | None, language: str, output: str | None
 
 def _transcribe_file(path: Path, model: str | None, language: str):
     """The final pass's own path (PCM file, spans, batches), without a database."""
+    from sanarip.langid import DEFAULT_LANGUAGES, label_segments
     from sanarip.stenogram import Stenogram
     from transcribe.audio import decoded
     from transcribe.engine import Options, plan, transcribe_audio
-    from transcribe.models import batch_size, load_model
+    from transcribe.models import batch_size, load_language_models, load_model, needs_whisper
 
     if not path.is_file():
         raise SanaripError(f"no such file: {path} (give a sitting id or a media file)")
@@ -57,12 +59,16 @@ def _transcribe_file(path: Path, model: str | None, language: str):
             audio = stack.enter_context(decoded(str(path)))
         except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds
             raise SanaripError(f"{path}: not readable media ({exc})") from None
-        whisper = load_model(model or settings.model, settings.effective_model_cache, settings.device)
-        options = Options(language=language, batch_size=batch_size(settings.batch_size, settings.device))
+        ctc = load_language_models(settings.language_model_paths, settings.device)
+        whisper = (load_model(model or settings.model, settings.effective_model_cache, settings.device)
+                   if needs_whisper(language, ctc) else None)
+        options = Options(language=language, batch_size=batch_size(settings.batch_size, settings.device),
+                          kyrgyz=True, ctc=ctc)
         spans = plan(whisper, audio, options)
         with progress_bar(f"transcribe {path.name}") as on_progress:
             segments = transcribe_audio(whisper, audio, options, spans,
                                         on_span=lambda i, sp, _s: on_progress({"done": i + 1, "spans": sp}))
+        label_segments(segments, DEFAULT_LANGUAGES)
     return Stenogram(segments=segments, title=path.stem)
 
 

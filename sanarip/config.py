@@ -8,6 +8,7 @@ variable names without the ``SANARIP_`` prefix, in lower case (``search = "fts5"
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -86,6 +87,8 @@ class Settings:
     alert_confirm_hours: float = 48.0  # a confirmation link works this long
     subscribe_rate_limit: int = 10  # subscription requests per client address per hour (0: unlimited)
     clip_rate_limit: int = 20  # new MP4 clips one client address may ask for per hour (0: unlimited)
+    # Models per language (issue 22): "ky=/models/kyrgyz-ctc,…", CTC models in ONNX (transcribe/ctc.py).
+    language_models: str = ""
 
     # Derived values --------------------------------------------------------------------
     @property
@@ -107,6 +110,10 @@ class Settings:
     @property
     def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return parse_networks(self.metrics_allow)
+
+    @property
+    def language_model_paths(self) -> dict[str, Path]:
+        return parse_language_models(self.language_models, "SANARIP_LANGUAGE_MODELS")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -134,6 +141,37 @@ class Settings:
 def parse_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
     """``"127.0.0.0/8, ::1"`` → the networks (a bare address is a network of one)."""
     return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+CTC_FILES = ("model.onnx", "vocab.json")  # what a CTC model folder must hold (transcribe/ctc.py)
+
+
+def ctc_folder_problem(path: Path) -> str | None:
+    """Why ``path`` is not a CTC model folder, or None; a cheap check of the layout (no model load)."""
+    if not path.is_dir():
+        return f"{path} is not a folder"
+    missing = [name for name in CTC_FILES if not (path / name).is_file()]
+    if missing:
+        return f"{path} has no {' or '.join(missing)} (expected an optimum-cli export of a Wav2Vec2ForCTC model)"
+    return None
+
+
+def parse_language_models(text: str, key: str) -> dict[str, Path]:
+    """``"ky=/models/kyrgyz-ctc, …"`` → {"ky": Path}; ConfigError (one line, naming ``key``) on a bad pair
+    or a broken folder, so a misconfigured model fails when the setting is read, not mid-sitting."""
+    out: dict[str, Path] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        if not pair:
+            continue
+        lang, sep, folder = (x.strip() for x in pair.partition("="))
+        if not sep or not re.fullmatch(r"[a-z]{2,3}", lang) or not folder:
+            raise ConfigError(f"{key}: expected lang=PATH pairs such as ky=/models/kyrgyz-ctc, got {pair!r}")
+        path = Path(folder).expanduser()
+        problem = ctc_folder_problem(path)
+        if problem:
+            raise ConfigError(f"{key}: model for {lang!r}: {problem}")
+        out[lang] = path
+    return out
 
 
 def _mask_url(url: str) -> str:
@@ -194,6 +232,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"SANARIP_ALERT_DIGEST_HOUR: must be an hour from 0 to 23, got {s.alert_digest_hour}")
     if "@" not in s.mail_from:
         raise ConfigError(f"SANARIP_MAIL_FROM: must be an e-mail address, got {s.mail_from!r}")
+    parse_language_models(s.language_models, "SANARIP_LANGUAGE_MODELS")
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):

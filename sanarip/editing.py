@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sanarip.accounts import audit
 from sanarip.errors import NotFound, SanaripError
+from sanarip.langid import committee_languages, label
 from sanarip.limits import MAX_MEDIA_SECONDS, is_id
 from sanarip.models import Person, Publication, Revision, SegmentSource, Sitting, TranscriptSegment, User, utcnow
 from sanarip.sittings import ARCHIVED, SittingStatus, can_become, transition
@@ -100,7 +101,8 @@ def realign_words(old: list[Word], new_text: str, start: float, end: float) -> l
 def snapshot(row: TranscriptSegment) -> dict[str, Any]:
     return {"id": row.id, "start": row.start, "end": row.end, "text": row.text, "words": list(row.words or []),
             "speaker_id": row.speaker_id, "language": row.language, "language_prob": row.language_prob,
-            "unreliable": row.unreliable, "source": row.source, "version": row.version}
+            "unreliable": row.unreliable, "source": row.source, "version": row.version,
+            "needs_transcription": row.needs_transcription}
 
 
 def segment_json(s: Session, row: TranscriptSegment) -> dict[str, Any]:
@@ -142,6 +144,14 @@ def _bump(s: Session, row: TranscriptSegment, expected: int, values: dict[str, A
         s.rollback()
         raise Conflict(f"segment {row.id} was changed by someone else", None)
     s.refresh(row)
+
+
+def _text_language(s: Session, row: TranscriptSegment, text: str) -> dict[str, Any]:
+    """A clerk's text decides the segment's language (among its committee's) and ends its wait in the
+    Kyrgyz queue."""
+    sitting = s.get(Sitting, row.sitting_id)
+    language = label(text, committee_languages(sitting.committee), row.language) if text.strip() else row.language
+    return {"language": language, "needs_transcription": not text.strip()}
 
 
 def _neighbours(s: Session, row: TranscriptSegment) -> tuple[TranscriptSegment | None, TranscriptSegment | None]:
@@ -201,8 +211,11 @@ def edit_segment(s: Session, segment_id: int, changes: dict[str, Any], editor_id
     words = realign_words(old_words, text, start, end) if (text != row.text or start != row.start
                                                             or end != row.end) else old_words
     # A clerk who saves a line has read it against the recording: its language is no longer in doubt.
-    _bump(s, row, row.version, {"text": text, "start": start, "end": end, "speaker_id": speaker_id,
-                                "words": [w.__dict__ for w in words], "unreliable": False})
+    values: dict[str, Any] = {"text": text, "start": start, "end": end, "speaker_id": speaker_id,
+                              "words": [w.__dict__ for w in words], "unreliable": False}
+    if text != row.text or row.needs_transcription:
+        values.update(_text_language(s, row, text))
+    _bump(s, row, row.version, values)
     _revision(s, row.sitting_id, row.id, "edit", [before], [snapshot(row)], editor_id)
     return row
 
@@ -244,7 +257,9 @@ def merge_segments(s: Session, segment_id: int, version: Any, next_version: Any,
     words = list(row.words or []) + [dict(w, word=" " + w["word"].lstrip()) for w in nxt.words or []]
     if words and not row.words:
         words[0] = dict(words[0], word=words[0]["word"].lstrip())
-    _bump(s, row, row.version, {"text": f"{row.text} {nxt.text}", "end": max(row.end, nxt.end), "words": words})
+    text = f"{row.text} {nxt.text}".strip()
+    _bump(s, row, row.version, {"text": text, "end": max(row.end, nxt.end), "words": words,
+                                **_text_language(s, row, text)})
     s.delete(nxt)
     s.flush()
     _revision(s, row.sitting_id, row.id, "merge", before, [snapshot(row)], editor_id)
@@ -274,6 +289,7 @@ def revert(s: Session, revision_id: int, editor_id: int | None) -> TranscriptSeg
     for seg_id, state in before.items():
         values = {k: state[k] for k in ("start", "end", "text", "words", "speaker_id", "language", "language_prob",
                                         "unreliable")}
+        values["needs_transcription"] = bool(state.get("needs_transcription", False))
         row = current.get(seg_id)
         if row is not None:
             _bump(s, row, row.version, values)

@@ -72,6 +72,9 @@ class Committee(Base):
     fallback_language: Mapped[str | None] = mapped_column(String(8))
     model: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Kyrgyz (issue 22): the languages spoken here ("ky,ru,en" when unset) and {"ky": "/models/…"} overrides.
+    languages: Mapped[str | None] = mapped_column(String(64))
+    language_models: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def display_name(self, lang: str | None = None) -> str:
         return (self.names or {}).get(lang or "", "") or self.name
@@ -138,6 +141,8 @@ class TranscriptSegment(Base):
     source: Mapped[str] = mapped_column(String(8), default=SegmentSource.FINAL)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A passage heard as Kyrgyz with no Kyrgyz model configured: empty text, waiting for a clerk.
+    needs_transcription: Mapped[bool] = mapped_column(Boolean, default=False)
 
     speaker: Mapped[Person | None] = relationship()
 

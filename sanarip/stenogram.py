@@ -7,7 +7,7 @@ JSON schema (``to_json``)::
     {"format": "sanarip-stenogram/1", "sitting": {"id", "title", "committee", "date",
      "status": "automatic" | "official", "publication": int | null, "published_at": str | null},
      "segments": [{"id", "start", "end", "speaker": str | null, "speaker_id": int | null,
-                   "language": str | null, "unreliable": bool, "text",
+                   "language": str | null, "unreliable": bool, "needs_transcription": bool, "text",
                    "words": [{"word", "start", "end", "prob"}]}]}
 """
 
@@ -44,13 +44,15 @@ class Segment:
     language: str | None = None
     language_prob: float | None = None
     unreliable: bool = False
+    needs_transcription: bool = False  # heard as Kyrgyz, no Kyrgyz model: empty text until a clerk types it
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Segment:
         words = [Word(**{k: w[k] for k in ("word", "start", "end", "prob") if k in w}) for w in d.get("words") or []]
         known = {k: d.get(k) for k in ("id", "speaker", "speaker_id", "language", "language_prob")}
         return cls(start=float(d["start"]), end=float(d["end"]), text=d["text"], words=words,
-                   unreliable=bool(d.get("unreliable", False)), **known)
+                   unreliable=bool(d.get("unreliable", False)),
+                   needs_transcription=bool(d.get("needs_transcription", False)), **known)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,9 +97,15 @@ class Stenogram:
     def status(self) -> str:
         return "official" if self.publication else "automatic"
 
-    def turns(self) -> list[Turn]:
+    @property
+    def written(self) -> list[Segment]:
+        """The segments with text: a passage still waiting for a Kyrgyz transcription is left out of the
+        caption and document exports (JSON keeps it, flagged), never shown as if it were text."""
+        return [seg for seg in self.segments if not seg.needs_transcription]
+
+    def turns(self, written_only: bool = False) -> list[Turn]:
         out: list[Turn] = []
-        for seg in self.segments:
+        for seg in self.written if written_only else self.segments:
             if out and out[-1].speaker_id == seg.speaker_id and out[-1].speaker == seg.speaker:
                 out[-1].segments.append(seg)
             else:
@@ -140,20 +148,23 @@ def webvtt_cue(seg: Segment, number: int) -> list[str]:
     """One WebVTT cue block (identifier, timing, text) and its blank line; the HLS subtitle
     rendition (``sanarip/subtitles.py``) writes the same cues as the download."""
     voice = f"<v {_cue_text(seg.speaker)}>" if seg.speaker else ""
+    text = _cue_text(seg.text)
+    if seg.language and LANG_TAG.match(seg.language):
+        text = f"<lang {seg.language}>{text}</lang>"  # the cue's language, as WebVTT marks it
     return [str(seg.id or number), f"{clock(seg.start)} --> {clock(max(seg.end, seg.start + 0.001))}",
-            voice + _cue_text(seg.text), ""]
+            voice + text, ""]
 
 
 def to_webvtt(st: Stenogram) -> str:
     lines = ["WEBVTT", ""]
-    for i, seg in enumerate(st.segments, 1):
+    for i, seg in enumerate(st.written, 1):
         lines += webvtt_cue(seg, i)
     return "\n".join(lines)
 
 
 def to_srt(st: Stenogram) -> str:
     blocks = []
-    for i, seg in enumerate(st.segments, 1):
+    for i, seg in enumerate(st.written, 1):
         who = f"{seg.speaker}: " if seg.speaker else ""
         text = re.sub(r"\s*\n\s*", " ", seg.text.strip()) or "…"
         blocks.append(f"{i}\n{clock(seg.start, ',')} --> {clock(max(seg.end, seg.start + 0.001), ',')}\n{who}{text}\n")
@@ -174,10 +185,11 @@ def to_text(st: Stenogram) -> str:
     label = (f"Official stenogram, publication {st.publication} ({st.published_at})" if st.publication
              else "Automatic transcript, unverified")
     head = [st.title or f"Sitting {st.sitting_id}", label, ""]
-    body = [f"[{clock(t.start)[:8]}] {t.speaker or 'Unknown speaker'}: {t.text}" for t in st.turns()]
+    body = [f"[{clock(t.start)[:8]}] {t.speaker or 'Unknown speaker'}: {t.text}" for t in st.turns(True)]
     return "\n".join(head + body) + "\n"
 
 
+LANG_TAG = re.compile(r"^[a-z]{2,3}$")
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 # ISO 639-1 (what segments carry) to the ISO 639-2 codes Akoma Ntoso names languages with.
 AKN_LANGUAGES = {"ru": "rus", "ky": "kir", "en": "eng", "kk": "kaz", "uz": "uzb", "tr": "tur"}
@@ -263,7 +275,7 @@ def to_akoma_ntoso(st: Stenogram) -> str:
     refs = ET.SubElement(meta, q + "references", source="#sanarip")
     ET.SubElement(refs, q + "TLCOrganization", eId="sanarip", href="/sanarip", showAs="Sanarip")
     people: dict[str, str] = {}
-    for turn in st.turns():
+    for turn in st.turns(True):
         key = f"person-{turn.speaker_id}" if turn.speaker_id else _slug(turn.speaker or "unknown")
         if key not in people:
             people[key] = xml_text(turn.speaker or "Unknown speaker")
@@ -295,6 +307,8 @@ def to_akoma_ntoso(st: Stenogram) -> str:
             ET.SubElement(speech, q + "from").text = people[key]
             for seg in obj.segments:
                 p = ET.SubElement(speech, q + "p")
+                if seg.language and LANG_TAG.match(seg.language):
+                    p.set("{http://www.w3.org/XML/1998/namespace}lang", seg.language)
                 p.text = xml_text(seg.text.strip())  # stored text may predate the input check
         if not turns and not votes:
             ET.SubElement(section, q + "p")
@@ -303,7 +317,7 @@ def to_akoma_ntoso(st: Stenogram) -> str:
 
 def _sections(st: Stenogram) -> list[tuple[str, str, list[Turn], list[VoteEntry]]]:
     """(name, heading, turns, votes) per debate section: what precedes the first item, then each item."""
-    turns, title = st.turns(), st.title or f"Sitting {st.sitting_id}"
+    turns, title = st.turns(True), st.title or f"Sitting {st.sitting_id}"
     if not st.agenda:
         return [("sitting", title, turns, list(st.votes))]
     items = sorted(st.agenda, key=lambda a: a.start)

@@ -123,7 +123,8 @@ def vtt_document(cues: list[Segment], start: float, pts: int | None) -> str:
     if pts is not None:
         header.append(f"X-TIMESTAMP-MAP=MPEGTS:{pts},LOCAL:{clock(start)}")
     lines = header + [""]
-    for i, cue in enumerate(sorted(cues, key=lambda c: (c.start, c.end)), 1):
+    written = (c for c in cues if not c.needs_transcription)  # a Kyrgyz passage without text is no caption
+    for i, cue in enumerate(sorted(written, key=lambda c: (c.start, c.end)), 1):
         lines += webvtt_cue(cue, i)
     return "\n".join(lines) + "\n"
 

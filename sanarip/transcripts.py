@@ -26,7 +26,7 @@ def row_to_segment(row: TranscriptSegment, speaker: str | None = None) -> Segmen
         id=row.id, start=row.start, end=row.end, text=row.text,
         words=[Word(**w) for w in row.words or []],
         speaker=speaker, speaker_id=row.speaker_id, language=row.language,
-        language_prob=row.language_prob, unreliable=row.unreliable,
+        language_prob=row.language_prob, unreliable=row.unreliable, needs_transcription=row.needs_transcription,
     )
 
 
@@ -35,7 +35,7 @@ def segment_to_row(sitting_id: int, seg: Segment, source: str) -> TranscriptSegm
         sitting_id=sitting_id, start=seg.start, end=seg.end, text=seg.text,
         words=[{"word": w.word, "start": w.start, "end": w.end, "prob": w.prob} for w in seg.words],
         language=seg.language, language_prob=seg.language_prob, unreliable=seg.unreliable,
-        source=source, speaker_id=seg.speaker_id,
+        source=source, speaker_id=seg.speaker_id, needs_transcription=seg.needs_transcription,
     )
 
 

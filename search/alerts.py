@@ -112,7 +112,7 @@ class Matcher:
 
     def match(self, doc: Document, live: bool = False) -> list[tuple[Compiled, Query | None]]:
         """The subscriptions ``doc`` matches (a live segment: only those that asked for live)."""
-        _, stems = words(doc.text)
+        _, stems = words(doc.text, doc.language)
         stemset = set(stems)
         found: dict[int, tuple[Compiled, Query | None]] = {}
         candidates: dict[int, Compiled] = {}
@@ -212,7 +212,7 @@ def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False, matcher
                     continue
                 key = (doc.segment, id(query))  # one Query object per distinct saved query (load_matcher)
                 if key not in snippets:
-                    analyzed = analyzed or words(doc.text)
+                    analyzed = analyzed or words(doc.text, doc.language)
                     snippets[key] = snippet(doc.text, query or Query(), analyzed=analyzed)[0]
                 rows.append({"subscription_id": c.id, "segment_id": doc.segment, "sitting_id": sitting_id,
                              "start": doc.start, "end": doc.end, "committee": doc.committee, "day": doc.day,

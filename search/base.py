@@ -145,23 +145,27 @@ class SearchResult:
                 "facets_estimated": self.facets_estimated}
 
 
-def facet_counts(committees: Counter[str], speakers: Counter[str], years: Counter[str]) -> dict[str, dict[str, int]]:
+def facet_counts(committees: Counter[str], speakers: Counter[str], years: Counter[str],
+                 languages: Counter[str] | None = None) -> dict[str, dict[str, int]]:
     """The facets as every backend returns them: most frequent first, the top speakers only."""
     return {"committee": dict(committees.most_common()), "speaker": dict(speakers.most_common(SPEAKER_FACET_SIZE)),
-            "year": dict(years.most_common())}
+            "year": dict(years.most_common()), "language": dict((languages or Counter()).most_common())}
 
 
-def grouped_facets(groups: Iterable[tuple[str, str | None, int, int]]) -> dict[str, dict[str, int]]:
-    """The facets of matches counted in (committee, speaker, year, count) groups."""
+def grouped_facets(groups: Iterable[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
+    """The facets of matches counted in (committee, speaker, year, count, language) groups."""
     committees: Counter[str] = Counter()
     speakers: Counter[str] = Counter()
     years: Counter[str] = Counter()
-    for committee, speaker, year, n in groups:
+    languages: Counter[str] = Counter()
+    for committee, speaker, year, n, language in groups:
         committees[committee] += n
         years[str(year)] += n
         if speaker is not None:
             speakers[speaker] += n
-    return facet_counts(committees, speakers, years)
+        if language is not None:
+            languages[language] += n
+    return facet_counts(committees, speakers, years, languages)
 
 
 def _lower_priority() -> None:

@@ -112,7 +112,8 @@ def to_es(query: Query, filters: Filters) -> dict[str, Any]:
 
 def _facet_aggs() -> dict[str, Any]:
     return {"committee_year": {"terms": {"field": "committee_year", "size": FACET_SHARD_SIZE}},
-            "speaker": {"terms": {"field": "speaker", "size": SPEAKER_FACET_SIZE, "shard_size": FACET_SHARD_SIZE}}}
+            "speaker": {"terms": {"field": "speaker", "size": SPEAKER_FACET_SIZE, "shard_size": FACET_SHARD_SIZE}},
+            "language": {"terms": {"field": "language", "size": 50}}}
 
 
 def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -124,7 +125,8 @@ def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
         committees[committee] += bucket["doc_count"]
         years[year] += bucket["doc_count"]
     speakers = Counter({b["key"]: b["doc_count"] for b in aggregations["speaker"]["buckets"]})
-    return facet_counts(committees, speakers, years)
+    languages = Counter({b["key"]: b["doc_count"] for b in aggregations["language"]["buckets"]})
+    return facet_counts(committees, speakers, years, languages)
 
 
 def _doc_id(d: Document) -> str:
@@ -141,7 +143,7 @@ def _document(source: dict[str, Any]) -> Document:
 
 
 def _source(d: Document) -> dict[str, Any]:
-    return {"stem": index_text(d.text), "text": d.text, "segment": d.segment, "sitting": d.sitting,
+    return {"stem": index_text(d.text, d.language), "text": d.text, "segment": d.segment, "sitting": d.sitting,
             "committee": d.committee, "committee_year": f"{d.committee}|{d.year}", "day": d.day, "year": d.year,
             "speaker": d.speaker, "speaker_id": d.speaker_id, "language": d.language, "start": d.start, "end": d.end,
             "official": d.official}
@@ -406,13 +408,14 @@ class ElasticIndex(SearchIndex):
         hits = []
         for h in found["hits"]:
             src = h["_source"]
-            html, marked = snippet(src["text"], parsed)
+            html, marked = snippet(src["text"], parsed, src.get("language"))
             hits.append(Hit(src["sitting"], src["segment"], src["start"], src["end"], src["committee"], src["day"],
                             src.get("speaker"), src.get("language"), src["official"], html, marked,
                             h.get("_score")))
         total = found["total"]["value"]
         if total == len(hits):  # every match is on this page: count them here
-            facets = grouped_facets((h["_source"]["committee"], h["_source"].get("speaker"), h["_source"]["year"], 1)
+            facets = grouped_facets((h["_source"]["committee"], h["_source"].get("speaker"), h["_source"]["year"], 1,
+                                     h["_source"].get("language"))
                                     for h in found["hits"])
             return SearchResult(total, hits, facets, page, page_size)
         # A second round trip, knowing how many there are: few enough are counted exactly; of

@@ -173,7 +173,7 @@ class Fts5Index(SearchIndex):
             rows.append((d.segment, d.sitting, d.committee, d.day, d.year, d.speaker, d.speaker_id, d.language,
                          d.start, d.end, int(d.official)))
             texts.append((d.segment, d.text))
-            fts.append((d.segment, index_text(d.text)))
+            fts.append((d.segment, index_text(d.text, d.language)))
         db.executemany(f"INSERT INTO {doc} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         db.executemany(f"INSERT INTO {doc_text} VALUES (?,?)", texts)
         db.executemany(f"INSERT INTO {seg}(rowid, stem) VALUES (?,?)", fts)
@@ -183,12 +183,12 @@ class Fts5Index(SearchIndex):
     def _delete(db: sqlite3.Connection, where: str, args: list, tables: tuple[str, str, str] = LIVE) -> None:
         """Delete the rows ``where`` (over ``doc``) selects."""
         doc, doc_text, seg = tables
-        old = db.execute(f"SELECT t.id, t.text FROM {doc} AS doc JOIN {doc_text} AS t ON t.id = doc.id "
-                         f"WHERE {where}", args).fetchall()
+        old = db.execute(f"SELECT t.id, t.text, doc.language FROM {doc} AS doc JOIN {doc_text} AS t "
+                         f"ON t.id = doc.id WHERE {where}", args).fetchall()
         db.executemany(f"INSERT INTO {seg}({seg}, rowid, stem) VALUES ('delete', ?, ?)",
-                       [(i, index_text(text)) for i, text in old])
-        db.executemany(f"DELETE FROM {doc} WHERE id = ?", [(i,) for i, _ in old])
-        db.executemany(f"DELETE FROM {doc_text} WHERE id = ?", [(i,) for i, _ in old])
+                       [(i, index_text(text, lang)) for i, text, lang in old])
+        db.executemany(f"DELETE FROM {doc} WHERE id = ?", [(i,) for i, _, _ in old])
+        db.executemany(f"DELETE FROM {doc_text} WHERE id = ?", [(i,) for i, _, _ in old])
 
     @classmethod
     def _copy(cls, db: sqlite3.Connection, where: str, args: list, target: tuple[str, str, str]) -> None:
@@ -196,10 +196,11 @@ class Fts5Index(SearchIndex):
         cls._delete(db, where, args, target)
         doc, doc_text, seg = target
         db.execute(f"INSERT INTO {doc} SELECT * FROM doc WHERE {where}", args)
-        rows = db.execute(f"SELECT t.id, t.text FROM doc JOIN doc_text AS t ON t.id = doc.id WHERE {where}",
-                          args).fetchall()
-        db.executemany(f"INSERT INTO {doc_text} VALUES (?,?)", rows)
-        db.executemany(f"INSERT INTO {seg}(rowid, stem) VALUES (?,?)", [(i, index_text(t)) for i, t in rows])
+        rows = db.execute(f"SELECT t.id, t.text, doc.language FROM doc JOIN doc_text AS t ON t.id = doc.id "
+                          f"WHERE {where}", args).fetchall()
+        db.executemany(f"INSERT INTO {doc_text} VALUES (?,?)", [(i, t) for i, t, _ in rows])
+        db.executemany(f"INSERT INTO {seg}(rowid, stem) VALUES (?,?)",
+                       [(i, index_text(t, lang)) for i, t, lang in rows])
 
     def _journal(self, db: sqlite3.Connection, entries: list[tuple[int, int]]) -> None:
         """Inside a write: note what it touched if a rebuild is running (it replays them before switching)."""
@@ -318,8 +319,9 @@ class Fts5Index(SearchIndex):
             ).fetchall()
             texts = dict(db.execute(f"SELECT id, text FROM doc_text WHERE id IN ({','.join('?' * len(page_rows))})",
                                     [r[0] for r in page_rows]).fetchall()) if page_rows else {}
-            # All three facets (and the total) from one scan of the matches.
-            groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*) {base} GROUP BY 1, 2, 3",
+            # All four facets (and the total) from one scan of the matches.
+            groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*), d.language {base} "
+                                "GROUP BY 1, 2, 3, 5",
                                 [match, *args]).fetchall()
         except sqlite3.OperationalError as exc:
             if time.monotonic() > deadline and "interrupt" in str(exc):
@@ -328,10 +330,10 @@ class Fts5Index(SearchIndex):
         finally:
             db.set_progress_handler(None, 0)
         facets = grouped_facets(groups)
-        total = sum(n for *_, n in groups)
+        total = sum(n for _, _, _, n, _ in groups)
         hits = []
         for seg_id, sitting, start, end, committee, day, speaker, language, official, rank in page_rows:
-            html, marked = snippet(texts[seg_id], parsed)
+            html, marked = snippet(texts[seg_id], parsed, language)
             hits.append(Hit(sitting, seg_id, start, end, committee, day, speaker, language, bool(official),
                             html, marked, -rank))
         return SearchResult(total, hits, facets, page, page_size)

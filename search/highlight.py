@@ -30,11 +30,12 @@ def matched_words(stems: list[str], query: Query) -> set[int]:
     return hits
 
 
-def snippet(text: str, query: Query, window: int = WINDOW_WORDS,
+def snippet(text: str, query: Query, language: str | None = None, window: int = WINDOW_WORDS,
             analyzed: tuple[list[tuple[int, int]], list[str]] | None = None) -> tuple[str, list[str]]:
-    """(HTML snippet around the first match, the matched words in order). ``analyzed``: ``words(text)``
-    when the caller has it already (the alerts stage snippets one segment for many queries)."""
-    spans, stems = analyzed or words(text)
+    """(HTML snippet around the first match, the matched words in order), analyzed as the index did
+    (by the segment's ``language``). ``analyzed``: ``words(text, language)`` when the caller has it
+    already (the alerts stage snippets one segment for many queries)."""
+    spans, stems = analyzed or words(text, language)
     hits = sorted(matched_words(stems, query))
     if not spans:
         return escape(text), []

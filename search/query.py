@@ -2,7 +2,9 @@
 
 ``parse`` turns a query string into a ``Query``: a conjunction of clauses, each clause a
 disjunction of atoms; excluded atoms are kept apart. Atoms hold analyzed tokens (stems), so
-both backends and the highlighter see exactly the same terms.
+both backends and the highlighter see exactly the same terms. A term whose Kyrgyz reading differs
+from its Russian/English one (``sanarip.textanalysis.variants``) becomes one atom per reading,
+OR-ed in its clause; limits count typed terms, not readings.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from sanarip.errors import SanaripError
-from sanarip.textanalysis import stems
+from sanarip.textanalysis import variants
 
 MAX_QUERY_LENGTH = 500
 MAX_ATOMS = 32
@@ -52,28 +54,28 @@ class Query:
         return [a for clause in self.clauses for a in clause]
 
 
-def _atom(raw: str) -> Atom | None:
-    if raw.startswith('"'):
-        terms = tuple(stems(raw.strip('"')))
-        if not terms:
-            return None
-        return Atom("phrase" if len(terms) > 1 else "word", terms, raw)
-    if raw.endswith("*"):
+def _atoms(raw: str) -> list[Atom]:
+    """The atoms of one typed term: one per analyzed reading (Russian/English, Kyrgyz) when they differ,
+    as alternatives of one clause; empty for a term without letters."""
+    if raw.endswith("*") and not raw.startswith('"'):
         body = raw.rstrip("*")
         if "*" in body:
             raise QueryError(f"'*' may only end a word: {raw!r}")
-        terms = tuple(stems(body))
-        if not terms:
+        readings = variants(body)
+        if not readings[0]:
             raise QueryError(f"'{raw}' has no letters before '*'")
-        if len(terms) > 1:
+        if len(readings[0]) > 1:
             raise QueryError(f"a prefix must be one word: {raw!r}")
-        if len(terms[0]) < MIN_PREFIX:
+        if len(readings[0][0]) < MIN_PREFIX:
             raise QueryError(f"a prefix needs at least {MIN_PREFIX} letters before '*': {raw!r}")
-        return Atom("prefix", terms, raw)
-    terms = tuple(stems(raw))
-    if not terms:
-        return None
-    return Atom("phrase" if len(terms) > 1 else "word", terms, raw)
+        return [Atom("prefix", terms, raw) for terms in readings if len(terms[0]) >= MIN_PREFIX]
+    readings = variants(raw.strip('"') if raw.startswith('"') else raw)
+    return [Atom("phrase" if len(terms) > 1 else "word", terms, raw) for terms in readings if terms]
+
+
+def _terms(atoms: list[Atom]) -> int:
+    """How many typed terms ``atoms`` are (a term's readings count once)."""
+    return len({a.source for a in atoms})
 
 
 def parse(text: str) -> Query:
@@ -96,30 +98,30 @@ def parse(text: str) -> Query:
         negated = raw.startswith("-") and len(raw) > 1
         if raw == "-":
             raise QueryError("a lone '-' excludes nothing: write -word to exclude a word")
-        atom = _atom(raw[1:] if negated else raw)
-        if atom is None:
+        atoms = _atoms(raw[1:] if negated else raw)
+        if not atoms:
             if pending_or:
                 raise QueryError("OR needs a word on each side, as in: бюджет OR налог")
             continue  # punctuation only: ignored like in the text
         if negated:
             if pending_or:
                 raise QueryError("cannot exclude inside OR: put the -word outside the OR")
-            query.excluded.append(atom)
+            query.excluded.extend(atoms)
         elif pending_or:
-            query.clauses[-1].append(atom)
+            query.clauses[-1].extend(atoms)
         else:
-            query.clauses.append([atom])
+            query.clauses.append(atoms)
         pending_or = False
     if pending_or:
         raise QueryError("OR needs a word on each side, as in: бюджет OR налог")
     if not query.clauses:
         raise QueryError("the query needs at least one word that is not excluded")
-    if len(query.positive_atoms) + len(query.excluded) > MAX_ATOMS:
+    if sum(_terms(c) for c in query.clauses) + _terms(query.excluded) > MAX_ATOMS:
         raise QueryError(f"too many terms (at most {MAX_ATOMS})")
     atoms = query.positive_atoms + query.excluded
-    if sum(a.kind == "prefix" for a in atoms) > MAX_PREFIXES:
+    if _terms([a for a in atoms if a.kind == "prefix"]) > MAX_PREFIXES:
         raise QueryError(f"too many prefix* terms (at most {MAX_PREFIXES}): use longer words")
-    if sum(len(c) for c in query.clauses if len(c) > 1) > MAX_ALTERNATIVES:
+    if sum(_terms(c) for c in query.clauses if _terms(c) > 1) > MAX_ALTERNATIVES:
         raise QueryError(f"too many OR alternatives (at most {MAX_ALTERNATIVES})")
     return query
 

@@ -20,6 +20,14 @@ CORPUS = [
     (8, 12, "budget", "2026-01-15", None, "ru", 15.0, "<script>alert('x')</script> налоговый кодекс & бюджет", False),
     (9, 13, "health", "2026-02-01", "Исакова", "ru", 60.0, "Министр здравоохранения ответил депутатов.", False),
 ]
+# Kyrgyz segments (language "ky": the Kyrgyz stemmer) in a corpus of their own, so the cases above keep their sets.
+KYRGYZ = [
+    (21, 30, "budget", "2026-03-02", "Токтогулов", "ky", 1.0, "Бюджеттин долбоору каралды.", False),
+    (22, 30, "budget", "2026-03-02", "Токтогулов", "ky", 6.0, "Комитеттин төрагасы бюджетке сунуш берди.", False),
+    (23, 30, "budget", "2026-03-02", "Асанов", "ky", 11.0, "Бюджеттер жана салыктар жөнүндө мыйзамдар.", False),
+    (24, 30, "budget", "2026-03-02", "Асанов", "ru", 16.0, "Бюджет комитета утвержден.", False),
+    (25, 30, "budget", "2026-03-02", "Асанов", "ky", 21.0, "Депутаттарыбыз комитетинде жыйында болушту.", False),
+]
 
 # FTS5, then a node of each Elasticsearch major (the conftest's elasticsearch<major>_url fixtures).
 BACKENDS = ["fts5", *(pytest.param(major, id=f"elasticsearch{major}", marks=pytest.mark.elasticsearch)
@@ -75,6 +83,48 @@ def test_hit_sets(index, query, expected):
     assert result.total == len(expected)
 
 
+@pytest.mark.parametrize(("query", "expected"), [
+    ("бюджет", {21, 22, 23, 24}),               # Kyrgyz genitive, dative, plural; the Russian word itself
+    ("бюджетке", {21, 22, 23, 24}),             # a Kyrgyz query word: its Kyrgyz reading finds them all
+    ("бюджеттин", {21, 22, 23, 24}),
+    ("бюджеттер", {21, 22, 23, 24}),
+    ("комитет", {22, 24, 25}),                  # комитеттин, комитетинде; the Russian комитета
+    ("комитеттин", {22, 24, 25}),
+    ("депутат", {25}),                          # plural + 1st-person-plural possessive
+    ("мыйзам", {23}),
+    ("жыйын", {25}),                            # жыйында: locative after a stem ending in н
+    ('"бюджеттин долбоору"', {21}),             # phrases in Kyrgyz
+    ("бюджет*", {21, 22, 23, 24}),
+])
+def test_kyrgyz_words_find_their_forms(kyrgyz_index, query, expected):
+    result = kyrgyz_index.search(query, page_size=50)
+    assert ids(result) == expected
+
+
+@pytest.fixture(params=BACKENDS)
+def kyrgyz_index(request, tmp_path):
+    if request.param == "fts5":
+        from search.fts5 import Fts5Index
+
+        idx = Fts5Index(tmp_path / "search.db")
+    else:
+        from search.elastic import ElasticIndex
+
+        idx = ElasticIndex(request.getfixturevalue(f"elasticsearch{request.param}_url"),
+                           prefix=f"k{tmp_path.name[-12:].lower()}")
+    idx.rebuild(docs(KYRGYZ))
+    yield idx
+    idx.close()
+
+
+def test_kyrgyz_marks_and_language_facet(kyrgyz_index):
+    result = kyrgyz_index.search("бюджетке", page_size=50)
+    marked = {h.segment: h.marked for h in result.hits}
+    assert marked == {21: ["Бюджеттин"], 22: ["бюджетке"], 23: ["Бюджеттер"], 24: ["Бюджет"]}
+    assert result.facets["language"] == {"ky": 3, "ru": 1}
+    assert ids(kyrgyz_index.search("бюджет", Filters(language="ky"))) == {21, 22, 23}
+
+
 def test_marks_are_the_original_words(index):
     result = index.search("депутат", page_size=50)
     marked = {h.segment: h.marked for h in result.hits}
@@ -124,11 +174,11 @@ def test_elasticsearch_counts_facets_exactly_or_estimates_them_for_many_matches(
         idx.rebuild(docs(rows))
         few = idx.search('"номер 7"')  # every match on the first page: counted from it
         assert not few.facets_estimated and few.facets == {"committee": {"budget": 1}, "speaker": {"S1": 1},
-                                                           "year": {"2025": 1}}
+                                                           "year": {"2025": 1}, "language": {"ru": 1}}
         some = idx.search("депутат", Filters(committee="health"))  # 200 matches: counted exactly
         assert not some.facets_estimated and some.total == 200
         assert some.facets == {"committee": {"health": 200}, "speaker": {"S1": 67, "S2": 67, "S0": 66},
-                               "year": {"2024": 200}}
+                               "year": {"2024": 200}, "language": {"ru": 200}}
         many = idx.search("депутат")
         assert many.total == 800 and len(many.hits) == 20  # totals and hits stay exact
         assert many.facets_estimated and many.to_dict()["facets_estimated"] is True

@@ -19,6 +19,12 @@ Turkic detection (Kazakh, Tatar, Bashkir, Uzbek, Turkish …: what Whisper hears
 speech) is kept as a stand-in for Kyrgyz (Kazakh is written in a Cyrillic close to Kyrgyz),
 and any other unexpected language is replaced by the most probable expected one (a Russian
 speaker with an accent is often heard as Polish or German).
+
+Kyrgyz routing (``Options.kyrgyz``: the committee expects Kyrgyz, the default): a chunk heard
+as a Turkic stand-in or with low confidence is decided as ``ky``. A ``ky`` span goes to the
+Kyrgyz CTC model when one is configured (``Options.ctc``, ``transcribe.ctc``), through the same
+guards and sentence cutting as Whisper's output; without one each of its speech chunks becomes
+a segment with empty text and ``needs_transcription`` (the clerks' Kyrgyz queue).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +45,7 @@ log = logging.getLogger(__name__)
 
 VAD_BLOCK_SECONDS = 120.0  # VAD reads the recording in blocks of this length (its memory grows with it)
 CUT_WINDOW_SECONDS = 60.0  # a long recording with a fixed language is cut in a pause this close to the limit
+KYRGYZ = "ky"
 KYRGYZ_STAND_INS = frozenset({"kk", "tt", "ba", "uz", "tr", "az", "tk", "mn"})
 SPAN_SECONDS = 600.0
 LOW_CONFIDENCE = 0.5
@@ -63,6 +70,8 @@ class Options:
     span_seconds: float = SPAN_SECONDS  # resumable unit of work
     expected_languages: tuple[str, ...] = ("ru", "en")  # others are marked unreliable
     batch_size: int = 8  # speech chunks decoded together (see transcribe.models.batch_size)
+    kyrgyz: bool = False  # route Turkic stand-ins and low-confidence chunks to "ky"
+    ctc: dict[str, Any] = field(default_factory=dict)  # language → a loaded transcribe.ctc.CtcModel
 
     def whisper_kwargs(self, language: str | None) -> dict[str, Any]:
         """The decoding options, as keyword arguments of the sequential ``WhisperModel.transcribe``
@@ -135,6 +144,8 @@ def decide_language(model: Any, piece: np.ndarray, options: Options) -> tuple[st
     unreliable = prob < LOW_CONFIDENCE or lang not in options.expected_languages
     if unreliable and options.fallback_language:
         lang = options.fallback_language
+    elif options.kyrgyz and (lang in KYRGYZ_STAND_INS or prob < LOW_CONFIDENCE):
+        return KYRGYZ, round(float(prob), 3), False
     elif lang not in options.expected_languages and lang not in KYRGYZ_STAND_INS:
         lang, prob = next(((code, p) for code, p in ranking if code in options.expected_languages), (lang, prob))
     return lang, round(float(prob), 3), unreliable
@@ -211,6 +222,14 @@ def _clean(seg: Any, offset: float, span: Span, audio_end: float, previous: Segm
                    language=span.language, language_prob=span.language_prob, unreliable=span.unreliable)
 
 
+def waiting_for_clerks(piece: np.ndarray, span: Span) -> list[Segment]:
+    """A Kyrgyz span without a Kyrgyz model: one empty ``needs_transcription`` segment per speech chunk,
+    never text that would pass for Kyrgyz."""
+    return [Segment(start=round(span.start + a, 3), end=round(span.start + b, 3), text="", language=KYRGYZ,
+                    language_prob=span.language_prob, needs_transcription=True)
+            for a, b in speech_chunks(piece)]
+
+
 def transcribe_span(model: Any, audio: Audio | np.ndarray, span: Span, options: Options,
                     batched: Any = None) -> list[Segment]:
     """Transcribe one span in batches; sentence segments in media time (seconds from the start)."""
@@ -220,8 +239,15 @@ def transcribe_span(model: Any, audio: Audio | np.ndarray, span: Span, options: 
     piece = audio.read(span.start, span.end)
     if len(piece) < SAMPLE_RATE // 10:
         return []
-    batched = batched or BatchedInferencePipeline(model)
-    segments, _info = batched.transcribe(piece, **options.batched_kwargs(span.language))
+    if span.language in options.ctc:
+        from transcribe.ctc import transcribe_piece
+
+        segments: Any = transcribe_piece(options.ctc[span.language], piece)
+    elif span.language == KYRGYZ:
+        return waiting_for_clerks(piece, span)
+    else:
+        batched = batched or BatchedInferencePipeline(model)
+        segments, _info = batched.transcribe(piece, **options.batched_kwargs(span.language))
     out: list[Segment] = []
     for seg in segments:
         cleaned = _clean(seg, span.start, span, audio.duration, out[-1] if out else None)
@@ -247,7 +273,7 @@ def transcribe_audio(
 
     audio = as_audio(audio)
     spans = plan(model, audio, options) if spans is None else spans
-    batched = BatchedInferencePipeline(model)
+    batched = BatchedInferencePipeline(model) if model is not None else None
     result: list[Segment] = []
     for i in range(done, len(spans)):
         segs = transcribe_span(model, audio, spans[i], options, batched)

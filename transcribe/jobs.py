@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sanarip.jobs import JobContext, PermanentFailure
+from sanarip.langid import committee_languages, label_segments
 from sanarip.medialayout import delete_working_files, final_pass_key, local_playlist
 from sanarip.models import SegmentSource
 from sanarip.pipeline import TranscribePayload
@@ -20,7 +21,13 @@ from sanarip.subtitles import publish_stenogram
 from sanarip.transcripts import replace_automatic
 from transcribe.audio import Audio, decoded
 from transcribe.engine import Options, Span, plan, span_to_dict, transcribe_audio
-from transcribe.models import batch_size, load_model
+from transcribe.models import (
+    batch_size,
+    language_model_paths,
+    load_language_models,
+    load_model,
+    needs_whisper,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +41,15 @@ def run_transcribe_job(ctx: JobContext) -> None:
         sitting = get_sitting(s, sitting_id)
         committee = sitting.committee
         model_name = args.model or committee.model or rt.settings.model
+        languages = committee_languages(committee)
         options = Options(language=args.language or "auto",
                           fallback_language=committee.fallback_language,
-                          span_seconds=rt.settings.transcribe_span_seconds)
-    model = load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
+                          span_seconds=rt.settings.transcribe_span_seconds,
+                          kyrgyz="ky" in languages)
+        paths = language_model_paths(rt.settings.language_model_paths, committee.language_models)
+    options.ctc = load_language_models(paths, rt.settings.device)
+    model = (load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
+             if needs_whisper(options.language, options.ctc) else None)
     options.batch_size = batch_size(rt.settings.batch_size, rt.settings.device)
     workdir = Path(tempfile.mkdtemp(prefix="sanarip-final-"))
     try:
@@ -55,6 +67,7 @@ def run_transcribe_job(ctx: JobContext) -> None:
     for i in range(len(spans)):
         rows: list[dict[str, Any]] = json.loads(rt.storage.get_bytes(final_pass_key(sitting_id, i)))
         segments.extend(Segment.from_dict(r) for r in rows)
+    label_segments(segments, languages)  # the text decides each segment's language label
     with rt.db.session() as s:
         replace_automatic(s, sitting_id, segments, SegmentSource.FINAL)
     with rt.db.session(readonly=True) as s:

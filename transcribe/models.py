@@ -14,6 +14,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sanarip.errors import SanaripError
 
@@ -151,3 +152,30 @@ def load_model(name_or_path: str, cache_dir: Path, device: str = "auto", threads
             except Exception as exc:  # noqa: BLE001 - CTranslate2 raises plain RuntimeError
                 raise ModelError(f"cannot load model {name_or_path!r} from {path}: {exc}") from None
         return _loaded[key]
+
+
+# --- models per language (issue 22) ---------------------------------------------------------
+def language_model_paths(setting: dict[str, Path], committee: dict[str, Any] | None = None) -> dict[str, Path]:
+    """The CTC model folder per language: ``SANARIP_LANGUAGE_MODELS``, overridden by the committee's own."""
+    return {**setting, **{lang: Path(p) for lang, p in (committee or {}).items()}}
+
+
+def load_language_models(paths: dict[str, Path], device: str = "auto") -> dict[str, Any]:
+    """Each configured language's loaded ``transcribe.ctc.CtcModel``; ModelError names a broken one."""
+    from transcribe.ctc import CtcModelError, load_ctc
+
+    out: dict[str, Any] = {}
+    for lang, path in paths.items():
+        try:
+            out[lang] = load_ctc(path, device)
+        except CtcModelError as exc:
+            raise ModelError(f"language model {lang}={path}: {exc}") from None
+    return out
+
+
+def needs_whisper(language: str, ctc: dict[str, Any]) -> bool:
+    """Whether a run with ``--language language`` needs the Whisper model at all."""
+    if language == "ky" and "ky" not in ctc:
+        raise ModelError("--language ky needs a Kyrgyz model: set SANARIP_LANGUAGE_MODELS=ky=PATH "
+                         "or sanarip committee set SLUG --language-model ky=PATH")
+    return language not in ctc

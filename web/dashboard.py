@@ -19,6 +19,7 @@ from sanarip.models import Revision, Sitting, User, utcnow
 from sanarip.sittings import SittingStatus
 from web.auth import require_role
 from web.deps import runtime
+from web.kyrgyzqueue import queue_summary
 
 bp = Blueprint("dashboard", __name__)
 QUEUE_LIMIT = 200
@@ -68,7 +69,7 @@ def queue(s: Session, status: SittingStatus) -> list[QueueRow]:
 def dashboard():
     with runtime().db.session(readonly=True) as s:
         queues = {name: queue(s, status) for name, status in QUEUES.items()}
-        return render_template("dashboard.html", queues=queues, age=age)
+        return render_template("dashboard.html", queues=queues, age=age, kyrgyz=queue_summary())
 
 
 def age(since: datetime | None) -> str:

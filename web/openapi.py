@@ -96,7 +96,8 @@ def _schemas() -> dict[str, Any]:
     segment = {"type": "object", "properties": {
         "id": integer, "start": num, "end": num, "text": text, "speaker": nullable_text,
         "speaker_id": {"type": "integer", "nullable": True}, "language": nullable_text, "unreliable": boolean,
-        "words": {"type": "array", "items": word}, "version": integer}}
+        "words": {"type": "array", "items": word}, "version": integer,
+        "needs_transcription": {"type": "boolean", "description": "Kyrgyz speech with no text yet (clerks' queue)"}}}
     hit = {"type": "object", "properties": {
         "sitting": integer, "segment": integer, "start": num, "end": num, "committee": text, "date": nullable_text,
         "speaker": nullable_text, "language": nullable_text, "official": boolean,
