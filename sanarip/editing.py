@@ -299,7 +299,8 @@ def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
         raise NotFound(f"no sitting {sitting_id}")
     if not can_become(sitting.status, SittingStatus.PUBLISHED):
         raise EditError(f"sitting {sitting_id} is {sitting.status}; publish after the final pass")
-    segments = [seg.to_dict() for seg in working_segments(s, sitting_id)]
+    # Proposals are working data: a publication freezes confirmed speakers only.
+    segments = [{**seg.to_dict(), "speaker_proposal": None} for seg in working_segments(s, sitting_id)]
     if not segments:
         raise EditError("there is no transcript to publish")
     latest = s.scalar(select(Publication).where(Publication.sitting_id == sitting_id)

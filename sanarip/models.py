@@ -138,6 +138,8 @@ class TranscriptSegment(Base):
     source: Mapped[str] = mapped_column(String(8), default=SegmentSource.FINAL)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    speaker_label: Mapped[str | None] = mapped_column(String(16))  # diarization cluster: S1, S2 …
+    speaker_proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # working data, never published
 
     speaker: Mapped[Person | None] = relationship()
 
@@ -236,3 +238,21 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- speakers ---
+
+
+class VoiceProfile(Base):
+    """One voice embedding of a person (biometric data: the 256 numbers only, never audio).
+    ``source`` is ``enroll`` (an admin's sample recording) or ``confirmed`` (a segment a clerk
+    attributed to the person; capped per person, most recent kept)."""
+
+    __tablename__ = "voice_profile"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    embedding: Mapped[list[Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16), default="enroll")
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # speech the embedding was computed from
+    segment_id: Mapped[int | None] = mapped_column(Integer)  # the confirmed segment, when from one
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,12 +4,13 @@ Stages (the packages' job handlers) only do their own work and return; when a jo
 worker asks :func:`next_jobs` what comes next, so the order of the stages lives here alone:
 
     record ─┐
-            ├─► transcribe ─► index (final) ─► the sitting is ``transcribed``
+            ├─► transcribe ─► diarize ─► index (final) ─► the sitting is ``transcribed``
     import ─┘
 
 ``FINAL_PASS`` is the final pass's chain. Sentence segmentation and per-utterance language
-labels run inside ``transcribe`` today; diarization belongs between ``transcribe`` and
-``index``, alerts after ``index`` — each a new kind in this table, nowhere else.
+labels run inside ``transcribe``; ``diarize`` gives each segment its speaker label and
+proposal; alerts belong after ``index`` — each a new kind in this table, nowhere else.
+``voice_profile`` (a clerk confirmed a speaker) runs on its own, outside the chain.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class JobKind(StrEnum):
     LIVE = "live"
     TRANSCRIBE = "transcribe"
     INDEX = "index"
+    DIARIZE = "diarize"
+    VOICE_PROFILE = "voice_profile"
     SLEEP = "sleep"  # diagnostic: tests and benches
 
 
@@ -138,6 +141,24 @@ class IndexPayload(Payload):
 
 
 @dataclass(frozen=True)
+class DiarizePayload(Payload):
+    kind: ClassVar[JobKind] = JobKind.DIARIZE
+    sitting: int
+
+
+@dataclass(frozen=True)
+class VoiceProfilePayload(Payload):
+    """Add the voice of segments a clerk attributed to ``person`` to that person's profile."""
+
+    kind: ClassVar[JobKind] = JobKind.VOICE_PROFILE
+    sitting: int
+    person: int
+
+    def dedupe_key(self) -> str | None:
+        return f"{self.kind}:{self.sitting}:{self.person}"
+
+
+@dataclass(frozen=True)
 class SleepPayload(Payload):
     kind: ClassVar[JobKind] = JobKind.SLEEP
     seconds: float = 0.0
@@ -146,7 +167,7 @@ class SleepPayload(Payload):
 
 PAYLOADS: dict[JobKind, type[Payload]] = {cls.kind: cls for cls in Payload.__subclasses__()}
 
-FINAL_PASS = (JobKind.TRANSCRIBE, JobKind.INDEX)
+FINAL_PASS = (JobKind.TRANSCRIBE, JobKind.DIARIZE, JobKind.INDEX)
 
 
 def job_kind(kind: str) -> JobKind:
@@ -165,6 +186,8 @@ def next_jobs(payload: Payload) -> list[Payload]:
     if isinstance(payload, RecordPayload | ImportPayload):
         return [TranscribePayload(payload.sitting)]
     if isinstance(payload, TranscribePayload):
+        return [DiarizePayload(payload.sitting)]
+    if isinstance(payload, DiarizePayload):
         return [IndexPayload(payload.sitting, final=True)]
     return []
 

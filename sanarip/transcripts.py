@@ -21,6 +21,7 @@ def row_to_segment(row: TranscriptSegment, speaker: str | None = None) -> Segmen
         words=[Word(**w) for w in row.words or []],
         speaker=speaker, speaker_id=row.speaker_id, language=row.language,
         language_prob=row.language_prob, unreliable=row.unreliable,
+        speaker_label=row.speaker_label, speaker_proposal=row.speaker_proposal,
     )
 
 
@@ -29,7 +30,8 @@ def segment_to_row(sitting_id: int, seg: Segment, source: str) -> TranscriptSegm
         sitting_id=sitting_id, start=seg.start, end=seg.end, text=seg.text,
         words=[{"word": w.word, "start": w.start, "end": w.end, "prob": w.prob} for w in seg.words],
         language=seg.language, language_prob=seg.language_prob, unreliable=seg.unreliable,
-        source=source, speaker_id=seg.speaker_id,
+        source=source, speaker_id=seg.speaker_id, speaker_label=seg.speaker_label,
+        speaker_proposal=seg.speaker_proposal,
     )
 
 
