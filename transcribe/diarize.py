@@ -6,7 +6,8 @@ batches (the LSTM is cheap per window only when many run together). Windows are 
 average-linkage agglomeration on cosine similarity, stopped at ``THRESHOLD`` (calibrated on
 the held-out utterances and ``multi/`` recordings of the shared test data, never on the
 sitting the DER figure is reported on), then refined once by reassigning every window to the
-nearest cluster centroid. Inside a speech region a label must hold for ``MIN_RUN`` windows, so
+nearest cluster centroid (clusters of fewer than ``MIN_CLUSTER`` windows dissolve into
+the others). Inside a speech region a label must hold for ``MIN_RUN`` windows, so
 a one-speaker recording is not split on a cough. Labels are ``S1``, ``S2`` … in order of
 first appearance, so the same audio always gets the same labels.
 
@@ -31,6 +32,7 @@ THRESHOLD = 0.72  # cosine similarity below which two clusters stay apart
 MIN_RUN = 3  # windows a label must hold inside one speech region
 MIN_REGION = 0.3  # speech shorter than this (s) carries no embedding of its own
 MAX_CLUSTERED = 2500
+MIN_CLUSTER = 4  # windows (about 2.5 s of speech) a cluster needs to stand as a speaker
 BATCH = 256
 
 
@@ -122,13 +124,11 @@ def cluster(emb: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     of every window to its nearest centroid."""
     if len(emb) == 0:
         return np.zeros(0, int)
-    if len(emb) > MAX_CLUSTERED:
-        pick = np.linspace(0, len(emb) - 1, MAX_CLUSTERED).astype(int)
-        sub = agglomerate(emb[pick], threshold)
-        cents = _normed(np.stack([emb[pick][sub == k].mean(axis=0) for k in range(sub.max() + 1)]))
-    else:
-        ids = agglomerate(emb, threshold)
-        cents = _normed(np.stack([emb[ids == k].mean(axis=0) for k in range(ids.max() + 1)]))
+    pick = np.linspace(0, len(emb) - 1, MAX_CLUSTERED).astype(int) if len(emb) > MAX_CLUSTERED else np.arange(len(emb))
+    ids = agglomerate(emb[pick], threshold)
+    sizes = np.bincount(ids)
+    keep = [k for k in range(len(sizes)) if sizes[k] >= MIN_CLUSTER] or [int(sizes.argmax())]
+    cents = _normed(np.stack([emb[pick][ids == k].mean(axis=0) for k in keep]))  # small clusters dissolve
     return (emb @ cents.T).argmax(axis=1)
 
 

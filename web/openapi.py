@@ -89,7 +89,13 @@ def _schemas() -> dict[str, Any]:
     segment = {"type": "object", "properties": {
         "id": integer, "start": num, "end": num, "text": text, "speaker": nullable_text,
         "speaker_id": {"type": "integer", "nullable": True}, "language": nullable_text, "unreliable": boolean,
-        "words": {"type": "array", "items": word}, "version": integer}}
+        "words": {"type": "array", "items": word}, "version": integer,
+        "speaker_label": {**nullable_text, "description": "The sitting's voice cluster (S1, S2 …) from diarization"},
+        "speaker_proposal": {"type": "object", "nullable": True,
+                             "description": "An automatic guess a clerk may accept; never in a publication",
+                             "properties": {"person_id": integer, "name": text,
+                                            "score": {"type": "number", "minimum": 0, "maximum": 1},
+                                            "source": {"type": "string", "enum": ["voice", "chair"]}}}}}
     hit = {"type": "object", "properties": {
         "sitting": integer, "segment": integer, "start": num, "end": num, "committee": text, "date": nullable_text,
         "speaker": nullable_text, "language": nullable_text, "official": boolean,
