@@ -56,7 +56,7 @@ def handler(kind: JobKind) -> Handler:
             from transcribe.jobs import run_transcribe_job as run
         case JobKind.DIARIZE:
             from transcribe.speaker_jobs import run_diarize_job as run
-        case JobKind.VOICE_PROFILE:
+        case JobKind.LEARN_VOICE:
             from transcribe.speaker_jobs import run_voice_profile_job as run
         case JobKind.INDEX:
             from search.jobs import run_index_job as run

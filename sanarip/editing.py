@@ -201,7 +201,8 @@ def edit_segment(s: Session, segment_id: int, changes: dict[str, Any], editor_id
                                                             or end != row.end) else old_words
     _bump(s, row, row.version, {"text": text, "start": start, "end": end, "speaker_id": speaker_id,
                                 "words": [w.__dict__ for w in words]})
-    _revision(s, row.sitting_id, row.id, "edit", [before], [snapshot(row)], editor_id)
+    only_speaker = set(changes) - {"version"} == {"speaker"}
+    _revision(s, row.sitting_id, row.id, "speaker" if only_speaker else "edit", [before], [snapshot(row)], editor_id)
     return row
 
 

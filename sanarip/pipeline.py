@@ -10,7 +10,7 @@ worker asks :func:`next_jobs` what comes next, so the order of the stages lives 
 ``FINAL_PASS`` is the final pass's chain. Sentence segmentation and per-utterance language
 labels run inside ``transcribe``; ``diarize`` gives each segment its speaker label and
 proposal; alerts belong after ``index`` — each a new kind in this table, nowhere else.
-``voice_profile`` (a clerk confirmed a speaker) runs on its own, outside the chain.
+``learn_voice`` (a clerk confirmed a speaker) runs on its own, outside the chain.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class JobKind(StrEnum):
     TRANSCRIBE = "transcribe"
     INDEX = "index"
     DIARIZE = "diarize"
-    VOICE_PROFILE = "voice_profile"
+    LEARN_VOICE = "learn_voice"
     SLEEP = "sleep"  # diagnostic: tests and benches
 
 
@@ -150,7 +150,7 @@ class DiarizePayload(Payload):
 class VoiceProfilePayload(Payload):
     """Add the voice of segments a clerk attributed to ``person`` to that person's profile."""
 
-    kind: ClassVar[JobKind] = JobKind.VOICE_PROFILE
+    kind: ClassVar[JobKind] = JobKind.LEARN_VOICE
     sitting: int
     person: int
 

@@ -282,3 +282,57 @@ def split_by_source(s: Session, sitting_id: int) -> tuple[list[Segment], list[Se
                                                                  TranscriptSegment.source == SegmentSource.CLERK)))
     segs = working_segments(s, sitting_id)
     return [x for x in segs if x.id not in clerk_ids], [x for x in segs if x.id in clerk_ids]
+
+
+# --- the clerk's speaker actions (each one a revision per changed segment, via edit_segment) ---
+
+
+def _attribute(s: Session, rows: Iterable[TranscriptSegment], person_id: int, editor_id: int | None) -> list[int]:
+    from sanarip.editing import edit_segment
+
+    require_person(s, person_id)
+    changed = []
+    for row in rows:
+        if row.speaker_id != person_id:
+            edit_segment(s, row.id, {"speaker": person_id, "version": row.version}, editor_id)
+            changed.append(row.id)
+    return changed
+
+
+def _sitting_rows(s: Session, sitting_id: int) -> list[TranscriptSegment]:
+    return list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id)
+                          .order_by(TranscriptSegment.start, TranscriptSegment.id)))
+
+
+def accept_proposals(s: Session, sitting_id: int, min_score: float, editor_id: int | None,
+                     segment_ids: Sequence[int] | None = None) -> list[int]:
+    """Confirm the proposed speaker of every unattributed segment whose proposal scores at least
+    ``min_score`` (or of the given segments); returns the ids changed."""
+    wanted = set(segment_ids) if segment_ids is not None else None
+    changed = []
+    for row in _sitting_rows(s, sitting_id):
+        p = row.speaker_proposal
+        if not p or (wanted is not None and row.id not in wanted):
+            continue
+        if wanted is None and (row.speaker_id is not None or float(p.get("score", 0)) < min_score):
+            continue
+        if s.get(Person, p["person_id"]) is not None:
+            changed += _attribute(s, [row], int(p["person_id"]), editor_id)
+    return changed
+
+
+def assign_speaker(s: Session, sitting_id: int, segment_ids: Sequence[int], person_id: int,
+                   editor_id: int | None) -> list[int]:
+    """One speaker for a selected run of segments (or a whole turn)."""
+    rows = [r for r in _sitting_rows(s, sitting_id) if r.id in set(segment_ids)]
+    if len(rows) != len(set(segment_ids)):
+        raise NotFound(f"sitting {sitting_id} has no segment(s) {sorted(set(segment_ids) - {r.id for r in rows})}")
+    return _attribute(s, rows, person_id, editor_id)
+
+
+def relabel(s: Session, sitting_id: int, label: str, person_id: int, editor_id: int | None) -> list[int]:
+    """"S3 is Ivanova": every segment of the voice cluster ``label`` is attributed to the person."""
+    rows = [r for r in _sitting_rows(s, sitting_id) if r.speaker_label == label]
+    if not rows:
+        raise NotFound(f"sitting {sitting_id} has no speaker label {label!r}")
+    return _attribute(s, rows, person_id, editor_id)

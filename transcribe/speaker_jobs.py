@@ -1,4 +1,4 @@
-"""The ``diarize`` stage of the final pass and the ``voice_profile`` job.
+"""The ``diarize`` stage of the final pass and the ``learn_voice`` job.
 
 ``diarize`` decodes the sitting's media again (the transcribe stage has deleted its PCM file),
 finds the speaker turns, labels and splits the segments, and proposes speakers (voice profiles,

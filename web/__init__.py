@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                                 x_host=0, x_port=0, x_prefix=0)
     app.extensions["sanarip"] = runtime
 
-    from web import api, auth, clerk, errors, feeds, i18n, limits, live, media, ops, public, security, vendor
+    from web import api, auth, clerk, errors, feeds, i18n, limits, live, media, ops, public, security, speakers, vendor
 
     i18n.init_app(app)
     errors.init_app(app)
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
     limits.init_app(app)
-    for module in (public, live, feeds, api, media, ops, auth, clerk, vendor):
+    for module in (public, live, feeds, api, media, ops, auth, clerk, speakers, vendor):
         app.register_blueprint(module.bp)
     from web.views import search_args
 
