@@ -29,7 +29,7 @@ from sanarip.transcripts import replace_automatic, working_segments
 # by ``bench/speakers.py --calibrate`` on the held-out utterances of the shared speakers (each
 # against every enrolled speaker's one enrolment utterance, the guest as an impostor) and the
 # multi-speaker recordings; never on ``sitting_shared``, on which the figures are reported.
-VOICE_THRESHOLD = 0.80
+VOICE_THRESHOLD = 0.72
 CONFIRMED_CAP = 20  # confirmed-segment embeddings kept per person, most recent first
 MIN_CONFIRMED_SECONDS = 3.0
 
@@ -305,11 +305,12 @@ def _sitting_rows(s: Session, sitting_id: int) -> list[TranscriptSegment]:
 
 
 def accept_proposals(s: Session, sitting_id: int, min_score: float, editor_id: int | None,
-                     segment_ids: Sequence[int] | None = None) -> list[int]:
+                     segment_ids: Sequence[int] | None = None) -> tuple[list[int], set[int]]:
     """Confirm the proposed speaker of every unattributed segment whose proposal scores at least
-    ``min_score`` (or of the given segments); returns the ids changed."""
+    ``min_score`` (or of the given segments); returns the ids changed and the persons confirmed."""
     wanted = set(segment_ids) if segment_ids is not None else None
-    changed = []
+    changed: list[int] = []
+    people: set[int] = set()
     for row in _sitting_rows(s, sitting_id):
         p = row.speaker_proposal
         if not p or (wanted is not None and row.id not in wanted):
@@ -317,8 +318,11 @@ def accept_proposals(s: Session, sitting_id: int, min_score: float, editor_id: i
         if wanted is None and (row.speaker_id is not None or float(p.get("score", 0)) < min_score):
             continue
         if s.get(Person, p["person_id"]) is not None:
-            changed += _attribute(s, [row], int(p["person_id"]), editor_id)
-    return changed
+            done = _attribute(s, [row], int(p["person_id"]), editor_id)
+            changed += done
+            if done:
+                people.add(int(p["person_id"]))
+    return changed, people
 
 
 def assign_speaker(s: Session, sitting_id: int, segment_ids: Sequence[int], person_id: int,

@@ -28,7 +28,7 @@ from transcribe.voice import HOP, PARTIAL_FRAMES, VoiceEncoder, encoder, mel_spe
 
 WINDOW = PARTIAL_FRAMES * HOP / SAMPLE_RATE  # 1.6 s
 STEP = 0.5
-THRESHOLD = 0.72  # cosine similarity below which two clusters stay apart
+THRESHOLD = 0.53  # average-linkage cosine similarity below which clusters stay apart (bench/speakers.py --calibrate)
 MIN_RUN = 3  # windows a label must hold inside one speech region
 MIN_REGION = 0.3  # speech shorter than this (s) carries no embedding of its own
 MAX_CLUSTERED = 2500

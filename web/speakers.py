@@ -24,15 +24,14 @@ def _person(body: dict) -> int:
     return int(body["person"])
 
 
-def _learn(sitting_id: int, person_ids: set[int]) -> None:
-    for pid in sorted(person_ids):
-        runtime().queue.submit(VoiceProfilePayload(sitting_id, pid))
-
-
-def _done(sitting_id: int, changed: list[int], people: set[int]) -> tuple[dict, int]:
-    if changed:
-        _learn(sitting_id, people)
-    return {"changed": changed}, sitting_id
+def _write_and_learn(action, sitting_id: int, people: set[int]):
+    """``_write`` the action; once committed (a job queued inside the write's transaction would
+    wait on its lock), queue a learn_voice job for each person confirmed."""
+    response = _write(action)
+    if not isinstance(response, tuple) and response.status_code == 200 and (response.get_json() or {}).get("changed"):
+        for pid in sorted(people):
+            runtime().queue.submit(VoiceProfilePayload(sitting_id, pid))
+    return response
 
 
 @bp.route("/api/v1/sittings/<int:sitting_id>/speakers/accept", methods=["POST"])
@@ -47,10 +46,12 @@ def accept(sitting_id: int):
         score = body.get("min_score", 0.0)
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
             raise EditError("'min_score' must be a number from 0 to 1")
-        changed = accept_proposals(s, sitting_id, float(score), g.user.id, segments)
-        return _done(sitting_id, changed, set())
+        changed, people = accept_proposals(s, sitting_id, float(score), g.user.id, segments)
+        learn.update(people)
+        return {"changed": changed}, sitting_id
 
-    return _write(action)
+    learn: set[int] = set()
+    return _write_and_learn(action, sitting_id, learn)
 
 
 @bp.route("/api/v1/sittings/<int:sitting_id>/speakers/assign", methods=["POST"])
@@ -62,10 +63,9 @@ def assign(sitting_id: int):
         segments = body.get("segments")
         if not (isinstance(segments, list) and segments and all(is_id(x) for x in segments)) or len(segments) > 5000:
             raise EditError("'segments' must be a non-empty list of segment ids")
-        person = _person(body)
-        return _done(sitting_id, assign_speaker(s, sitting_id, segments, person, g.user.id), {person})
+        return {"changed": assign_speaker(s, sitting_id, segments, _person(body), g.user.id)}, sitting_id
 
-    return _write(action)
+    return _write_and_learn(action, sitting_id, {body["person"]} if is_id(body.get("person")) else set())
 
 
 @bp.route("/api/v1/sittings/<int:sitting_id>/speakers/relabel", methods=["POST"])
@@ -77,7 +77,6 @@ def relabel_cluster(sitting_id: int):
         label = body.get("label")
         if not isinstance(label, str) or not label.startswith("S") or not label[1:].isdigit() or len(label) > 16:
             raise EditError("'label' must be a speaker label such as S3")
-        person = _person(body)
-        return _done(sitting_id, relabel(s, sitting_id, label, person, g.user.id), {person})
+        return {"changed": relabel(s, sitting_id, label, _person(body), g.user.id)}, sitting_id
 
-    return _write(action)
+    return _write_and_learn(action, sitting_id, {body["person"]} if is_id(body.get("person")) else set())
