@@ -21,9 +21,19 @@ from typing import Any
 from sanarip.db import is_busy
 from sanarip.errors import SanaripError
 from sanarip.jobs import ClaimedJob, JobCancelled, JobContext, JobInterrupted, PermanentFailure
-from sanarip.pipeline import LONG_KINDS, JobKind, Payload, SleepPayload, final_pass_complete, next_jobs, parse_payload
+from sanarip.pipeline import (
+    LONG_KINDS,
+    JobKind,
+    Payload,
+    SleepPayload,
+    final_pass_complete,
+    follow_ups,
+    next_jobs,
+    parse_payload,
+)
 from sanarip.runtime import Runtime
 from sanarip.sittings import final_pass_done, get_sitting
+from sanarip.subscriptions import has_subscribers
 from search.indexing import SearchIndexer
 
 log = logging.getLogger("sanarip.worker")
@@ -60,6 +70,12 @@ def handler(kind: JobKind) -> Handler:
             from transcribe.speaker_jobs import run_voice_profile_job as run
         case JobKind.INDEX:
             from search.jobs import run_index_job as run
+        case JobKind.POSTER:
+            from ingest.poster import run_poster_job as run
+        case JobKind.ALERTS:
+            from search.alerts import run_alerts_job as run
+        case JobKind.MAIL:
+            from sanarip.outbox import run_mail_job as run
         case JobKind.SLEEP:
             run = run_sleep_job
     return run
@@ -77,7 +93,9 @@ def job_done(runtime: Runtime, job: ClaimedJob) -> list[Payload]:
         with runtime.db.session() as s:
             final_pass_done(get_sitting(s, job.args.sitting))
     following = next_jobs(job.args)
-    for payload in following:
+    with runtime.db.session(readonly=True) as s:
+        subscribers = has_subscribers(s)
+    for payload in following + follow_ups(job.args, subscribers):
         runtime.queue.submit(payload)
     return following
 

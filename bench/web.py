@@ -37,7 +37,7 @@ from sanarip.runtime import Runtime  # noqa: E402
 from sanarip.sittings import SittingStatus  # noqa: E402
 from search.fts5 import Fts5Index  # noqa: E402
 from tests.seed import words_for  # noqa: E402
-from tests.services import free_port, wait_for_port  # noqa: E402
+from tests.services import end_process, free_port, wait_for_port  # noqa: E402
 
 LUA = """
 local paths = {%s}
@@ -130,8 +130,7 @@ def main() -> None:
                 "sitting": wrk(url, [f"/s/{sitting}"], args.seconds),
                 "search": wrk(url, searches, args.seconds),
             }
-            server.terminate()
-            server.wait(10)
+            end_process(server)
             time.sleep(1)
         for processes, r in results.items():
             s_rate, s_p95 = r["static"]

@@ -60,12 +60,13 @@ def token_create(username: str, expires: str | None, name: str) -> None:
 def token_list(as_json: bool) -> None:
     """Every token: id, user, name, created, expiry, last use, revocation (never the token itself)."""
     from sanarip.accounts import list_tokens
+    from sanarip.clock import local_label
 
     with ready_runtime().db.session(readonly=True) as s:
         rows = list_tokens(s)
 
     def when(value) -> str:
-        return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+        return local_label(value) or "-"
 
     if as_json:
         echo_json([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows])

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli import accounts, jobs, people, searching, serving, sittings, transcription
+from cli import accounts, jobs, people, record, searching, serving, sittings, transcription
 from cli.common import echo_json, ready_runtime, runtime
 from sanarip.errors import SanaripError
 
@@ -81,7 +81,7 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
-for area in (sittings, jobs, transcription, searching, accounts, people, serving):
+for area in (sittings, jobs, transcription, searching, accounts, people, record, serving):
     for command in area.COMMANDS:
         cli.add_command(command)
 

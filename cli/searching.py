@@ -7,6 +7,7 @@ import sys
 import click
 
 from cli.common import echo_json, ready_runtime
+from sanarip.languages import check_language
 
 
 @click.command("search")
@@ -26,6 +27,8 @@ def search_cmd(query: str, committee, date_from, date_to, speaker, language, off
 
     from search import Filters, open_index
 
+    if language:
+        check_language(language, "--language")
     rt = ready_runtime()
     filters = Filters(committee=committee, date_from=date_from.date() if date_from else None,
                       date_to=date_to.date() if date_to else None, speaker=speaker, language=language,

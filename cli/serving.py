@@ -10,6 +10,21 @@ import click
 from cli.common import ready_runtime
 from sanarip.errors import SanaripError
 
+BACKLOG = 2048
+WORKER_CONNECTIONS = 1000
+IDLE_TIMEOUT = 10
+FIRST_BYTE_WAIT = 0.05
+
+
+def _short_first_byte_wait(worker: Any) -> None:
+    """gthread hands each new connection to a thread that waits up to 5 s for its first bytes
+    before parking it in the poller; 200 sockets that never send would hold every thread for
+    that long, and the site would stall. Wait 50 ms instead: an idle socket then costs the
+    poller, not a thread, until ``IDLE_TIMEOUT`` closes it (tests/test_serving.py holds 200)."""
+    from gunicorn.workers import gthread
+
+    gthread.DEFAULT_WORKER_DATA_TIMEOUT = FIRST_BYTE_WAIT
+
 
 def _check_port_free(host: str, port: int) -> None:
     """Refuse a port another server holds, with one clear line (gunicorn would retry, then exit)."""
@@ -45,10 +60,13 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
         def load_config(self) -> None:
             options: dict[str, Any] = {
                 "bind": [bind], "workers": processes, "worker_class": "gthread", "threads": threads,
-                "backlog": 1024, "keepalive": 5, "graceful_timeout": 10, "accesslog": None,
-                "proc_name": "sanarip",
-                # The live page's event streams stay open for long: a worker busy with one is not hung.
-                "timeout": 120,
+                "backlog": BACKLOG, "graceful_timeout": 10, "accesslog": None, "proc_name": "sanarip",
+                # Connections, idle or not, each process holds at once (the rest wait in the backlog),
+                # and how long one may sit idle (kept alive, or connected without sending) before it is closed.
+                "worker_connections": WORKER_CONNECTIONS, "keepalive": IDLE_TIMEOUT,
+                # No request streams any more (the live page reads static files): a worker silent this long is hung.
+                "timeout": 30,
+                "post_worker_init": _short_first_byte_wait,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -9,12 +9,21 @@ from pathlib import Path
 import click
 
 from cli.common import echo_json, parse_time, parse_until, ready_runtime, run_chain
+from sanarip.languages import check_language
 from sanarip.pipeline import JobKind
 
 
 @click.group()
 def committee() -> None:
     """Manage committees."""
+
+
+def _check_fallback(code: str | None) -> None:
+    """A fallback language is a transcription language: checked against the installed backends."""
+    if code is not None and code != "none":
+        from transcribe.languages import check_transcription_language
+
+        check_transcription_language(code, "--fallback-language", allow_auto=False)
 
 
 @committee.command("add")
@@ -33,6 +42,8 @@ def committee_add(slug: str, name: str, stream_url: str | None, language: str, f
     from sanarip.catalog import add_committee, configure_committee
 
     per_lang = {k.removeprefix("name_"): v for k, v in names.items() if v}
+    check_language(language, "--language")
+    _check_fallback(fallback_language)
     with ready_runtime().db.session() as s:
         c = add_committee(s, slug, name, stream_url, language, per_lang)
         configure_committee(s, c, fallback_language=fallback_language, model=model)
@@ -48,6 +59,7 @@ def committee_set(slug: str, stream_url: str | None, fallback_language: str | No
     """Change a committee's stream URL, fallback language or model."""
     from sanarip.catalog import configure_committee, get_committee
 
+    _check_fallback(fallback_language)
     with ready_runtime().db.session() as s:
         configure_committee(s, get_committee(s, slug), stream_url=stream_url, fallback_language=fallback_language,
                             model=model)
@@ -162,15 +174,17 @@ def schedule_add(committee: str, start: str, end: str, title: str, source: str |
 @click.option("--committee", required=True)
 @click.option("--title", help="Sitting title (default: the file name).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Sitting date (default: file time).")
+@click.option("--started-at", help="Wall-clock time of media second 0, ISO (supersedes --date).")
 @click.option("--background", is_flag=True, help="Queue the work for workers and return at once.")
-def import_(path, committee: str, title: str | None, day, background: bool) -> None:
+def import_(path, committee: str, title: str | None, day, started_at: str | None, background: bool) -> None:
     """Import recordings (a file or a folder): HLS, then transcription and indexing."""
     from ingest.importer import find_media, register
     from sanarip.pipeline import ImportPayload
 
     rt = ready_runtime()
+    start = parse_time(started_at, rt.settings.tz, "--started-at") if started_at else None
     for file in find_media(path):
-        sitting_id, created = register(rt, file, committee, title, day.date() if day else None)
+        sitting_id, created = register(rt, file, committee, title, day.date() if day else None, start)
         click.echo(sitting_id)
         if not created:
             click.echo(f"{file}: already imported as sitting {sitting_id}", err=True)

@@ -22,7 +22,9 @@ from sanarip.pipeline import JobKind
 def transcribe(target: str, model: str | None, language: str, output: str | None, no_diarize: bool) -> None:
     """Transcribe a sitting (by id) or a media FILE (no database needed)."""
     from sanarip.stenogram import EXPORTERS, export
+    from transcribe.languages import check_transcription_language
 
+    check_transcription_language(language)  # before any database or model: one line naming the options
     fmt = "txt"
     if output:
         fmt = Path(output).suffix.lower().lstrip(".")
@@ -56,7 +58,7 @@ def _transcribe_file(path: Path, model: str | None, language: str, diarize: bool
             audio = stack.enter_context(decoded(str(path)))
         except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds
             raise SanaripError(f"{path}: not readable media ({exc})") from None
-        whisper = load_model(model or settings.model, settings.data_dir / "models", settings.device)
+        whisper = load_model(model or settings.model, settings.effective_model_cache, settings.device)
         options = Options(language=language, batch_size=batch_size(settings.batch_size, settings.device))
         spans = plan(whisper, audio, options)
         with progress_bar(f"transcribe {path.name}") as on_progress:

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ingest.media import probe
+from ingest.poster import try_make_poster
 from ingest.recorder import Recorder
 from sanarip.catalog import get_committee
 from sanarip.errors import SanaripError
@@ -47,8 +48,13 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def register(rt: Runtime, path: Path, committee: str, title: str | None, day: date | None) -> tuple[int, bool]:
-    """Create the sitting for ``path`` (validated as media); (sitting id, created?)."""
+def register(rt: Runtime, path: Path, committee: str, title: str | None, day: date | None,
+             started_at: datetime | None = None) -> tuple[int, bool]:
+    """Create the sitting for ``path`` (validated as media); (sitting id, created?).
+
+    ``started_at`` is the wall clock of media second 0 (it supersedes ``day``, a date-only shorthand
+    that means 10:00 local time); without either, the file's modification time.
+    """
     digest = content_hash(path)
     with rt.db.session() as s:
         existing = s.scalar(select(Sitting.id).where(Sitting.content_hash == digest))
@@ -57,7 +63,8 @@ def register(rt: Runtime, path: Path, committee: str, title: str | None, day: da
         c = get_committee(s, committee)
     probe(str(path))  # a file that is not media fails here, before any sitting exists
     tz = rt.settings.tz
-    started = datetime.combine(day, time(10, 0), tz) if day else datetime.fromtimestamp(path.stat().st_mtime, tz)
+    started = started_at or (datetime.combine(day, time(10, 0), tz) if day
+                             else datetime.fromtimestamp(path.stat().st_mtime, tz))
     with rt.db.session() as s:
         sitting = create_sitting(s, c, title=title or path.stem, source_url=str(path.resolve()),
                                  content_hash=digest, started_at=started)
@@ -70,4 +77,5 @@ def run_import_job(ctx: JobContext) -> None:
     with ctx.runtime.db.session(readonly=True) as s:
         source = get_sitting(s, args.sitting).source_url
     Recorder(ctx.runtime, args.sitting, ctx, from_file=True).run()
+    try_make_poster(ctx.runtime, args.sitting)
     log.info("sitting %s imported from %s", args.sitting, source)

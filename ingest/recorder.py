@@ -27,6 +27,7 @@ import ffmpeg
 from sqlalchemy import delete, select
 
 from ingest.media import MediaError, Probe, ffmpeg_exe, probe
+from ingest.poster import try_make_poster
 from sanarip import procs
 from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
@@ -34,6 +35,7 @@ from sanarip.medialayout import (
     audio_chunk_key,
     audio_chunks_prefix,
     build_playlist,
+    edge_playlist_key,
     live_playlist_key,
     segment_key,
     vod_playlist_key,
@@ -42,6 +44,7 @@ from sanarip.models import MediaSegment, Sitting, utcnow
 from sanarip.pipeline import LivePayload, RecordPayload
 from sanarip.runtime import Runtime
 from sanarip.sittings import SittingStatus, get_sitting, transition
+from sanarip.subtitles import PLAYLIST_TYPE, WINDOW, write_main
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,7 @@ class Recorder:
         self.live_audio = False
         self.settings = runtime.settings
         self.state = RecorderState()
+        self._main_written = False
         self.workdir = self.settings.data_dir / "work" / f"record-{sitting_id}"
 
     # --- state ----------------------------------------------------------------------------
@@ -223,9 +227,25 @@ class Recorder:
         self.state.next_seq = row.seq + 1
 
     def _publish_playlist(self, final: bool) -> None:
-        text = build_playlist(self.state.segments, final)
+        """The EVENT (or, when final, VOD) playlist; while live also the sliding window players
+        load, and the multivariant ``main.m3u8`` (once live, again when final)."""
+        segments, storage = self.state.segments, self.rt.storage
+        text = build_playlist(segments, final)
         key = vod_playlist_key(self.sitting_id) if final else live_playlist_key(self.sitting_id)
-        self.rt.storage.put_bytes(key, text.encode(), "application/vnd.apple.mpegurl")
+        storage.put_bytes(key, text.encode(), PLAYLIST_TYPE)
+        if not final:
+            edge = build_playlist(segments, False, window=WINDOW, target=self._target)
+            storage.put_bytes(edge_playlist_key(self.sitting_id), edge.encode(), PLAYLIST_TYPE)
+        if final or not self._main_written:
+            write_main(storage, self.sitting_id, segments, live=not final)
+            self._main_written = True
+
+    @property
+    def _target(self) -> int:
+        """EXT-X-TARGETDURATION of the live window: fixed by the configured segment length (it may
+        not change between reloads), or a longer segment already recorded."""
+        longest = max([int(s.duration + 0.999) for s in self.state.segments if not s.is_gap] or [0])
+        return max(longest, int(self.settings.segment_seconds + 0.999) + 1)
 
     def add_gap(self, start: datetime, end: datetime) -> None:
         """Record that nothing was received from ``start`` to ``end`` (wall clock)."""
@@ -274,8 +294,8 @@ class Recorder:
         base_media = self.state.media_time
         if self.from_file:
             started = self.started_at + timedelta(seconds=base_media)
-        else:  # an HLS source tells the wall clock of the segment we start at; else: now
-            started = _last_program_date_time(_source_snapshot(source)) or utcnow()
+        else:  # an HLS source tells the wall clock of the segment we start at; else: now, less its lag
+            started = _last_program_date_time(_source_snapshot(source)) or self._received_now()
         stderr = open(run_dir / "ffmpeg.log", "wb")  # noqa: SIM115 - closed below; a pipe could fill up
         proc = procs.spawn(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
         counters = {"seg": 0, "chunk": 0}
@@ -350,8 +370,12 @@ class Recorder:
             reason = self._reconnect_wait(source, dropped_at, end_at, snapshot)
             if reason:
                 break
-            self.add_gap(dropped_at, _last_program_date_time(_source_snapshot(source)) or utcnow())
+            self.add_gap(dropped_at, _last_program_date_time(_source_snapshot(source)) or self._received_now())
         return self._finish(None if self.state.segments else f"no media received ({reason})", reason)
+
+    def _received_now(self) -> datetime:
+        """The source's clock for what arrives now, when it states none: receive time minus its delay."""
+        return utcnow() - timedelta(seconds=self.settings.source_delay)
 
     def _reconnect_wait(self, source: str, dropped_at: datetime, end_at: datetime | None,
                         snapshot: bytes | None) -> str | None:
@@ -394,7 +418,9 @@ class Recorder:
             self._publish_playlist(final=True)
         with self.rt.db.session() as s:
             sitting = get_sitting(s, self.sitting_id)
-            sitting.ended_at = utcnow()
+            # An imported file ends its own duration after its start, not when the remux finished.
+            sitting.ended_at = (sitting.started_at + timedelta(seconds=self.state.media_time)
+                                if self.from_file and sitting.started_at else utcnow())
             sitting.duration = self.state.media_time
             if failure:
                 transition(sitting, SittingStatus.FAILED, failure)
@@ -412,3 +438,4 @@ def run_record_job(ctx: JobContext) -> None:
     failure = Recorder(ctx.runtime, args.sitting, ctx).run(datetime.fromisoformat(args.end_at) if args.end_at else None)
     if failure:
         raise PermanentFailure(failure)
+    try_make_poster(ctx.runtime, args.sitting)

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanarip.errors import NotFound, SanaripError
+from sanarip.languages import check_language
 from sanarip.models import Committee, Person
 from sanarip.texthygiene import checked_text
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 STREAM_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "file")
-LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
 
 def validate_stream_url(url: str) -> str:
@@ -41,8 +41,7 @@ def add_committee(
     checked_text(name, "name")
     for lang, local in (names or {}).items():
         checked_text(local, f"names.{lang}")
-    if not LANG_RE.match(language):
-        raise SanaripError(f"invalid language code {language!r}: expected an ISO 639 code such as ru, ky, en")
+    check_language(language, "--language")
     if stream_url:
         validate_stream_url(stream_url)
     if s.scalar(select(Committee).where(Committee.slug == slug)):
@@ -110,8 +109,8 @@ def configure_committee(s: Session, c: Committee, stream_url: str | None = None,
     if stream_url is not None:
         c.stream_url = validate_stream_url(stream_url)
     if fallback_language is not None:
-        if fallback_language != "none" and not LANG_RE.match(fallback_language):
-            raise SanaripError(f"invalid language code {fallback_language!r}: expected a Whisper code such as ru, kk")
+        if fallback_language != "none":
+            check_language(fallback_language, "--fallback-language")
         c.fallback_language = None if fallback_language == "none" else fallback_language
     if model is not None:
         c.model = None if model == "none" else model

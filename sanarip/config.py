@@ -16,11 +16,14 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from platformdirs import user_cache_path
+
 from sanarip.errors import SanaripError
 
 PREFIX = "SANARIP_"
-SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}
-ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit"}  # 0 means none / off
+SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}  # smtp_url: password masked below
+ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit", "alert_digest_hour",
+                "subscribe_rate_limit"}  # 0 means none / off
 
 
 class ConfigError(SanaripError, ValueError):
@@ -45,10 +48,13 @@ class Settings:
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8080"
     timezone: str = "Asia/Bishkek"
-    segment_seconds: float = 6.0
+    segment_seconds: float = 2.0
     transcribe_span_seconds: float = 600.0
     batch_size: str = "auto"  # speech chunks the final pass decodes together, or a number
     reconnect_grace: float = 120.0
+    # Seconds a source that states no clock (no EXT-X-PROGRAM-DATE-TIME) lags the room; a segment's
+    # wall clock is then its receive time minus this (an HLS source without one: a segment or more).
+    source_delay: float = 0.0
     job_lease: float = 60.0
     job_max_attempts: int = 5
     # Who may scrape /metrics: client addresses or networks (comma-separated), or anyone who sends
@@ -67,6 +73,18 @@ class Settings:
     search_budget: float = 1.0  # seconds one search may run before it is refused as too expensive
     search_concurrency: int = 2  # searches one server process runs at once (the rest wait briefly, then 503)
     db_busy_timeout: float = 30.0  # seconds a SQLite writer waits for the lock before giving up (503)
+    # Where models are assembled: <data dir>/models when a data dir is configured, else the per-user
+    # cache folder (XDG), so `sanarip transcribe FILE` never fills the folder it runs in.
+    model_cache: Path = Path()
+    # Where browsers read public media (``sittings/…``) directly: nginx's alias of the media folder,
+    # an S3 public-read prefix or a CDN origin (ending in "/"); empty: through the web app's /media/.
+    public_media_url: str = ""
+    # Alerts: where mail goes (smtp://host:port, smtps:// for implicit TLS, smtp+starttls://), who sends it.
+    smtp_url: str = ""
+    mail_from: str = "sanarip@localhost"
+    alert_digest_hour: int = 8  # local hour (SANARIP_TIMEZONE) the daily digests go out
+    alert_confirm_hours: float = 48.0  # a confirmation link works this long
+    subscribe_rate_limit: int = 10  # subscription requests per client address per hour (0: unlimited)
 
     # Derived values --------------------------------------------------------------------
     @property
@@ -76,6 +94,10 @@ class Settings:
     @property
     def effective_storage(self) -> str:
         return self.storage or str((self.data_dir / "media").resolve())
+
+    @property
+    def effective_model_cache(self) -> Path:
+        return self.model_cache if self.model_cache != Path() else user_cache_path("sanarip") / "models"
 
     @property
     def uses_elasticsearch(self) -> bool:
@@ -95,10 +117,16 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS and value:
-                value = "********"
+                value = "******** (set)"
             out[f.name] = str(value)
+        if not self.secret_key:  # the web app generates one into the data dir: say so rather than show it empty
+            key_file = self.data_dir / "secret_key"
+            out["secret_key"] = (f"******** (set, generated in {key_file})" if key_file.is_file()
+                                 else f"(not set: generated into {key_file} when the web app starts)")
         out["database_url"] = _mask_url(self.effective_database_url)
         out["storage"] = self.effective_storage
+        out["model_cache"] = str(self.effective_model_cache)
+        out["smtp_url"] = _mask_url(self.smtp_url)
         return out
 
 
@@ -158,6 +186,13 @@ def _validate(s: Settings) -> None:
         parse_networks(s.metrics_allow)
     except ValueError as exc:
         raise ConfigError(f"SANARIP_METRICS_ALLOW: expected addresses or networks such as 10.0.0.0/8, {exc}") from None
+    if s.smtp_url and urlparse(s.smtp_url).scheme not in ("smtp", "smtps", "smtp+starttls"):
+        raise ConfigError(f"SANARIP_SMTP_URL: expected smtp://host:port, smtps://… or smtp+starttls://…, "
+                          f"got {_mask_url(s.smtp_url)!r}")
+    if s.alert_digest_hour > 23:
+        raise ConfigError(f"SANARIP_ALERT_DIGEST_HOUR: must be an hour from 0 to 23, got {s.alert_digest_hour}")
+    if "@" not in s.mail_from:
+        raise ConfigError(f"SANARIP_MAIL_FROM: must be an e-mail address, got {s.mail_from!r}")
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -188,6 +223,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         if PREFIX + name.upper() in env:
             values[name] = env[PREFIX + name.upper()]
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if "model_cache" not in values and "data_dir" in values:  # a configured data dir keeps its models
+        values["model_cache"] = Path(str(values["data_dir"])).expanduser() / "models"
     settings = Settings(**{name: _coerce(name, raw, known[name]) for name, raw in values.items()})
     _validate(settings)
     return settings

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -22,9 +23,9 @@ from sanarip.errors import NotFound, SanaripError
 from sanarip.limits import MAX_MEDIA_SECONDS, is_id
 from sanarip.models import Person, Publication, Revision, SegmentSource, Sitting, TranscriptSegment, User, utcnow
 from sanarip.sittings import ARCHIVED, SittingStatus, can_become, transition
-from sanarip.stenogram import Word
+from sanarip.stenogram import Segment, Word
 from sanarip.texthygiene import InvalidText, checked_text
-from sanarip.transcripts import working_segments
+from sanarip.transcripts import latest_publication, working_segments
 
 MAX_TEXT = 5000
 EDITABLE_STATUSES = ARCHIVED
@@ -199,9 +200,12 @@ def edit_segment(s: Session, segment_id: int, changes: dict[str, Any], editor_id
     old_words = [Word(**w) for w in row.words or []]
     words = realign_words(old_words, text, start, end) if (text != row.text or start != row.start
                                                             or end != row.end) else old_words
-    _bump(s, row, row.version, {"text": text, "start": start, "end": end, "speaker_id": speaker_id,
-                                "words": [w.__dict__ for w in words]})
+    # A clerk who saves a line has read it against the recording: its language is no longer in doubt.
+    # Attributing a speaker only (one key, a whole cluster) says nothing about the text.
     only_speaker = set(changes) - {"version"} == {"speaker"}
+    _bump(s, row, row.version, {"text": text, "start": start, "end": end, "speaker_id": speaker_id,
+                                "words": [w.__dict__ for w in words],
+                                "unreliable": row.unreliable if only_speaker else False})
     _revision(s, row.sitting_id, row.id, "speaker" if only_speaker else "edit", [before], [snapshot(row)], editor_id)
     return row
 
@@ -315,6 +319,34 @@ def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
     audit(s, editor_id, "sitting.publish", {"sitting": sitting_id, "number": number})
     s.flush()
     return pub
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line that differs between the latest publication and the working copy."""
+
+    kind: str  # "added" | "removed" | "changed"
+    before: Segment | None
+    after: Segment | None
+
+
+def changes_since_publication(s: Session, sitting_id: int) -> tuple[Publication | None, list[Change]]:
+    """What a publication now would change: lines added, removed or changed (text, times or
+    speaker) since the latest publication (every line, as added, before the first one)."""
+    pub = latest_publication(s, sitting_id)
+    old = {d["id"]: Segment.from_dict(d) for d in (pub.segments if pub else [])}
+    new = working_segments(s, sitting_id)
+    changes = []
+    for seg in new:
+        before = old.pop(seg.id, None)
+        if before is None:
+            changes.append(Change("added", None, seg))
+        elif (before.text, before.speaker_id, round(before.start, 2), round(before.end, 2)) != (
+                seg.text, seg.speaker_id, round(seg.start, 2), round(seg.end, 2)):
+            changes.append(Change("changed", before, seg))
+    changes.extend(Change("removed", seg, None) for seg in old.values())
+    changes.sort(key=lambda c: (c.after or c.before).start)
+    return pub, changes
 
 
 def mark_reviewed(s: Session, sitting_id: int, editor_id: int | None) -> None:

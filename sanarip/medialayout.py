@@ -3,8 +3,11 @@
 Storage has a public part and a private one, told apart by the key's first component:
 
 * ``sittings/<id>/`` is public (the web app serves only keys under ``sittings/``):
-  ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (grows while recording), ``index.m3u8``
-  (the VOD playlist once finalized).
+  ``seg_00000.ts`` … (HLS segments), ``live.m3u8`` (the EVENT playlist, grows while recording),
+  ``edge.m3u8`` (its sliding window, what live players load), ``index.m3u8`` (the VOD playlist
+  once finalized), ``main.m3u8`` (the multivariant playlist: media + subtitles), ``subs/…``
+  (the WebVTT subtitle rendition, ``sanarip/subtitles.py``), ``live.json`` (the live-state
+  file, ``sanarip/livestate.py``) and ``poster.jpg`` (one frame, the home page's card image).
 * ``work/sittings/<id>/`` holds a sitting's private working files, never served and deleted
   once the final pass has finished (``delete_working_files``): ``audio/chunk_000000_000000002039.wav``
   … (16 kHz mono chunks of at most 2 s for the live transcriber, about 115 MB per sitting-hour,
@@ -20,6 +23,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sanarip.storage import LocalStorage, NotFound, Storage
 
@@ -41,6 +45,21 @@ def live_playlist_key(sitting_id: int) -> str:
 
 def vod_playlist_key(sitting_id: int) -> str:
     return f"{sitting_prefix(sitting_id)}/index.m3u8"
+
+
+def edge_playlist_key(sitting_id: int) -> str:
+    """The live media playlist players load: a sliding window of the newest segments."""
+    return f"{sitting_prefix(sitting_id)}/edge.m3u8"
+
+
+def main_playlist_key(sitting_id: int) -> str:
+    """The multivariant playlist: the media playlist plus the subtitle rendition."""
+    return f"{sitting_prefix(sitting_id)}/main.m3u8"
+
+
+def poster_key(sitting_id: int) -> str:
+    """The sitting's poster frame (JPEG): public, written once per sitting."""
+    return f"{sitting_prefix(sitting_id)}/poster.jpg"
 
 
 def working_prefix(sitting_id: int) -> str:
@@ -108,25 +127,36 @@ def local_playlist(storage: Storage, sitting_id: int, workdir: Path | None = Non
     return out
 
 
-def build_playlist(segments: list, final: bool, uri=lambda seg: seg.path.rsplit("/", 1)[-1]) -> str:
+def build_playlist(segments: list, final: bool, uri=lambda seg: seg.path.rsplit("/", 1)[-1],
+                   window: int | None = None, target: int | None = None) -> str:
     """An HLS media playlist for MediaSegment rows in order (gap rows mark discontinuities).
 
-    ``final`` adds ``EXT-X-ENDLIST`` (VOD); otherwise it is an EVENT playlist that grows.
-    ``uri`` maps a segment to the URI written (relative file name by default; the web app
-    passes presigned URLs for S3).
+    ``final`` adds ``EXT-X-ENDLIST`` (VOD); otherwise it is an EVENT playlist that grows, or with
+    ``window`` a sliding window of the newest ``window`` segments (a live player's reload costs
+    the same at any sitting length; ``EXT-X-MEDIA-SEQUENCE`` and ``EXT-X-DISCONTINUITY-SEQUENCE``
+    count what slid out). ``uri`` maps a segment to the URI written (relative file name by
+    default; the web app passes presigned URLs for S3). ``target`` fixes EXT-X-TARGETDURATION.
     """
     media = [s for s in segments if not s.is_gap]
-    target = max([int(s.duration + 0.999) for s in media] or [6])
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
-             f"#EXT-X-PLAYLIST-TYPE:{'VOD' if final else 'EVENT'}", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    after_gap, emitted = False, False
+    target = target or max([int(s.duration + 0.999) for s in media] or [6])
+    entries: list[tuple[bool, Any]] = []  # (discontinuity before it, segment)
+    after_gap = False
     for seg in segments:
         if seg.is_gap:
             after_gap = True
             continue
-        if (seg.discontinuity or after_gap) and emitted:
+        entries.append((bool(seg.discontinuity or after_gap) and bool(entries), seg))
+        after_gap = False
+    first = max(0, len(entries) - window) if window and not final else 0
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+    if first:
+        lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{sum(d for d, _ in entries[:first + 1])}")
+    if not window or final:
+        lines.append(f"#EXT-X-PLAYLIST-TYPE:{'VOD' if final else 'EVENT'}")
+    lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
+    for i, (discontinuity, seg) in enumerate(entries[first:]):
+        if discontinuity and i:
             lines.append("#EXT-X-DISCONTINUITY")
-        after_gap, emitted = False, True
         if seg.wall_clock_start is not None:
             stamp = seg.wall_clock_start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp}")

@@ -240,6 +240,162 @@ class AuditLog(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# --- record (issue 23): Popolo people and groups, agenda items, votes ---
+class Organization(Base):
+    """A Popolo organization: faction, party, committee (a Sanarip committee links here), chamber."""
+
+    __tablename__ = "organization"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    classification: Mapped[str] = mapped_column(String(64), default="faction", index=True)
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committee.id", ondelete="SET NULL"), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
+    founding_date: Mapped[str | None] = mapped_column(String(10))
+    dissolution_date: Mapped[str | None] = mapped_column(String(10))
+
+
+class Identifier(Base):
+    """An identifier (scheme + value) of a person or an organization; scheme ``popolo`` keeps its Popolo id."""
+
+    __tablename__ = "identifier"
+    __table_args__ = (Index("ix_identifier_value", "identifier", "scheme"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"),
+                                                        index=True)
+    scheme: Mapped[str] = mapped_column(String(100))
+    identifier: Mapped[str] = mapped_column(String(300))
+
+
+class Post(Base):
+    """A position in an organization (chair, deputy chair) that a membership may hold."""
+
+    __tablename__ = "post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(100))
+    popolo_id: Mapped[str | None] = mapped_column(String(300), unique=True)
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"))
+    role: Mapped[str | None] = mapped_column(String(100))
+    start_date: Mapped[str | None] = mapped_column(String(10))  # ISO date, as Popolo gives it
+    end_date: Mapped[str | None] = mapped_column(String(10))
+    popolo_id: Mapped[str | None] = mapped_column(String(300), unique=True)
+
+
+class AgendaItem(Base):
+    """One item of a sitting's agenda, placed on the sitting's media timeline."""
+
+    __tablename__ = "agenda_item"
+    __table_args__ = (UniqueConstraint("sitting_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … (the n of /s/<id>/item/<n>)
+    identifier: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(1000))
+    link: Mapped[str | None] = mapped_column(String(2000))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+
+
+class VoteEvent(Base):
+    """A Popolo vote event with its motion; ``identifier`` is the idempotency key of pushes and imports."""
+
+    __tablename__ = "vote_event"
+    __table_args__ = (Index("ix_vote_event_sitting_time", "sitting_id", "media_time"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(200), unique=True)
+    motion_identifier: Mapped[str | None] = mapped_column(String(200))
+    motion_text: Mapped[str] = mapped_column(Text, default="")
+    start_date: Mapped[datetime] = mapped_column()
+    media_time: Mapped[float] = mapped_column(Float)
+    in_gap: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[str | None] = mapped_column(String(100))
+    counts: Mapped[list[Any]] = mapped_column(default=list)  # [{"option", "value"}]
+    group_results: Mapped[list[Any]] = mapped_column(default=list)  # [{"group_id", "group", "result", "counts"}]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Vote(Base):
+    __tablename__ = "vote"
+    __table_args__ = (UniqueConstraint("vote_event_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_event_id: Mapped[int] = mapped_column(ForeignKey("vote_event.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    option: Mapped[str] = mapped_column(String(16))  # yes | no | abstain | absent | not voting
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
+
+
+# --- alerts ---
+class Subscription(Base):
+    """Someone following a search, a deputy or a committee by e-mail (double opt-in, no account).
+
+    The address is kept only for its alerts: unsubscribing deletes the row, its matches and its mail.
+    """
+
+    __tablename__ = "subscription"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sanarip.subscriptions.Target: search | person | committee
+    query: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("committee.id", ondelete="CASCADE"), index=True)
+    mode: Mapped[str] = mapped_column(String(16), default="immediate")  # immediate | daily
+    language: Mapped[str] = mapped_column(String(8), default="ky")
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)  # also match the live draft
+    confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the link's token
+    unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class AlertMatch(Base):
+    """A public segment that matched a subscription; once in a message (``message_id``) it never moves."""
+
+    __tablename__ = "alert_match"
+    __table_args__ = (UniqueConstraint("subscription_id", "segment_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(Integer)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), index=True)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    committee: Mapped[str] = mapped_column(String(300), default="")
+    day: Mapped[str] = mapped_column(String(10), default="")
+    speaker: Mapped[str | None] = mapped_column(String(300))
+    snippet: Mapped[str] = mapped_column(Text, default="")  # HTML-escaped, <mark> around the matched words
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)  # from the live draft
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mail.id", ondelete="SET NULL"), index=True)
+
+
+class OutgoingMail(Base):
+    """One e-mail, composed once and kept until the SMTP server accepts it: a retry sends the same
+    bytes with the same ``Message-ID`` header, so a resend after a crash is recognisably the same."""
+
+    __tablename__ = "outgoing_mail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # confirm | alert
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 # --- speakers ---
 
 

@@ -5,12 +5,14 @@ worker asks :func:`next_jobs` what comes next, so the order of the stages lives 
 
     record ─┐
             ├─► transcribe ─► diarize ─► index (final) ─► the sitting is ``transcribed``
-    import ─┘
+    import ─┘                                                └─► alerts ─► mail
 
 ``FINAL_PASS`` is the final pass's chain. Sentence segmentation and per-utterance language
 labels run inside ``transcribe``; ``diarize`` gives each segment its speaker label and
-proposal; alerts belong after ``index`` — each a new kind in this table, nowhere else.
-``learn_voice`` (a clerk confirmed a speaker) runs on its own, outside the chain.
+proposal. ``learn_voice`` (a clerk confirmed a speaker) runs on its own, outside the chain.
+``alerts`` follows every ``index`` (the text the public sees changed) as a side stage
+no chain waits for (``follow_ups``), and the search indexer queues it for live segments; it
+queues ``mail``, which a new subscription also queues for its confirmation.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ class JobKind(StrEnum):
     INDEX = "index"
     DIARIZE = "diarize"
     LEARN_VOICE = "learn_voice"
+    POSTER = "poster"  # one frame for the home page's card; queued on demand for older sittings
     SLEEP = "sleep"  # diagnostic: tests and benches
+    ALERTS = "alerts"  # match a sitting's newly public segments against the subscriptions
+    MAIL = "mail"  # compose due alerts and send every unsent mail over SMTP
 
 
 # Hours-long kinds; a worker runs them in their own slots so they never starve short jobs.
@@ -147,6 +152,12 @@ class DiarizePayload(Payload):
 
 
 @dataclass(frozen=True)
+class PosterPayload(Payload):
+    kind: ClassVar[JobKind] = JobKind.POSTER
+    sitting: int
+
+
+@dataclass(frozen=True)
 class VoiceProfilePayload(Payload):
     """Add the voice of segments a clerk attributed to ``person`` to that person's profile."""
 
@@ -163,6 +174,25 @@ class SleepPayload(Payload):
     kind: ClassVar[JobKind] = JobKind.SLEEP
     seconds: float = 0.0
     log: str | None = None  # append "<job id> <pid>" to this file when done
+
+
+@dataclass(frozen=True)
+class AlertsPayload(Payload):
+    kind: ClassVar[JobKind] = JobKind.ALERTS
+    sitting: int
+    live: bool = False  # the live draft: only subscriptions that asked for live matches
+
+    def dedupe_key(self) -> str | None:
+        return f"{self.kind}:{'live:' if self.live else ''}{self.sitting}"
+
+
+@dataclass(frozen=True)
+class MailPayload(Payload):
+    kind: ClassVar[JobKind] = JobKind.MAIL
+    digest: bool = False  # compose the daily digests that are due (queued to run at the digest hour)
+
+    def dedupe_key(self) -> str | None:
+        return f"{self.kind}:{'digest' if self.digest else 'now'}"
 
 
 PAYLOADS: dict[JobKind, type[Payload]] = {cls.kind: cls for cls in Payload.__subclasses__()}
@@ -189,6 +219,15 @@ def next_jobs(payload: Payload) -> list[Payload]:
         return [DiarizePayload(payload.sitting)]
     if isinstance(payload, DiarizePayload):
         return [IndexPayload(payload.sitting, final=True)]
+    return []
+
+
+def follow_ups(payload: Payload, subscribers: bool) -> list[Payload]:
+    """Side stages a finished job starts, which no chain waits for: every ``index`` (the text the public
+    sees has changed: final pass, publication, a clerk's re-index) is followed by ``alerts`` when anyone
+    follows anything (``subscribers``: a confirmed subscription exists)."""
+    if isinstance(payload, IndexPayload) and subscribers:
+        return [AlertsPayload(payload.sitting)]
     return []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from sanarip import clock
 from sanarip.config import Settings, load_settings
 from sanarip.db import Database
 from sanarip.jobs import JobQueue
@@ -16,6 +17,7 @@ class Runtime:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
+        clock.configure(self.settings.tz)  # every date people read or filter by is in this zone
 
     @cached_property
     def db(self) -> Database:

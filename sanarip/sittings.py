@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanarip.catalog import get_committee, validate_stream_url
+from sanarip.clock import local_iso
 from sanarip.errors import NotFound, SanaripError
 from sanarip.models import Committee, Sitting
 from sanarip.texthygiene import checked_text
@@ -137,7 +138,7 @@ def request_stop(s: Session, sitting_id: int) -> None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return local_iso(value)
 
 
 def sitting_dict(st: Sitting) -> dict[str, Any]:

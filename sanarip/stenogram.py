@@ -20,6 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sanarip.texthygiene import xml_text
@@ -90,6 +91,10 @@ class Stenogram:
     date: str | None = None  # ISO date of the sitting
     publication: int | None = None
     published_at: str | None = None
+    agenda: list[AgendaEntry] = field(default_factory=list)
+    votes: list[VoteEntry] = field(default_factory=list)
+    # Media seconds → wall clock (sanarip.timeline); None: no clock, exports leave times out.
+    wall_clock: Callable[[float], datetime | None] | None = None
 
     @property
     def status(self) -> str:
@@ -103,6 +108,22 @@ class Stenogram:
             else:
                 out.append(Turn(seg.speaker, seg.speaker_id, [seg]))
         return out
+
+
+CLOCK_RE = re.compile(r"^(?:(?:(\d+):)?([0-5]?\d):)?(\d+(?:\.\d+)?)$")
+
+
+def parse_clock(text: str) -> float:
+    """Seconds from ``754.2``, ``1:05`` (m:ss) or ``1:02:03`` (h:mm:ss), as people write a moment.
+
+    With a colon, the seconds must be below 60; raises ValueError otherwise."""
+    match = CLOCK_RE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(text)
+    hours, minutes, seconds = match.groups()
+    if minutes is not None and float(seconds) >= 60:
+        raise ValueError(text)
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)
 
 
 def clock(seconds: float, sep: str = ".") -> str:
@@ -120,12 +141,18 @@ def _cue_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def webvtt_cue(seg: Segment, number: int) -> list[str]:
+    """One WebVTT cue block (identifier, timing, text) and its blank line; the HLS subtitle
+    rendition (``sanarip/subtitles.py``) writes the same cues as the download."""
+    voice = f"<v {_cue_text(seg.speaker)}>" if seg.speaker else ""
+    return [str(seg.id or number), f"{clock(seg.start)} --> {clock(max(seg.end, seg.start + 0.001))}",
+            voice + _cue_text(seg.text), ""]
+
+
 def to_webvtt(st: Stenogram) -> str:
     lines = ["WEBVTT", ""]
     for i, seg in enumerate(st.segments, 1):
-        voice = f"<v {_cue_text(seg.speaker)}>" if seg.speaker else ""
-        lines += [str(seg.id or i), f"{clock(seg.start)} --> {clock(max(seg.end, seg.start + 0.001))}",
-                  voice + _cue_text(seg.text), ""]
+        lines += webvtt_cue(seg, i)
     return "\n".join(lines)
 
 
@@ -157,10 +184,50 @@ def to_text(st: Stenogram) -> str:
 
 
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
+# ISO 639-1 (what segments carry) to the ISO 639-2 codes Akoma Ntoso names languages with.
+AKN_LANGUAGES = {"ru": "rus", "ky": "kir", "en": "eng", "kk": "kaz", "uz": "uzb", "tr": "tur"}
+
+
+@dataclass
+class AgendaEntry:
+    """An agenda item for the exports: a ``debateSection`` of the Akoma Ntoso debate."""
+
+    position: int
+    identifier: str
+    title: str
+    start: float
+    end: float | None = None
+
+
+@dataclass
+class VoteEntry:
+    """A vote event for the exports: its moment, result and counts per option."""
+
+    identifier: str
+    label: str
+    media_time: float
+    start_date: str  # ISO wall clock with offset
+    result: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def expression_language(st: Stenogram) -> str:
+    """The ISO 639-2 code of the stenogram's language, ``mul`` when it switches between several."""
+    found = {seg.language for seg in st.segments if seg.language}
+    if len(found) == 1:
+        return AKN_LANGUAGES.get(found.pop(), "mul")
+    return "mul"
+
+
+def _concept(value: str) -> str:
+    return re.sub(r"[^\w-]+", "-", value.casefold(), flags=re.UNICODE).strip("-") or "none"
 
 
 def to_akoma_ntoso(st: Stenogram) -> str:
-    """An Akoma Ntoso 3.0 ``debate``: one ``speech`` per speaker turn, ``by`` naming a TLCPerson."""
+    """An Akoma Ntoso 3.0 ``debate`` valid against the strict OASIS schema: one named ``debateSection``
+    per agenda item (one for the whole sitting without an agenda), one ``speech`` per speaker turn
+    with its speaker as a TLCPerson and wall-clock ``startTime``/``endTime``, and each vote event as
+    a ``narrative`` in the body whose result and counts are a ``voting`` in the analysis."""
     ET.register_namespace("", AKN_NS)
     q = f"{{{AKN_NS}}}"
     root = ET.Element(q + "akomaNtoso")
@@ -168,7 +235,9 @@ def to_akoma_ntoso(st: Stenogram) -> str:
     meta = ET.SubElement(debate, q + "meta")
     ident = ET.SubElement(meta, q + "identification", source="#sanarip")
     work_uri = xml_text(f"/akn/kg/debate/{st.date or 'undated'}/{st.committee or 'committee'}-{st.sitting_id or 0}")
-    for level, suffix in (("FRBRWork", ""), ("FRBRExpression", "/mul"), ("FRBRManifestation", "/mul.xml")):
+    language = expression_language(st)
+    for level, suffix in (("FRBRWork", ""), ("FRBRExpression", f"/{language}"),
+                          ("FRBRManifestation", f"/{language}.xml")):
         el = ET.SubElement(ident, q + level)
         ET.SubElement(el, q + "FRBRthis", value=work_uri + suffix + "/main")
         ET.SubElement(el, q + "FRBRuri", value=work_uri + suffix)
@@ -176,6 +245,26 @@ def to_akoma_ntoso(st: Stenogram) -> str:
         ET.SubElement(el, q + "FRBRauthor", href="#sanarip")
         if level == "FRBRWork":
             ET.SubElement(el, q + "FRBRcountry", value="kg")
+        if level == "FRBRExpression":
+            ET.SubElement(el, q + "FRBRlanguage", language=language)
+    concepts: dict[str, str] = {}
+    if st.votes:
+        analysis = ET.SubElement(meta, q + "analysis", source="#sanarip")
+        parliamentary = ET.SubElement(analysis, q + "parliamentary")
+        for n, vote in enumerate(st.votes, 1):
+            attrs = {"eId": f"voting_{n}", "href": f"#vote_{n}"}
+            if vote.result:
+                key = "result-" + _concept(vote.result)
+                concepts.setdefault(key, vote.result)
+                attrs["outcome"] = "#" + key
+            voting = ET.SubElement(parliamentary, q + "voting", **attrs)
+            for option, value in vote.counts.items():
+                ref = "option-" + _concept(option)
+                concepts.setdefault(ref, option)
+                ET.SubElement(voting, q + "count", eId=f"voting_{n}__count_{_concept(option)}", value=str(value),
+                              refersTo="#" + ref)
+            if not vote.counts:
+                ET.SubElement(voting, q + "count", eId=f"voting_{n}__count_total", value="0")
     refs = ET.SubElement(meta, q + "references", source="#sanarip")
     ET.SubElement(refs, q + "TLCOrganization", eId="sanarip", href="/sanarip", showAs="Sanarip")
     people: dict[str, str] = {}
@@ -184,18 +273,61 @@ def to_akoma_ntoso(st: Stenogram) -> str:
         if key not in people:
             people[key] = xml_text(turn.speaker or "Unknown speaker")
             ET.SubElement(refs, q + "TLCPerson", eId=key, href=f"/person/{key}", showAs=people[key])
+    for key, shown in concepts.items():
+        ET.SubElement(refs, q + "TLCConcept", eId=key, href=f"/concept/{key}", showAs=xml_text(shown))
     body = ET.SubElement(debate, q + "debateBody")
-    section = ET.SubElement(body, q + "debateSection", eId="dbsect_1")
-    ET.SubElement(section, q + "heading").text = xml_text(st.title or f"Sitting {st.sitting_id}")
-    for n, turn in enumerate(st.turns(), 1):
-        key = f"person-{turn.speaker_id}" if turn.speaker_id else _slug(turn.speaker or "unknown")
-        speech = ET.SubElement(section, q + "speech", eId=f"speech_{n}", by=f"#{key}",
-                               startTime=clock(turn.start), endTime=clock(turn.end))
-        ET.SubElement(speech, q + "from").text = people[key]
-        for seg in turn.segments:
-            p = ET.SubElement(speech, q + "p")
-            p.text = xml_text(seg.text.strip())  # stored text may predate the input check
+    wall = st.wall_clock or (lambda _t: None)
+    sections = _sections(st)
+    speech_n = 0
+    vote_numbers = {id(v): n for n, v in enumerate(st.votes, 1)}
+    for n, (name, heading, turns, votes) in enumerate(sections, 1):
+        section = ET.SubElement(body, q + "debateSection", eId=f"dbsect_{n}", name=name)
+        ET.SubElement(section, q + "heading").text = xml_text(heading)
+        items = [(t.start, 0, t) for t in turns] + [(v.media_time, 1, v) for v in votes]
+        for _, kind, obj in sorted(items, key=lambda x: (x[0], x[1])):
+            if kind == 1:
+                narrative = ET.SubElement(section, q + "narrative", eId=f"vote_{vote_numbers[id(obj)]}")
+                narrative.text = xml_text(obj.label) + " "
+                ET.SubElement(narrative, q + "recordedTime", time=obj.start_date, type="startEvent")
+                continue
+            speech_n += 1
+            key = f"person-{obj.speaker_id}" if obj.speaker_id else _slug(obj.speaker or "unknown")
+            attrs = {"eId": f"speech_{speech_n}", "by": f"#{key}"}
+            start, end = wall(obj.start), wall(obj.end)
+            if start is not None and end is not None:
+                attrs.update(startTime=start.isoformat(timespec="seconds"), endTime=end.isoformat(timespec="seconds"))
+            speech = ET.SubElement(section, q + "speech", **attrs)
+            ET.SubElement(speech, q + "from").text = people[key]
+            for seg in obj.segments:
+                p = ET.SubElement(speech, q + "p")
+                p.text = xml_text(seg.text.strip())  # stored text may predate the input check
+        if not turns and not votes:
+            ET.SubElement(section, q + "p")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _sections(st: Stenogram) -> list[tuple[str, str, list[Turn], list[VoteEntry]]]:
+    """(name, heading, turns, votes) per debate section: what precedes the first item, then each item."""
+    turns, title = st.turns(), st.title or f"Sitting {st.sitting_id}"
+    if not st.agenda:
+        return [("sitting", title, turns, list(st.votes))]
+    items = sorted(st.agenda, key=lambda a: a.start)
+    bounds = [a.start for a in items[1:]] + [float("inf")]
+    out: list[tuple[str, str, list[Turn], list[VoteEntry]]] = []
+
+    def within(t: float, lo: float, hi: float) -> bool:
+        return lo <= t < hi
+
+    first = items[0].start
+    before = [t for t in turns if t.start < first]
+    early_votes = [v for v in st.votes if v.media_time < first]
+    if before or early_votes:
+        out.append(("opening", title, before, early_votes))
+    for item, hi in zip(items, bounds, strict=True):
+        out.append((f"item-{item.position}", f"{item.identifier} — {item.title}",
+                    [t for t in turns if within(t.start, item.start, hi)],
+                    [v for v in st.votes if within(v.media_time, item.start, hi)]))
+    return out
 
 
 def _slug(name: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sanarip.cachepolicy import cache_control
 from sanarip.errors import NotFound, SanaripError
 
 CHUNK = 256 * 1024
@@ -245,16 +246,23 @@ class S3Storage(Storage):
         except BotoCoreError as exc:
             raise StorageError(f"S3 unreachable: {exc}") from None
 
-    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+    @staticmethod
+    def _headers(key: str, content_type: str | None) -> dict[str, str]:
+        """Content type, and for public media its Cache-Control (served as stored, by S3 or a CDN)."""
         extra = {"ContentType": content_type} if content_type else {}
-        self._call(self.client.put_object, key, Key=self._key(key), Body=data, **extra)
+        if key.startswith("sittings/"):
+            extra["CacheControl"] = cache_control(key)
+        return extra
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        self._call(self.client.put_object, key, Key=self._key(key), Body=data, **self._headers(key, content_type))
 
     def put_file(self, key: str, path: str | Path, content_type: str | None = None) -> None:
         # Atomic either way: a single PUT, or a multipart upload that S3 shows only once completed
         # (boto3 aborts it on failure, so no parts linger).
         from boto3.exceptions import S3UploadFailedError
 
-        extra = {"ContentType": content_type} if content_type else {}
+        extra = self._headers(key, content_type)
         try:
             self._call(self.client.upload_file, key, Filename=str(path), Key=self._key(key), ExtraArgs=extra,
                        Config=self.transfer)

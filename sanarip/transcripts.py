@@ -7,12 +7,18 @@ latest publication, labelled official. Clerks' later edits wait for the next pub
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections import Counter
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from sanarip.agenda import agenda_of
+from sanarip.clock import local_date, local_iso
 from sanarip.errors import NotFound
 from sanarip.models import Person, Publication, SegmentSource, Sitting, TranscriptSegment
-from sanarip.stenogram import Segment, Stenogram, Word
+from sanarip.stenogram import AgendaEntry, Segment, Stenogram, VoteEntry, Word
+from sanarip.timeline import Timeline
+from sanarip.votes import events_of, label
 
 
 def row_to_segment(row: TranscriptSegment, speaker: str | None = None) -> Segment:
@@ -68,10 +74,31 @@ def public_stenogram(s: Session, sitting: Sitting, publication: int | None = Non
     when = sitting.started_at or sitting.scheduled_start or sitting.created_at
     return Stenogram(
         segments=segments, sitting_id=sitting.id, title=sitting.title, committee=sitting.committee.slug,
-        date=when.date().isoformat() if when else None,
+        date=local_date(when).isoformat() if when else None,
         publication=pub.number if pub else None,
-        published_at=pub.published_at.isoformat() if pub else None,
+        published_at=local_iso(pub.published_at) if pub else None,
+        **record_parts(s, sitting),
     )
+
+
+def transcript_language(s: Session, sitting: Sitting, pub: Publication | None) -> str:
+    """The language most of the shown transcript is in (``<track srclang>``), else the committee's."""
+    if pub is not None:
+        counts = Counter(d.get("language") for d in pub.segments if d.get("language"))
+        return counts.most_common(1)[0][0] if counts else sitting.committee.default_language
+    top = s.scalar(select(TranscriptSegment.language).where(TranscriptSegment.sitting_id == sitting.id,
+                                                            TranscriptSegment.language.is_not(None))
+                   .group_by(TranscriptSegment.language).order_by(func.count().desc()).limit(1))
+    return top or sitting.committee.default_language
+
+
+def record_parts(s: Session, sitting: Sitting) -> dict:
+    """The agenda, vote events and wall clock of a sitting, for the exports."""
+    timeline = Timeline.load(s, sitting)
+    agenda = [AgendaEntry(a.position, a.identifier, a.title, a.start, a.end) for a in agenda_of(s, sitting.id)]
+    votes = [VoteEntry(ve.identifier, label(ve), ve.media_time, ve.start_date.isoformat(timespec="seconds"),
+                       ve.result, {c["option"]: c["value"] for c in ve.counts}) for ve in events_of(s, sitting.id)]
+    return {"agenda": agenda, "votes": votes, "wall_clock": timeline.to_wall}
 
 
 def replace_automatic(s: Session, sitting_id: int, segments: list[Segment],

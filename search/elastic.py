@@ -439,3 +439,4 @@ class ElasticIndex(SearchIndex):
 
     def close(self) -> None:
         self.es.close()
+        super().close()

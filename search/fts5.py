@@ -347,3 +347,4 @@ class Fts5Index(SearchIndex):
         if conn is not None:
             conn.close()
             self._local.conn = None
+        super().close()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from sanarip.pipeline import IndexPayload
+from sanarip.pipeline import AlertsPayload, IndexPayload
 from sanarip.runtime import Runtime
 from sanarip.sittings import get_sitting
+from sanarip.subscriptions import has_subscribers
 from search import SearchIndex, open_index
 from search.documents import sitting_documents
 
@@ -47,6 +48,9 @@ class SearchIndexer:
             self.sync_sitting(sitting_id)
         except Exception as exc:  # noqa: BLE001 - the change is saved; the index job retries it
             self._retry_later(sitting_id, exc)
+            return
+        if self._followed():  # the public text changed: as after an index job (pipeline.follow_ups)
+            self.runtime.queue.submit(AlertsPayload(sitting_id))
 
     def segments_added(self, sitting_id: int, segment_ids: list[int]) -> None:
         """Index new segments at once (live segments are searchable within seconds)."""
@@ -57,6 +61,14 @@ class SearchIndexer:
             self.index.add(docs)
         except Exception as exc:  # noqa: BLE001 - search trouble must not stop the caller
             self._retry_later(sitting_id, exc)
+            return
+        if self._followed(live=True):
+            self.runtime.queue.submit(AlertsPayload(sitting_id, live=True))
+
+    def _followed(self, live: bool = False) -> bool:
+        """Whether anyone follows anything (from the live draft): else no alerts job is queued."""
+        with self.runtime.db.session(readonly=True) as s:
+            return has_subscribers(s, draft=live)
 
     def _retry_later(self, sitting_id: int, exc: Exception) -> None:
         log.warning("sitting %s: not indexed now (%s); an index job will retry", sitting_id, exc)

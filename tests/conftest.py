@@ -248,3 +248,22 @@ def browser():
                                         "--autoplay-policy=no-user-gesture-required"])
         yield b
         b.close()
+
+
+# --- SMTP (alerts) ---------------------------------------------------------------------------
+@pytest.fixture
+def smtp_sink(request) -> Iterator:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records what it accepts; a fresh one per test."""
+    try:
+        from tests.services import SmtpSink, aiosmtpd_version
+
+        sink = SmtpSink()
+    except ImportError:
+        unavailable("aiosmtpd not installed (pip install aiosmtpd; it is in the dev extra)")
+    with startup("smtp"):
+        sink.start()
+    report_line(request.config, f"SMTP server aiosmtpd {aiosmtpd_version()} at {sink.url}")
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -1,4 +1,4 @@
-"""A synthetic archive large enough that a broad query costs real work (shared by tests and bench/attack_auth.py)."""
+"""A synthetic archive large enough that a broad query costs real work (shared by tests and bench/attack.py)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from sanarip.config import load_settings
 from sanarip.runtime import Runtime
 from tests.seed import seed
-from tests.services import free_port, wait_for_port
+from tests.services import end_process, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -60,8 +60,7 @@ def served_site(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[
         wait_for_port(port, proc=server)
         yield Site(f"http://127.0.0.1:{port}", token, env)
     finally:
-        server.terminate()
-        server.wait(10)
+        end_process(server)
 
 
 @dataclass

@@ -330,3 +330,44 @@ def rtsp_server(clip: Path) -> Iterator[RtspServer]:
         yield server
     finally:
         server.stop()
+
+
+# --- SMTP (alerts) ---------------------------------------------------------------------------
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self, port: int | None = None) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = port or free_port()
+        self.messages: list = []  # email.message.EmailMessage, in the order accepted
+        self.envelopes: list[tuple[str, list[str]]] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+                from email import message_from_bytes, policy
+
+                sink.messages.append(message_from_bytes(envelope.original_content or envelope.content,
+                                                        policy=policy.default))
+                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                return "250 Message accepted for delivery"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def aiosmtpd_version() -> str:
+    from importlib.metadata import version
+
+    return version("aiosmtpd")

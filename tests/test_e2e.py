@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
-from tests.services import free_port, wait_for_port
+from tests.services import end_process, free_port, wait_for_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -91,7 +91,6 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {second}) <= 0.5"
                            " && document.getElementById('player').readyState >= 1", timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / "e2e-sitting.png"), full_page=True)
-    server.terminate()
-    server.wait(10)
+    end_process(server)
     leftovers = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(tmp_path) not in leftovers  # no orphaned worker, server or ffmpeg

@@ -67,6 +67,28 @@ def decode_seconds(rt, sitting_id) -> float:
     return samples / rate
 
 
+def start_recording(env, source: str, *options: str) -> subprocess.Popen:
+    """``sanarip record SOURCE --committee budget OPTIONS`` in the background, its output captured."""
+    return subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "record", source, "--committee", "budget",
+                             *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def recorded_with_one_gap(rt, sitting_id):
+    """The recorded sitting, its one gap and its media segments, checked: none lost, none overlapping,
+    the playlist as long as the sitting, ≤ 2 s audio chunks for the live draft."""
+    sitting, segs = rows(rt, sitting_id)
+    assert sitting.status == "recorded"
+    gaps = [s for s in segs if s.is_gap]
+    assert len(gaps) == 1
+    media = [s for s in segs if not s.is_gap]
+    assert [s.seq for s in segs] == list(range(len(segs)))  # no segment lost
+    assert all(abs(a.media_start + a.duration - b.media_start) < 1e-6 for a, b in pairwise(media))
+    assert abs(decode_seconds(rt, sitting_id) - sitting.duration) <= 1.0
+    chunks = rt.storage.list(f"work/sittings/{sitting_id}/audio/chunk_")
+    assert len(chunks) >= sitting.duration / 2 - 2
+    return sitting, gaps[0], media
+
+
 class LivePlaylist:
     """Reads a sitting's live playlist as a player polls it, checking each new version strictly."""
 
@@ -92,9 +114,7 @@ def test_hls_recording_survives_a_drop(env, rt, clip, tmp_path):
     with http_folder(tmp_path / "src") as base:
         pub.start()
         time.sleep(4)
-        rec = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "record", f"{base}/live.m3u8",
-                                "--committee", "budget", "--duration", "50"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+        rec = start_recording(env, f"{base}/live.m3u8", "--duration", "50")
         began = datetime.now(UTC)
         time.sleep(16)
         pub.kill()
@@ -106,25 +126,15 @@ def test_hls_recording_survives_a_drop(env, rt, clip, tmp_path):
         pub.kill()
     assert rec.returncode == 0, err
     sitting_id = int(out.split()[0])
-    sitting, segs = rows(rt, sitting_id)
-    assert sitting.status == "recorded"
-    gaps = [s for s in segs if s.is_gap]
-    assert len(gaps) == 1
-    gap = gaps[0]
+    sitting, gap, _ = recorded_with_one_gap(rt, sitting_id)
     assert abs((gap.wall_clock_start - killed).total_seconds()) <= 2.5
     assert abs((gap.wall_clock_end - restarted).total_seconds()) <= 2.5
-    media = [s for s in segs if not s.is_gap]
-    assert [s.seq for s in segs] == list(range(len(segs)))  # no segment lost
-    assert all(abs(a.media_start + a.duration - b.media_start) < 1e-6 for a, b in pairwise(media))
     published = (killed - began).total_seconds() + (began + timedelta(seconds=50) - restarted).total_seconds()
     assert abs(sitting.duration - published) <= 6.0 + 1.5  # within one segment (plus start-up)
-    assert abs(decode_seconds(rt, sitting_id) - sitting.duration) <= 1.0
     playlist = rt.storage.get_bytes(vod_playlist_key(sitting_id)).decode()
     assert "#EXT-X-DISCONTINUITY" in playlist and "#EXT-X-PROGRAM-DATE-TIME" in playlist
     assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
     check_hls(playlist, final=True, discontinuities=1)
-    chunks = rt.storage.list(f"work/sittings/{sitting_id}/audio/chunk_")
-    assert len(chunks) >= sitting.duration / 2 - 2  # ≤ 2 s audio chunks for the live draft
 
 
 @pytest.fixture
@@ -144,9 +154,7 @@ def rtsp_source(request, tmp_path, testdata) -> Iterator[RtspServer]:
 
 
 def test_rtsp_recording_survives_a_server_restart(env, rt, rtsp_source):
-    rec = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "record", rtsp_source.url,
-                            "--committee", "budget", "--duration", "45"], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    rec = start_recording(env, rtsp_source.url, "--duration", "45")
     try:
         began = datetime.now(UTC)
         sitting_id = int(rec.stdout.readline())
@@ -172,25 +180,15 @@ def test_rtsp_recording_survives_a_server_restart(env, rt, rtsp_source):
             rec.kill()
             rec.wait()
     assert rec.returncode == 0, err
-    sitting, segs = rows(rt, sitting_id)
-    assert sitting.status == "recorded"
-    gaps = [s for s in segs if s.is_gap]
-    assert len(gaps) == 1
-    gap = gaps[0]
+    sitting, gap, media = recorded_with_one_gap(rt, sitting_id)
     assert abs((gap.wall_clock_start - killed).total_seconds()) <= 2.5
     # back within one retry (2 s) and one probe of the returned server
     assert -0.5 <= (gap.wall_clock_end - restarted).total_seconds() <= 6.0
-    media = [s for s in segs if not s.is_gap]
-    assert [s.seq for s in segs] == list(range(len(segs)))  # no segment lost
-    assert all(abs(a.media_start + a.duration - b.media_start) < 1e-6 for a, b in pairwise(media))
     recorded_wall = (gap.wall_clock_start - media[0].wall_clock_start) + (media[-1].wall_clock_end - gap.wall_clock_end)
     assert abs(sitting.duration - recorded_wall.total_seconds()) <= 1.0
     assert sitting.duration >= 45 - 10 - 6 - 6  # less the outage, the reconnect and the first probe
-    assert abs(decode_seconds(rt, sitting_id) - sitting.duration) <= 1.0
     check_hls(rt.storage.get_bytes(vod_playlist_key(sitting_id)).decode(), final=True, discontinuities=1)
     assert live.loads >= 3 and live.last.count("#EXT-X-DISCONTINUITY") == 1  # reloads across the gap
-    chunks = rt.storage.list(f"work/sittings/{sitting_id}/audio/chunk_")
-    assert len(chunks) >= sitting.duration / 2 - 2  # ≤ 2 s audio chunks for the live draft
 
 
 def test_source_ending_finishes_after_grace(env, rt, tmp_path, testdata):
@@ -245,9 +243,7 @@ def test_stop_command_ends_a_recording(env, rt, clip, tmp_path):
     with http_folder(tmp_path / "src") as base:
         pub.start()
         time.sleep(3)
-        rec = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "record", f"{base}/live.m3u8",
-                                "--committee", "budget"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+        rec = start_recording(env, f"{base}/live.m3u8")
         sitting_id = int(rec.stdout.readline())
         time.sleep(10)
         assert run_cli("stop", str(sitting_id), env=env).returncode == 0

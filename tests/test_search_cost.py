@@ -18,7 +18,7 @@ from search.fts5 import Fts5Index
 from search.query import parse
 from tests import corpus
 from tests.seed import seed
-from tests.services import free_port, wait_for_port
+from tests.services import end_process, free_port, wait_for_port
 from web import create_app
 
 CORPUS_SIZE = 40_000
@@ -129,8 +129,7 @@ def test_cheap_page_answers_while_8_worst_case_searches_run(archive, settings_en
             t.join(60)
     finally:
         stop.set()
-        server.terminate()
-        server.wait(10)
+        end_process(server)
     assert len(statuses) >= 8 and set(statuses) <= {200, 400, 503}  # refused or answered, never a crash
     print(f"home page under attack: max {max(latencies):.3f} s, statuses {sorted(set(statuses))}")
     assert max(latencies) < 1.0, f"the home page waited {max(latencies):.2f} s under the attack"

@@ -15,6 +15,7 @@ OTHER_MEANINGS = {
     ("sanarip/models.py", "live"),  # SegmentSource.LIVE: who wrote a segment
     ("web/live.py", "live"),  # the blueprint's name
     ("cli/sittings.py", "import"),  # the command's name
+    ("cli/record.py", "import"),  # the commands' names (popolo, agenda, votes import)
     ("search/elastic.py", "index"),  # Elasticsearch's bulk and API fields
     ("sanarip/models.py", "scheduled"),  # the column default (the models cannot import the lifecycle)
 }

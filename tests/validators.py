@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -87,6 +88,26 @@ def check_webvtt(text: str) -> webvtt.WebVTT:
     assert [a for a, _ in spans] == sorted(a for a, _ in spans), "cue start times go backwards (file conformance)"
     assert all(b > a for a, b in spans), "a cue ends before it starts"
     return captions
+
+
+TIMESTAMP_MAP = re.compile(r"X-TIMESTAMP-MAP=MPEGTS:(\d+),LOCAL:(\d{2,}:\d{2}:\d{2}\.\d{3})")
+
+
+def check_hls_webvtt(text: str) -> tuple[webvtt.WebVTT, int, str]:
+    """A VTT segment of an HLS subtitle rendition: (captions, MPEGTS, LOCAL).
+
+    RFC 8216 §3.5 puts ``X-TIMESTAMP-MAP`` on the line after the signature, a header line that
+    the current WebVTT spec no longer has (webvtt-parser reports "No blank line after the
+    signature" for any such line; players and hls.js require it there). So that one line is
+    checked here, exactly, and the rest of the document must pass ``check_webvtt`` unchanged.
+    """
+    lines = text.split("\n")
+    assert lines[0] == "WEBVTT", "a VTT segment starts with the bare signature"
+    found = TIMESTAMP_MAP.fullmatch(lines[1])
+    assert found, f"line 2 is not an RFC 8216 X-TIMESTAMP-MAP: {lines[1]!r}"
+    assert lines[2] == "", "the header ends after X-TIMESTAMP-MAP"
+    captions = check_webvtt("\n".join([lines[0]] + lines[2:]))
+    return captions, int(found.group(1)), found.group(2)
 
 
 # --- SRT ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sanarip.pipeline import TranscribePayload
 from sanarip.sittings import get_sitting
 from sanarip.stenogram import Segment
 from sanarip.storage import NotFound
+from sanarip.subtitles import publish_stenogram
 from sanarip.transcripts import replace_automatic
 from transcribe.audio import Audio, decoded
 from transcribe.engine import Options, Span, plan, span_to_dict, transcribe_audio
@@ -36,7 +37,7 @@ def run_transcribe_job(ctx: JobContext) -> None:
         options = Options(language=args.language or "auto",
                           fallback_language=committee.fallback_language,
                           span_seconds=rt.settings.transcribe_span_seconds)
-    model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
+    model = load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
     options.batch_size = batch_size(rt.settings.batch_size, rt.settings.device)
     workdir = Path(tempfile.mkdtemp(prefix="sanarip-final-"))
     try:
@@ -56,6 +57,8 @@ def run_transcribe_job(ctx: JobContext) -> None:
         segments.extend(Segment.from_dict(r) for r in rows)
     with rt.db.session() as s:
         replace_automatic(s, sitting_id, segments, SegmentSource.FINAL)
+    with rt.db.session(readonly=True) as s:
+        publish_stenogram(rt.storage, s, sitting_id)  # the recorded sitting's subtitle rendition in its HLS
     delete_working_files(rt.storage, sitting_id)  # the checkpoints and the live draft's audio chunks
 
 

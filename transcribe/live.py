@@ -8,7 +8,9 @@ pause rarely change, and waiting for a second pass would only add latency.
 
 After each pass the words not yet in a segment (committed or still tentative) go to
 ``on_partial``, so a viewer sees speech a few seconds after it is said, long before the
-sentence ends and its segment is committed.
+sentence ends and its segment is committed. The job then extends the subtitle rendition
+(``sanarip.subtitles``: VTT segments once their span has settled) and rewrites the live-state
+file (``sanarip.livestate``: the partial words), the only things viewers fetch.
 
 Committed words are grouped into segments (closed at a sentence end, a pause, or a length
 limit) that are saved as ``source="live"`` rows and indexed at once. The buffer is trimmed
@@ -34,6 +36,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, update
 
+from sanarip import livestate
 from sanarip.jobs import JobContext
 from sanarip.medialayout import audio_chunk_offset, audio_chunk_prefix
 from sanarip.models import SegmentSource, Sitting, TranscriptSegment
@@ -41,6 +44,7 @@ from sanarip.pipeline import LivePayload
 from sanarip.sittings import get_sitting, is_ongoing
 from sanarip.stenogram import Segment, Word
 from sanarip.storage import NotFound
+from sanarip.subtitles import LiveRendition
 from sanarip.transcripts import segment_to_row
 from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE, Options, decide_language
 from transcribe.models import load_model
@@ -162,6 +166,16 @@ class LiveTranscriber:
             self._trim(max(cut, st.committed_until))
         self._report_partial()
 
+    @property
+    def settled_until(self) -> float:
+        """Media time before which no new segment can start: the earliest word not yet in a
+        segment, or (nothing pending) a second before the buffer's end (a word may be half heard)."""
+        st = self.state
+        words = st.pending + st.previous
+        if words:
+            return words[0].start
+        return max(st.committed_until, st.buffer_start + self.buffered - 1.0)
+
     def partial(self) -> dict[str, Any] | None:
         """The words not yet in a segment: ``{"start", "text", "language"}``, or None."""
         words = self.state.pending + self.state.previous
@@ -227,7 +241,7 @@ def run_live_job(ctx: JobContext) -> None:
         model_name = args.model or sitting.committee.model or rt.settings.model
         committed = s.scalar(select(func.max(TranscriptSegment.end)).where(
             TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.LIVE)) or 0.0
-    model = load_model(model_name, rt.settings.data_dir / "models", rt.settings.device)
+    model = load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
 
     def save(seg: Segment) -> None:
         with rt.db.session() as s:
@@ -247,6 +261,16 @@ def run_live_job(ctx: JobContext) -> None:
 
     live = LiveTranscriber(model, options, save, show_partial)
     live.state.committed_until = committed
+    rendition = LiveRendition(rt.storage, sitting_id)
+    shown: dict[str, Any] | None = None
+
+    def publish(ended: bool = False) -> None:
+        """The subtitle rendition and the live-state file: what viewers fetch as static files."""
+        nonlocal shown
+        with rt.db.session(readonly=True) as s:
+            rendition.update(s, float("inf") if ended else live.settled_until, ended=ended)
+        shown = livestate.write(rt, sitting_id, shown)
+
     seq = int(ctx.progress.get("seq", 0))
     drain = args.drain
     last_status_check = time.monotonic()
@@ -269,6 +293,7 @@ def run_live_job(ctx: JobContext) -> None:
                 seq += 1
                 if drain or not rt.storage.list(audio_chunk_prefix(sitting_id, seq)):  # caught up: transcribe now
                     live.step()
+                    publish()
                     ctx.report(seq=seq)
                 continue
             if not _still_live(rt, sitting_id):
@@ -277,4 +302,5 @@ def run_live_job(ctx: JobContext) -> None:
         live.step(final=True)
     finally:
         show_partial(None)
+    publish(ended=True)
     log.info("sitting %s: live draft finished after %d chunks", sitting_id, seq)

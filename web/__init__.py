@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from sanarip import clock
 from sanarip.config import Settings, load_settings
 from sanarip.runtime import Runtime
 from search.indexing import SearchIndexer
@@ -56,7 +57,26 @@ def create_app(settings: Settings | None = None) -> Flask:
                                 x_host=0, x_port=0, x_prefix=0)
     app.extensions["sanarip"] = runtime
 
-    from web import api, auth, clerk, errors, feeds, i18n, limits, live, media, ops, public, security, speakers, vendor
+    from web import (
+        api,
+        auth,
+        clerk,
+        dashboard,
+        errors,
+        feeds,
+        i18n,
+        limits,
+        live,
+        media,
+        ops,
+        public,
+        record,
+        security,
+        site,
+        speakers,
+        subscriptions,
+        vendor,
+    )
 
     i18n.init_app(app)
     errors.init_app(app)
@@ -64,9 +84,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
     limits.init_app(app)
-    for module in (public, live, feeds, api, media, ops, auth, clerk, speakers, vendor):
+    for module in (public, live, feeds, api, subscriptions, media, ops, auth, clerk, speakers, dashboard, record,
+                   vendor, site):
         app.register_blueprint(module.bp)
     from web.views import search_args
 
     app.jinja_env.globals.update(tz=settings.tz, search_args=search_args)  # never **request.args into url_for
+    app.jinja_env.filters.update(localtime=clock.local_label, localdate=lambda dt: clock.local_date(dt).isoformat(),
+                                 localiso=clock.local_iso)  # one clock: SANARIP_TIMEZONE
     return app

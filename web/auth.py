@@ -114,6 +114,8 @@ def _check_csrf() -> None:
     if request.method in SAFE_METHODS or g.via_token:
         return
     view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "csrf_exempt", False):  # it checks the request itself (web.security.csrf_exempt)
+        return
     if g.user is None and (request.path.startswith("/api/") or getattr(view, "required_role", None)):
         raise unauthorized("Log in or send an API token (Authorization: Bearer …).")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
@@ -125,7 +127,7 @@ def _check_csrf() -> None:
 def init_app(app: Flask) -> None:
     app.before_request(_load_user)
     app.before_request(_check_csrf)
-    app.jinja_env.globals.update(csrf_token=csrf_token)
+    app.jinja_env.globals.update(csrf_token=csrf_token, login_next=login_next)
 
 
 def require_role(role: str):
@@ -137,7 +139,7 @@ def require_role(role: str):
             if g.user is None:
                 if request.path.startswith("/api/") or request.method not in SAFE_METHODS:
                     raise unauthorized("Log in or send an API token (Authorization: Bearer …).")
-                return redirect(url_for("auth.login", next=request.full_path))
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not role_at_least(g.user.role, role):
                 abort(403, f"This needs the {role} role; you are {g.user.role}.")
             return view(*args, **kwargs)
@@ -149,10 +151,24 @@ def require_role(role: str):
 
 
 def _safe_next(target: str | None) -> str:
-    parsed = urlparse(target or "")
-    if target and not parsed.scheme and not parsed.netloc and target.startswith("/"):
+    """``target`` if it is a path on this site, else the home page: no open redirect.
+
+    Browsers read ``//host`` and ``/\\host`` (and the same with tabs or newlines inside) as
+    another site, so a backslash or any control character refuses the target too.
+    """
+    target = target or ""
+    parsed = urlparse(target)
+    if (target.startswith("/") and not target.startswith("//") and not parsed.scheme and not parsed.netloc
+            and "\\" not in target and target.isprintable()):
         return target
     return url_for("public.home")
+
+
+def login_next() -> str | None:
+    """Where the header's login link returns to: this page (not the login page itself)."""
+    if request.endpoint in (None, "auth.login", "auth.logout") or request.method != "GET":
+        return None
+    return request.full_path.rstrip("?")
 
 
 # Throttled password checks ---------------------------------------------------------------------

@@ -24,6 +24,7 @@ from sanarip.catalog import person_dict
 from sanarip.editing import (
     Conflict,
     EditError,
+    changes_since_publication,
     edit_segment,
     mark_reviewed,
     merge_segments,
@@ -203,7 +204,46 @@ def editor(sitting_id: int):
                               .order_by(TranscriptSegment.start, TranscriptSegment.id)))
         persons = list(s.scalars(select(Person).order_by(Person.name)))
         pub = latest_publication(s, sitting_id)
-        return render_template("editor.html", sitting=sitting, rows=rows, persons=persons, publication=pub)
+        return render_template("editor.html", sitting=sitting, rows=rows, persons=persons, publication=pub,
+                               messages=editor_messages())
+
+
+def editor_messages() -> dict[str, str]:
+    """The editor script's texts in the page's language (``%s`` marks a value the script fills in);
+    ``key.<action>`` describes an action of the keymap (web/static/keymap.js) in the help overlay."""
+    return {
+        "saved": _("Saved ✓"), "saving": _("Saving…"), "unsaved": _("Not saved"),
+        "unknownSpeaker": _("Unknown speaker: add the person first."),
+        "conflict": _("Someone else saved first: “%s”. Reload to see it."), "error": _("Error %s"),
+        "lastLine": _("This is the last line."), "saveFirst": _("Save the line first."),
+        "noSpeaker": _("no speaker"), "noMatch": _("No such person: add them under “Add a person”."),
+        "reviewed": _("Marked reviewed ✓"), "published": _("Published as version %s: %s"),
+        "publishedInfo": _("published version %s (%s); your edits wait for the next publication"),
+        "status.reviewed": _("reviewed"), "status.published": _("published"),
+        "key.playPause": _("play / pause"), "key.back": _("back 5 seconds"), "key.forward": _("forward 5 seconds"),
+        "key.nextLine": _("next line"), "key.previousLine": _("previous line"),
+        "key.extendDown": _("select the next line too"), "key.extendUp": _("select the previous line too"),
+        "key.save": _("save the line (or the selected lines)"), "key.speaker": _("choose the speaker by typing"),
+        "key.setStart": _("line starts at the player's time"), "key.setEnd": _("line ends at the player's time"),
+        "key.playLine": _("play from the line's start"), "key.split": _("split the line at the caret"),
+        "key.merge": _("merge with the next line"), "key.cancel": _("close / undo the line's unsaved text"),
+        "key.help": _("show this help"),
+    }
+
+
+@bp.route("/s/<int:sitting_id>/edit/changes")
+@require_role("clerk")
+def changes(sitting_id: int):
+    """What Publish would change since the last publication (a fragment for the confirmation)."""
+    with runtime().db.session(readonly=True) as s:
+        sitting = sitting_or_404(s, sitting_id)
+        pub, rows = changes_since_publication(s, sitting_id)
+        return render_template("_changes.html", sitting=sitting, publication=pub, changes=rows, word_diff=word_diff)
+
+
+@bp.app_context_processor
+def clerk_globals() -> dict[str, Any]:
+    return {"is_ongoing": is_ongoing}
 
 
 def word_diff(before: str, after: str) -> Markup:

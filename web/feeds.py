@@ -1,25 +1,28 @@
-"""Feeds: Atom for any search (follow a topic) and iCal for the published schedule."""
+"""Feeds: Atom for any search (follow a topic), a deputy and a committee, and iCal for the published schedule."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
+from sanarip.clock import day_start
 from sanarip.models import Committee, Sitting, utcnow
-from sanarip.sittings import SittingStatus
+from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.texthygiene import xml_text as _xml_text
+from sanarip.transcripts import public_stenogram
 from web.deps import runtime, search_index
-from web.views import committee_or_404, external_url, search_args, search_filters
+from web.views import committee_or_404, external_url, person_or_404, search_args, search_filters, speaking_time
 
 bp = Blueprint("feeds", __name__)
 
 
 def _day(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
+    """A hit's local day as the instant it began (the feed's dates are the sitting's local day)."""
+    return day_start(date.fromisoformat(day))
 
 
 @bp.route("/search.atom")
@@ -90,3 +93,70 @@ def schedule_ics():
         lines.append("END:VCALENDAR")
     body = "\r\n".join(_fold(line) for line in lines) + "\r\n"
     return Response(body, mimetype="text/calendar", headers={"Content-Disposition": 'inline; filename="schedule.ics"'})
+
+
+FEED_ENTRIES = 50
+
+
+def _feed(self_url: str, alternate: str, title: str) -> FeedGenerator:
+    feed = FeedGenerator()
+    feed.id(self_url)
+    feed.title(_xml_text(title))
+    feed.link(href=self_url, rel="self")
+    feed.link(href=alternate, rel="alternate")
+    feed.author(name="Sanarip")
+    feed.generator("Sanarip")
+    return feed
+
+
+def _when(st: Sitting) -> datetime:
+    return (st.ended_at or st.started_at or st.scheduled_start or st.created_at).replace(microsecond=0)
+
+
+@bp.route("/p/<int:person_id>.atom")
+def person_atom(person_id: int):
+    """A deputy's newest public passages (what the public sees of each sitting), newest sitting first."""
+    with runtime().db.session(readonly=True) as s:
+        person = person_or_404(s, person_id)
+        feed = _feed(external_url("feeds.person_atom", person_id=person_id),
+                     external_url("public.person_page", person_id=person_id), f"Sanarip: {person.name}")
+        newest = None
+        count = 0
+        for st, _secs, _n in speaking_time(s, person_id):
+            steno = public_stenogram(s, st)
+            for seg in steno.segments:
+                if seg.speaker_id != person_id or count >= FEED_ENTRIES:
+                    continue
+                link = external_url("public.sitting_page", sitting_id=st.id, t=f"{seg.start:.1f}")
+                entry = feed.add_entry(order="append")
+                entry.id(f"{external_url('public.sitting_page', sitting_id=st.id)}#seg-{seg.id}")
+                entry.title(_xml_text(f"{st.committee.display_name()} {steno.date or ''} — {person.name}"))
+                entry.link(href=link)
+                entry.updated(_when(st))
+                entry.content(_xml_text(seg.text), type="text")
+                newest = max(newest or _when(st), _when(st))
+                count += 1
+        feed.updated(newest or utcnow().replace(microsecond=0))
+    return Response(feed.atom_str(), mimetype="application/atom+xml")
+
+
+@bp.route("/c/<slug>.atom")
+def committee_atom(slug: str):
+    """A committee's sittings that have a record (recorded, transcribed, published), newest first."""
+    with runtime().db.session(readonly=True) as s:
+        c = committee_or_404(s, slug)
+        feed = _feed(external_url("feeds.committee_atom", slug=slug), external_url("public.committee_page", slug=slug),
+                     f"Sanarip: {c.display_name()}")
+        sittings = list(s.scalars(select(Sitting).where(Sitting.committee_id == c.id, Sitting.status.in_(ARCHIVED))
+                                  .order_by(Sitting.started_at.desc().nullslast(), Sitting.id.desc())
+                                  .limit(FEED_ENTRIES)))
+        for st in sittings:
+            link = external_url("public.sitting_page", sitting_id=st.id)
+            entry = feed.add_entry(order="append")
+            entry.id(link)
+            entry.title(_xml_text(f"{c.display_name()}: {st.title or st.id}"))
+            entry.link(href=link)
+            entry.updated(_when(st))
+            entry.content(_xml_text(f"{st.title} ({st.status}, {int(st.duration // 60)} min)"), type="text")
+        feed.updated(max((_when(st) for st in sittings), default=utcnow().replace(microsecond=0)))
+    return Response(feed.atom_str(), mimetype="application/atom+xml")

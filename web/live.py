@@ -1,21 +1,21 @@
-"""The live page: the growing HLS playlist and the live transcript, pushed by Server-Sent Events
-(with JSON polling as the fallback)."""
+"""The live page. Viewers then fetch static files only: the multivariant HLS playlist with its
+subtitle rendition (``sanarip.subtitles``) and the live-state file (``sanarip.livestate``), so an
+audience costs the application one page view each. ``/live/<id>/segments`` stays as a JSON
+polling API for scripts (not used by the page)."""
 
 from __future__ import annotations
 
-import json
-import time
-
-from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
+from flask import Blueprint, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
+from sanarip.livestate import state_key
 from sanarip.models import Sitting, TranscriptSegment
-from sanarip.sittings import SittingStatus, is_ongoing
+from sanarip.sittings import SittingStatus
 from web.deps import runtime
+from web.media import public_media_url
 from web.views import sitting_or_404
 
 bp = Blueprint("live", __name__)
-STREAM_SECONDS = 25.0  # each SSE connection ends after this; EventSource reconnects with Last-Event-ID
 
 
 def _segments_after(sitting_id: int, after: float) -> tuple[str, list[dict], dict | None]:
@@ -33,9 +33,8 @@ def _segments_after(sitting_id: int, after: float) -> tuple[str, list[dict], dic
 
 
 def _after_arg() -> float:
-    raw = request.args.get("after") or request.headers.get("Last-Event-ID") or "-1"
     try:
-        return float(raw)
+        return float(request.args.get("after") or "-1")
     except ValueError:
         return -1.0
 
@@ -44,39 +43,13 @@ def _after_arg() -> float:
 def live_page(sitting_id: int):
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
-        return render_template("live.html", sitting=sitting)
+        key = state_key(sitting_id)
+        return render_template("live.html", sitting=sitting,
+                               state_url=public_media_url(key) or url_for("media.media", key=key))
 
 
 @bp.route("/live/<int:sitting_id>/segments")
 def live_segments(sitting_id: int):
-    """Polling fallback: ``?after=<media seconds>`` → status, newer segments and the partial line."""
+    """Polling API: ``?after=<media seconds>`` → status, newer segments and the partial line."""
     status, segments, partial = _segments_after(sitting_id, _after_arg())
     return jsonify({"status": status, "segments": segments, "partial": partial})
-
-
-@bp.route("/live/<int:sitting_id>/events")
-def live_events(sitting_id: int):
-    with runtime().db.session(readonly=True) as s:
-        sitting_or_404(s, sitting_id)
-    after = _after_arg()
-
-    def stream():
-        nonlocal after
-        yield "retry: 1000\n\n"
-        deadline = time.monotonic() + STREAM_SECONDS
-        shown: dict | None = None
-        while time.monotonic() < deadline:
-            status, segments, partial = _segments_after(sitting_id, after)
-            for seg in segments:
-                after = seg["start"]
-                yield f"id: {after}\nevent: segment\ndata: {json.dumps(seg, ensure_ascii=False)}\n\n"
-            if partial != shown or segments:
-                shown = partial
-                yield f"event: partial\ndata: {json.dumps(partial, ensure_ascii=False)}\n\n"
-            if not is_ongoing(status):
-                yield f"event: ended\ndata: {json.dumps({'status': status})}\n\n"
-                return
-            time.sleep(1.0)
-
-    return Response(stream_with_context(stream()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

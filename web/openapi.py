@@ -14,6 +14,7 @@ from typing import Any
 from sanarip.editing import MAX_TEXT
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.sittings import SittingStatus
+from sanarip.subscriptions import LANGUAGES, MAX_QUERY, Mode, Target
 
 # A line of text: no control characters (tab and newline allowed), at least one non-space.
 NO_CONTROL = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"
@@ -54,6 +55,7 @@ WRITE_ERRORS = {
     **ERRORS, "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role"),
     "409": _ok("Conflict", "Stale version or a state that does not allow this"),
     "413": _ok("Error", "Payload too large"),
+    "415": _ok("Error", "The body is not JSON"),
 }
 PAGING = [_param("page", schema={"type": "integer", "minimum": 1, "maximum": 10_000}, desc="Page number, from 1"),
           _param("per_page", schema={"type": "integer", "minimum": 1, "maximum": 500},
@@ -153,6 +155,99 @@ def _schemas() -> dict[str, Any]:
         "Review": {"type": "object", "properties": {"sitting": integer, "status": text}},
         "Publication": {"type": "object", "properties": {"sitting": integer, "number": integer,
                                                           "published_at": text, "link": text}},
+        **_record_schemas(),
+        **_subscription_schemas(),
+    }
+
+
+def _record_schemas() -> dict[str, Any]:
+    """Agenda items, vote events (Popolo-shaped; the push refuses unknown fields), records, Popolo."""
+    obj, num, text = {"type": "object"}, {"type": "number"}, {"type": "string"}
+    nullable_text, nullable_num = {"type": "string", "nullable": True}, {"type": "number", "nullable": True}
+    line = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT_PATTERN}
+    option = {"type": "string", "enum": ["yes", "no", "abstain", "absent", "not voting"]}
+    # Open objects: Popolo documents carry more fields (group_id, weight …) than Sanarip reads.
+    count = {"type": "object", "required": ["option", "value"],
+             "properties": {"option": option, "value": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}}
+    vote = {"type": "object", "required": ["voter_id", "option"],
+            "properties": {"voter_id": {**line, "description": "Any identifier of a person, or person/<id>"},
+                           "option": option}}
+    event_in = {
+        "type": "object", "required": ["start_date"],
+        "anyOf": [{"required": ["identifier"]}, {"required": ["id"]}],
+        "properties": {
+            "identifier": {**line, "description": "Idempotency key: a vote event pushed again is replaced"},
+            "id": {**line, "description": "Same as identifier"},
+            "motion": {"type": "object", "properties": {
+                "text": {"type": "string", "maxLength": 10_000, "pattern": f"^[^{NO_CONTROL}]*$"},
+                "identifier": {**line, "minLength": 0, "pattern": f"^[^{NO_CONTROL}]*$"}}},
+            "start_date": {"type": "string", "format": "date-time", "description": "Wall clock, ISO with offset"},
+            "result": {"type": "string", "maxLength": 100, "pattern": f"^[^{NO_CONTROL}]*$"},
+            "counts": {"type": "array", "items": count, "maxItems": 5},
+            "votes": {"type": "array", "items": vote, "maxItems": 1000}}}
+    event = {"type": "object", "properties": {
+        "identifier": text, "sitting": {"type": "integer"}, "motion": obj, "start_date": text, "media_time": num,
+        "in_gap": {"type": "boolean"}, "result": nullable_text, "label": text,
+        "counts": {"type": "array", "items": obj}, "group_results": {"type": "array", "items": obj},
+        "votes": {"type": "array", "items": obj}}}
+    item = {"type": "object", "properties": {"position": {"type": "integer"}, "identifier": text, "title": text,
+                                             "link": nullable_text, "start": num, "end": nullable_num}}
+    return {
+        "AgendaItem": item, "AgendaList": _list("AgendaItem"),
+        "VoteEvent": event, "VoteEventList": _list("VoteEvent"), "VoteEventInput": event_in,
+        "VoteEventPush": {"oneOf": [{"$ref": "#/components/schemas/VoteEventInput"},
+                                    {"type": "array", "minItems": 1, "maxItems": 100,
+                                     "items": {"$ref": "#/components/schemas/VoteEventInput"}}]},
+        "Placed": {"type": "object", "properties": {"items": {"type": "array", "items": {
+            "type": "object", "properties": {"identifier": text, "media_time": num, "in_gap": {"type": "boolean"}}}},
+            "next": nullable_text}},
+        "Popolo": {"type": "object", "required": ["persons", "organizations", "memberships", "vote_events"],
+                   "properties": {k: {"type": "array", "items": obj} for k in (
+                       "persons", "organizations", "posts", "memberships", "motions", "vote_events")}},
+        "DeputyRecord": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": text, "speaking_time": obj, "attendance": obj,
+            "speeches": {"type": "array", "items": obj}, "votes": {"type": "array", "items": obj},
+            "memberships": {"type": "array", "items": obj}}},
+        "FactionRecord": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": text, "members": {"type": "array", "items": obj}, "cohesion": obj,
+            "attendance": obj, "speaking_time": obj}},
+    }
+
+
+def _subscription_schemas() -> dict[str, Any]:
+    """Alerts: the public writes a subscription (double opt-in); only admins read them back."""
+    text, boolean = {"type": "string"}, {"type": "boolean"}
+    nullable_int = {"type": "integer", "nullable": True}
+    choice = {"type": "string", "maxLength": 300, "pattern": f"^[^{NO_CONTROL}]*$"}
+    mode = {"type": "string", "enum": list(Mode), "description": "immediate: one message per batch of new "
+            "passages; daily: one digest a day at SANARIP_ALERT_DIGEST_HOUR"}
+    language = {"type": "string", "enum": list(LANGUAGES), "description": "Language of the e-mails"}
+    item = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "email": text, "target": {"type": "string", "enum": list(Target)},
+        "query": {"type": "string", "nullable": True}, "filters": {"type": "object"}, "person_id": nullable_int,
+        "committee_id": nullable_int, "mode": mode, "language": language, "draft": boolean, "created_at": text,
+        "confirmed_at": {"type": "string", "nullable": True}}}
+    return {
+        "SubscriptionInput": {
+            "type": "object", "additionalProperties": False, "required": ["email"],
+            "description": "Exactly one of query, person_id or committee (else 400). Nothing is sent but a "
+                           "confirmation link until it is opened; every alert has a one-click unsubscribe link.",
+            "properties": {
+                "email": {"type": "string", "maxLength": 254, "format": "email"},
+                "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": TEXT_PATTERN,
+                          "description": "A search query, as /search takes it"},
+                "filters": {"type": "object", "additionalProperties": False, "description": "With a query only",
+                            "properties": {"committee": choice, "speaker": choice, "language": choice,
+                                           "from": {"type": "string", "format": "date"},
+                                           "to": {"type": "string", "format": "date"}, "official": boolean}},
+                "person_id": {**ID, "description": "Follow a deputy"},
+                "committee": {"type": "string", "maxLength": 64, "description": "Follow a committee (its slug)"},
+                "mode": mode, "language": language,
+                "draft": {"type": "boolean", "description": "Also alert from the live draft while a sitting runs"}}},
+        "SubscriptionPending": {"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": ["pending"]}, "message": text}},
+        "Subscription": item,
+        "SubscriptionList": _list("Subscription"),
     }
 
 
@@ -213,6 +308,33 @@ def openapi_document(server: str) -> dict[str, Any]:
             [_id("sitting_id")], "SpeakerRelabel")},
         "/sittings/{sitting_id}/review": {"post": _write(
             "Mark a transcribed sitting as reviewed (clerk)", _ok("Review"), [_id("sitting_id")])},
+        "/sittings/{sitting_id}/agenda": _get("A sitting's agenda items in order (start/end in media seconds)",
+                                              _ok("AgendaList"), [_id("sitting_id")]),
+        "/sittings/{sitting_id}/vote-events": {
+            **_get("A sitting's vote events with counts, group results and votes per person", _ok("VoteEventList"),
+                   [_id("sitting_id")]),
+            "post": _write("Push vote events (editor): the e-voting system's results as they happen; all stored "
+                           "or none; unknown voters, counts that disagree with the votes and times outside the "
+                           "sitting answer 400", _ok("Placed", "Stored"), [_id("sitting_id")], "VoteEventPush",
+                           "201")},
+        "/sittings/{sitting_id}/popolo.json": _get("One sitting's voters, speakers and vote events as Popolo",
+                                                   _ok("Popolo"), [_id("sitting_id")]),
+        "/popolo.json": _get("Persons, organizations, posts, memberships, motions and vote events as Popolo",
+                             _ok("Popolo")),
+        "/votes.csv": _get("Every vote, one row per person per vote event",
+                           {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}),
+        "/persons/{person_id}/record": _get("A deputy's record: speeches, votes, attendance, memberships",
+                                            _ok("DeputyRecord"), [_id("person_id")]),
+        "/factions/{org_id}/record": _get("A faction's record: members, cohesion, attendance, speaking time",
+                                          _ok("FactionRecord"), [_id("org_id")]),
+        "/subscriptions": {
+            **_get("Every subscription, with its address (admin)", _ok("SubscriptionList"), PAGING,
+                   {**ERRORS, "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role")},
+                   secured=True),
+            "post": {**_write("Follow a search, a deputy or a committee by e-mail (anonymous; a confirmation "
+                              "link is sent first)", _ok("SubscriptionPending", "Accepted: confirmation sent"), [],
+                              "SubscriptionInput", "202"),
+                     "security": [{}, *SECURITY]}},
         "/sittings/{sitting_id}/publish": {"post": _write(
             "Publish the working copy as the next official version (editor); with no change since the last "
             "publication, that publication is the answer", _ok("Publication"), [_id("sitting_id")])},

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from cachetools import LRUCache, TTLCache, cached
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from sanarip.errors import NotFound
-from sanarip.medialayout import build_playlist
+from sanarip.medialayout import build_playlist, main_playlist_key, poster_key
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
+from sanarip.pipeline import PosterPayload
 from sanarip.sittings import ARCHIVED, SittingStatus
 from sanarip.stenogram import EXPORTERS, Segment, export
-from sanarip.transcripts import public_stenogram, shown_publication
+from sanarip.transcripts import public_stenogram, shown_publication, transcript_language
 from search import SearchResult
 from search.base import RESULT_CACHE_SIZE
 from web.deps import runtime, search_index
+from web.marks import interleave, record_marks
+from web.media import public_media_url
 from web.views import (
     committee_or_404,
     facet_links,
@@ -33,25 +38,54 @@ from web.views import (
 )
 
 bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
+
+
+RECENT_CARDS = 12
+POSTER_CHECK_SECONDS = 300  # a missing poster is looked for (and its job queued) at most this often per process
 
 
 @bp.route("/")
 def home():
+    """What is live, what is scheduled today (in the configured zone), then the recent sittings as cards."""
     now = utcnow()
+    tz = runtime().settings.tz
+    local_now = now.astimezone(tz)
+    end_of_today = datetime.combine(local_now.date() + timedelta(days=1), time.min, tz)
     with runtime().db.session(readonly=True) as s:
         live = list(s.scalars(select(Sitting).where(Sitting.status == SittingStatus.LIVE)
                               .order_by(Sitting.started_at)))
         upcoming = list(s.scalars(select(Sitting).where(Sitting.status == SittingStatus.SCHEDULED,
                                                         Sitting.scheduled_start > now)
                                   .order_by(Sitting.scheduled_start).limit(20)))
+        today = [st for st in upcoming if st.scheduled_start < end_of_today]
+        later = [st for st in upcoming if st.scheduled_start >= end_of_today]
         committees = list(s.scalars(select(Committee).order_by(Committee.name)))
-        recent = {
-            c.id: list(s.scalars(select(Sitting).where(Sitting.committee_id == c.id,
-                                                       Sitting.status.in_(ARCHIVED))
-                                 .order_by(Sitting.started_at.desc()).limit(5)))
-            for c in committees
-        }
-        return render_template("home.html", live=live, upcoming=upcoming, committees=committees, recent=recent)
+        recent = list(s.scalars(select(Sitting).where(Sitting.status.in_(ARCHIVED))
+                                .order_by(Sitting.started_at.desc().nullslast(), Sitting.id.desc())
+                                .limit(RECENT_CARDS)))
+        posters = {st.id: poster_url(st.id) for st in recent}
+        return render_template("home.html", live=live, today=today, later=later, committees=committees,
+                               recent=recent, posters=posters)
+
+
+def poster_url(sitting_id: int) -> str | None:
+    """The URL of the sitting's poster frame, or None while it has none (a ``poster`` job is queued then)."""
+    return _poster_url(runtime().settings.effective_storage, sitting_id)
+
+
+@cached(TTLCache(maxsize=4096, ttl=POSTER_CHECK_SECONDS), lock=threading.Lock())
+def _poster_url(storage: str, sitting_id: int) -> str | None:
+    """Keyed by the storage too: one process may serve several data dirs (the tests' apps)."""
+    rt = runtime()
+    key = poster_key(sitting_id)
+    if rt.storage.exists(key):
+        return url_for("media.media", key=key)
+    try:  # the worker takes the frame; the page shows the card's plain background meanwhile
+        rt.queue.submit(PosterPayload(sitting_id))
+    except SQLAlchemyError as exc:  # a busy database: try again at the next check
+        log.warning("sitting %s: could not queue its poster job (%s)", sitting_id, exc)
+    return None
 
 
 FRAGMENT_CACHE_SIZE = 64
@@ -89,16 +123,19 @@ def _transcript_fragment(s, sitting: Sitting, publication: int | None) -> tuple[
         version = tuple(s.execute(select(func.count(), func.max(TranscriptSegment.updated_at),
                                          func.max(TranscriptSegment.id))
                                   .where(TranscriptSegment.sitting_id == sitting.id)).one())
-    return _rendered_transcript(s, sitting, pub, version, g.lang), pub
+    marks = record_marks(s, sitting)  # agenda headings and vote events change the fragment too
+    return _rendered_transcript(s, sitting, pub, version + (repr(marks),), g.lang, marks), pub
 
 
 # cachetools caches are not thread-safe: each gets a lock, held only around the lookup and the
 # store (the render itself runs unlocked; two threads may render the same miss once each).
-@cached(LRUCache(FRAGMENT_CACHE_SIZE), key=lambda s, sitting, pub, version, lang: (sitting.id, version, lang),
+@cached(LRUCache(FRAGMENT_CACHE_SIZE), key=lambda s, sitting, pub, version, lang, marks: (sitting.id, version, lang),
         lock=threading.Lock())
-def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: tuple, lang: str) -> Markup:
+def _rendered_transcript(s, sitting: Sitting, pub: Publication | None, version: tuple, lang: str,
+                         marks: dict) -> Markup:
     stenogram = public_stenogram(s, sitting, pub.number if pub else None)
-    return Markup(render_template("_transcript.html", turns=stenogram.turns(), word_track=word_track))
+    return Markup(render_template("_transcript.html", blocks=interleave(stenogram.turns(), marks),
+                                  turns=stenogram.turns(), word_track=word_track))
 
 
 def _sitting_page(sitting_id: int, publication: int | None):
@@ -110,7 +147,8 @@ def _sitting_page(sitting_id: int, publication: int | None):
                                                            MediaSegment.is_gap.is_(False)).limit(1)) is not None
         return render_template("sitting.html", sitting=sitting, publication=pub, transcript_html=transcript_html,
                                start=start or 0.0, has_media=has_media, formats=list(EXPORTERS),
-                               version=publication)
+                               version=publication, transcript_lang=transcript_language(s, sitting, pub),
+                               marks=record_marks(s, sitting))
 
 
 @bp.route("/s/<int:sitting_id>")
@@ -144,8 +182,22 @@ def sitting_export(sitting_id: int, fmt: str):
 
 @bp.route("/s/<int:sitting_id>/playlist.m3u8")
 def playlist(sitting_id: int):
-    """The sitting's HLS playlist, built from its media rows (presigned URLs on S3)."""
+    """The sitting's multivariant playlist (video + subtitle rendition) as a static file.
+
+    A redirect to ``main.m3u8`` in the public media, so every later request of a player (media
+    and subtitle playlists, segments) goes to static files. Sittings recorded before the
+    rendition existed, and S3 without a public media URL (presigned URLs cannot carry relative
+    URIs), get the media playlist built from the database as before.
+    """
     rt = runtime()
+    main = main_playlist_key(sitting_id)
+    url = public_media_url(main)
+    if url and rt.storage.exists(main):
+        with rt.db.session(readonly=True) as s:
+            sitting_or_404(s, sitting_id)
+        resp = redirect(url, code=302)
+        resp.headers["Cache-Control"] = "public, max-age=60"
+        return resp
     with rt.db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         rows = list(s.scalars(select(MediaSegment).where(MediaSegment.sitting_id == sitting_id)
@@ -205,7 +257,11 @@ def _results_fragment(result: SearchResult, query: str) -> Markup:
 def _rendered_results(result: SearchResult, query: str, lang: str, root: str,
                       qs: bytes) -> tuple[SearchResult, Markup]:
     """Keyed by the result's id; the entry holds the result itself, so that id is not reused."""
-    return result, Markup(render_template("_search_results.html", result=result, q=query, facet_links=facet_links))
+    with runtime().db.session(readonly=True) as s:
+        ids = {h.sitting for h in result.hits}
+        titles = dict(s.execute(select(Sitting.id, Sitting.title).where(Sitting.id.in_(ids))).all()) if ids else {}
+    return result, Markup(render_template("_search_results.html", result=result, q=query, facet_links=facet_links,
+                                          titles=titles, committee_names=dict(_committee_list(lang))))
 
 
 @bp.route("/c/<slug>")

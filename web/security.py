@@ -10,10 +10,12 @@ logged-in clerk are ``Cache-Control: private``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
 from sanarip.limits import MAX_ID
@@ -41,8 +43,9 @@ class Policy:
 def page_csp(media_origin: str | None) -> str:
     media = " ".join(filter(None, ("'self'", "blob:", media_origin)))
     connect = " ".join(filter(None, ("'self'", media_origin)))
+    img = " ".join(filter(None, ("'self'", "data:", media_origin)))  # poster frames are media, redirected on S3
     return "; ".join((
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {img}",
         f"media-src {media}", f"connect-src {connect}", "worker-src 'self' blob:", "object-src 'none'",
         "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
     ))
@@ -53,18 +56,20 @@ PAGE = "page"
 DATA = "data"
 # Endpoint or blueprint name → kind of response; anything not named is a page.
 POLICIES: dict[str, str] = {
-    "api": DATA, "feeds": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
-    "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA, "live.live_events": DATA,
+    "api": DATA, "feeds": DATA, "site": DATA, "ops": DATA, "media": DATA, "vendor": DATA, "static": DATA,
+    "public.sitting_export": DATA, "public.playlist": DATA, "live.live_segments": DATA,
+    "subscriptions.api_subscribe": DATA, "subscriptions.api_list": DATA,
 }
 
 
 def media_origin(rt: Runtime) -> str | None:
-    """The origin browsers fetch media from when storage presigns URLs (S3), else None (this site)."""
-    url = rt.storage.media_url("sittings/0/csp-probe.ts")
+    """The origin browsers fetch media from: ``public_media_url``'s, or where storage presigns URLs
+    (S3), else None (this site)."""
+    url = rt.settings.public_media_url or rt.storage.media_url("sittings/0/csp-probe.ts")
     if not url:
         return None
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None  # a path: this site
 
 
 def policy_for(endpoint: str | None, policies: dict[str, Policy]) -> Policy:
@@ -95,6 +100,40 @@ def set_headers(resp: Response) -> Response:
         resp.cache_control.public = False
         resp.vary.add("Cookie")
     return resp
+
+
+def site_origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(base_url: str) -> bool:
+    """Stateless CSRF check for forms anyone may send (no session, so no token to compare): the
+    browser says where the request comes from — ``Origin`` (every current browser sends it on a
+    POST), else ``Sec-Fetch-Site``, else the ``Referer``'s origin — and it must be this site
+    (``SANARIP_BASE_URL``). A request that says nothing is refused: a cross-site form must not
+    pass just by suppressing the headers."""
+    ours = site_origin(base_url)
+    origin = request.headers.get("Origin")
+    if origin:
+        return origin.lower() == ours
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site:
+        return fetch_site in ("same-origin", "none")
+    referer = request.headers.get("Referer")
+    return bool(referer) and site_origin(referer) == ours
+
+
+def require_same_origin(base_url: str) -> None:
+    if not same_origin(base_url):
+        abort(403, "This form must be sent from this site's own page (its origin could not be confirmed).")
+
+
+def csrf_exempt(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that needs no session CSRF token: it checks the request itself (``require_same_origin``,
+    a JSON-only body, or a secret token in its URL). ``web.auth`` skips its session check for it."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view
 
 
 def init_app(app: Flask, rt: Runtime) -> None:

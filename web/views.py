@@ -12,8 +12,10 @@ from flask import abort, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sanarip.languages import is_language
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.models import Committee, Person, Sitting, TranscriptSegment
+from sanarip.stenogram import parse_clock
 from search import Filters
 from web.deps import runtime
 
@@ -55,11 +57,11 @@ def time_arg(name: str = "t") -> float | None:
     if raw in (None, ""):
         return None
     try:
-        value = float(raw)
+        value = parse_clock(raw)
     except ValueError:
-        abort(400, f"'{name}' must be a number of seconds, such as 754.2")
+        abort(400, f"'{name}' must be seconds or a clock value, such as 754.2, 12:34 or 1:02:03")
     if not math.isfinite(value) or not 0 <= value <= MAX_MEDIA_SECONDS:
-        abort(400, f"'{name}' must be a number of seconds (0 to {MAX_MEDIA_SECONDS:.0f}), such as 754.2")
+        abort(400, f"'{name}' must be a moment from 0 to {MAX_MEDIA_SECONDS:.0f} s, such as 754.2, 12:34 or 1:02:03")
     return value
 
 
@@ -79,9 +81,12 @@ def search_filters() -> Filters:
     official = request.args.get("official") or ""
     if official not in OFFICIAL_VALUES:
         abort(400, "'official' must be 1 (official versions only) or 0")
+    language = request.args.get("language") or None
+    if language and not is_language(language):
+        abort(400, "'language' must be a language code such as ky, ru, en")
     return Filters(committee=request.args.get("committee") or None, date_from=date_arg("from"),
                    date_to=date_arg("to"), speaker=request.args.get("speaker") or None,
-                   language=request.args.get("language") or None,
+                   language=language,
                    official_only=official in ("1", "true", "on"))
 
 

@@ -1,4 +1,8 @@
-// Live page: the growing HLS playlist plus the live transcript (Server-Sent Events, polling fallback).
+// Live page: the multivariant HLS stream (video + transcript subtitle rendition) and the
+// live-state file. The transcript panel is built from the subtitle track's cues, so a line is
+// on the player's own timeline and the highlighted line is the one being heard; the words not
+// yet committed come from the live-state file (conditional GETs) while the player is at the live
+// edge. A viewer fetches static files only.
 (function () {
   "use strict";
   const root = document.getElementById("live");
@@ -7,90 +11,156 @@
   const list = document.getElementById("transcript");
   const follow = document.getElementById("follow");
   const ended = document.getElementById("ended");
-  let after = -1;
-  const seen = new Set();
+  const toLive = document.getElementById("to-live");
+  const SYNC = 6;  // seconds behind the live edge hls.js holds (three 2 s segments)
+  const EDGE = SYNC + 6;  // within this of the edge the player counts as live
+  let hls = null;
+  let track = null;
+  let current = null;
+  const lines = new Map();  // cue id → li
   // The words heard but not yet committed to a line: shown last, greyed, replaced as they firm up.
   const partial = document.createElement("li");
   partial.className = "seg partial";
   partial.setAttribute("aria-hidden", "true");  // screen readers announce committed lines only
 
   function clock(s) {
-    s = Math.floor(s);
+    s = Math.max(0, Math.floor(s));
     const p = (n) => String(n).padStart(2, "0");
     return `${p(Math.floor(s / 3600))}:${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}`;
   }
 
-  // Fill a line with its time and text (text nodes: never parsed as HTML).
-  function fill(li, line) {
-    const ts = document.createElement("span");
-    ts.className = "ts";
-    ts.textContent = clock(line.start);
-    li.replaceChildren(ts, " ", document.createTextNode(line.text));
-    li.dataset.start = line.start;
-    if (line.language) li.lang = line.language; else li.removeAttribute("lang");
+  // The time a line shows: the wall clock of that moment (program date-time), else player time.
+  function label(t) {
+    if (hls && hls.playingDate && !isNaN(video.currentTime)) {
+      const at = new Date(hls.playingDate.getTime() + (t - video.currentTime) * 1000);
+      return at.toLocaleTimeString(document.documentElement.lang || undefined, { hour12: false });
+    }
+    return clock(t);
   }
 
-  function add(seg) {
-    if (seen.has(seg.id)) return;
-    seen.add(seg.id);
-    after = Math.max(after, seg.start);
-    const li = document.createElement("li");
-    li.className = "seg" + (seg.unreliable ? " unreliable" : "");
-    li.tabIndex = 0;
-    fill(li, seg);
-    list.insertBefore(li, partial.isConnected ? partial : null);
-    if (follow.checked) li.scrollIntoView({ block: "nearest" });
+  function fill(li, start, text, language) {
+    const ts = document.createElement("span");
+    ts.className = "ts";
+    ts.textContent = label(start);
+    li.replaceChildren(ts, " ", document.createTextNode(text));  // text nodes: never parsed as HTML
+    li.dataset.start = start;
+    if (language) li.lang = language; else li.removeAttribute("lang");
+  }
+
+  function atEdge() {
+    if (!hls || hls.liveSyncPosition == null || isNaN(video.currentTime)) return true;
+    return hls.liveSyncPosition - video.currentTime < EDGE - SYNC;
+  }
+
+  // New cues of the subtitle track become lines, in time order.
+  function syncCues() {
+    if (!track || !track.cues) return;
+    let added = null;
+    for (const cue of Array.from(track.cues)) {
+      if (lines.has(cue.id)) continue;
+      const li = document.createElement("li");
+      li.className = "seg";
+      li.tabIndex = 0;
+      li.dataset.cue = cue.id;
+      li.dataset.end = cue.endTime;
+      const text = cue.text.replace(/<[^>]*>/g, "");  // drop a voice span (<v Name>); the rest is text
+      fill(li, cue.startTime, text, null);
+      lines.set(cue.id, li);
+      let next = null;
+      for (const el of list.children) {
+        if (el !== partial && parseFloat(el.dataset.start) > cue.startTime) { next = el; break; }
+      }
+      list.insertBefore(li, next || (partial.isConnected ? partial : null));
+      added = li;
+    }
+    if (added && follow.checked && atEdge()) added.scrollIntoView({ block: "nearest" });
+  }
+
+  function highlight() {
+    const t = video.currentTime;
+    let el = null;
+    for (const li of lines.values()) {
+      if (parseFloat(li.dataset.start) <= t && t < parseFloat(li.dataset.end) + 0.5) el = li;
+    }
+    if (el === current) return;
+    if (current) { current.classList.remove("current"); current.removeAttribute("aria-current"); }
+    current = el;
+    if (el) {
+      el.classList.add("current");
+      el.setAttribute("aria-current", "true");
+      if (follow.checked && !atEdge()) el.scrollIntoView({ block: "nearest" });
+    }
   }
 
   function showPartial(p) {
-    if (!p || !p.text) { partial.remove(); return; }
-    fill(partial, p);
+    if (!p || !p.text || !atEdge()) { partial.remove(); return; }
+    fill(partial, video.currentTime, p.text, p.language);
+    partial.querySelector(".ts").textContent = "";
     if (!partial.isConnected) list.append(partial);
     if (follow.checked) partial.scrollIntoView({ block: "nearest" });
   }
 
-  function finish() {
-    partial.remove();
-    ended.hidden = false;
+  // The live-state file: a conditional GET every 2 s (the browser sends If-None-Match).
+  let state = null;
+  function pollState() {
+    fetch(root.dataset.state, { cache: "no-cache" }).then((r) => (r.ok ? r.json() : null)).then((doc) => {
+      if (doc && doc.version === 1) state = doc;
+      showPartial(state && state.partial);
+      if (state && state.status !== "live" && state.status !== "scheduled") {
+        partial.remove();
+        ended.hidden = false;
+        return;
+      }
+      setTimeout(pollState, 2000);
+    }).catch(() => setTimeout(pollState, 4000));
   }
 
   function seekTo(el) {
-    if (video && el) { video.currentTime = parseFloat(el.dataset.start); video.play().catch(() => {}); }
+    if (video && el && el !== partial) { video.currentTime = parseFloat(el.dataset.start); video.play().catch(() => {}); }
   }
   list.addEventListener("click", (ev) => seekTo(ev.target.closest(".seg")));
   list.addEventListener("keydown", (ev) => { if (ev.key === "Enter") seekTo(ev.target.closest(".seg")); });
+  toLive.addEventListener("click", () => {
+    if (hls && hls.liveSyncPosition != null) video.currentTime = hls.liveSyncPosition;
+    video.play().catch(() => {});
+  });
 
-  function poll() {
-    fetch(`${root.dataset.poll}?after=${after}`).then((r) => r.json()).then((data) => {
-      data.segments.forEach(add);
-      showPartial(data.partial);
-      if (data.status !== "live" && data.status !== "scheduled") finish();
-      else setTimeout(poll, 2000);
-    }).catch(() => setTimeout(poll, 5000));
+  function findTrack() {
+    for (const t of Array.from(video.textTracks)) {
+      if (t.kind === "subtitles" || t.kind === "captions") { track = t; if (t.mode === "disabled") t.mode = "hidden"; }
+    }
   }
 
-  if (window.EventSource) {
-    const source = new EventSource(root.dataset.events);
-    source.addEventListener("segment", (ev) => add(JSON.parse(ev.data)));
-    source.addEventListener("partial", (ev) => showPartial(JSON.parse(ev.data)));
-    source.addEventListener("ended", () => { source.close(); finish(); });
-    source.onerror = () => { if (source.readyState === EventSource.CLOSED) poll(); };
-  } else {
-    poll();
+  function tick() {
+    if (!track) findTrack();
+    syncCues();
+    highlight();
+    toLive.hidden = atEdge();
   }
 
   function startVideo() {
     const src = video.dataset.src;
     if (window.Hls && window.Hls.isSupported()) {
-      const hls = new window.Hls({ liveSyncDurationCount: 2 });
+      hls = new window.Hls({
+        liveSyncDuration: SYNC, liveMaxLatencyDuration: EDGE + 6, maxLiveSyncPlaybackRate: 1.2,
+        subtitleDisplay: false,  // the panel shows the text; the track stays "hidden" but loads its cues
+      });
+      window.sanaripHls = hls;
+      hls.on(window.Hls.Events.SUBTITLE_TRACKS_UPDATED, () => { if (hls.subtitleTracks.length) hls.subtitleTrack = 0; });
       hls.on(window.Hls.Events.ERROR, (_e, data) => {
         if (data.fatal) setTimeout(() => { hls.destroy(); startVideo(); }, 3000);  // playlist not there yet
       });
       hls.loadSource(src);
       hls.attachMedia(video);
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      video.src = src;
+      video.src = src;  // native HLS: the subtitle rendition becomes a text track too
     }
   }
-  if (video) startVideo();
+  if (video) {
+    startVideo();
+    video.textTracks.addEventListener("addtrack", findTrack);
+    video.addEventListener("timeupdate", tick);
+    setInterval(tick, 500);
+  }
+  pollState();
 })();

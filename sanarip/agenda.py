@@ -1,0 +1,173 @@
+"""A sitting's agenda: ordered items (bill number, title, link) placed on its media timeline.
+
+Items arrive three ways: an import (which replaces the whole agenda, so running it twice gives
+the same result), a clerk's "next item" during the live sitting (placed at the wall clock of the
+press), and edits afterwards. An item without an end lasts until the next one starts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from sanarip.errors import NotFound, SanaripError
+from sanarip.limits import MAX_MEDIA_SECONDS
+from sanarip.models import AgendaItem, Sitting
+from sanarip.sittings import get_sitting
+from sanarip.texthygiene import checked_text
+from sanarip.timeline import Timeline
+
+FIELDS = {"identifier", "title", "link", "start", "start_date", "end", "end_date"}
+
+
+class AgendaError(SanaripError):
+    """An agenda item that cannot be stored (the message names it by its index)."""
+
+
+def _text(rec: dict, key: str, where: str, limit: int, required: bool = True) -> str | None:
+    value = rec.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise AgendaError(f"{where}: '{key}' is required")
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise AgendaError(f"{where}: '{key}' must be a text of at most {limit} characters")
+    try:
+        return checked_text(value, key).strip()
+    except SanaripError as exc:
+        raise AgendaError(f"{where}: {exc}") from None
+
+
+def _when(rec: dict, key: str, where: str, timeline: Timeline, tz: Any) -> float | None:
+    """Media seconds from ``key`` (seconds) or ``key_date`` (ISO wall clock, placed on the timeline)."""
+    seconds, stamp = rec.get(key), rec.get(f"{key}_date")
+    if seconds is not None and stamp is not None:
+        raise AgendaError(f"{where}: give '{key}' or '{key}_date', not both")
+    if seconds is not None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_MEDIA_SECONDS:
+            raise AgendaError(f"{where}: '{key}' must be media seconds (a number from 0)")
+        return float(seconds)
+    if stamp is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise AgendaError(f"{where}: '{key}_date' must be an ISO time such as 2026-03-02T10:15:00+06:00")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    try:
+        return timeline.to_media(moment).media_time
+    except SanaripError as exc:
+        raise AgendaError(f"{where}: {exc}") from None
+
+
+def parse_items(records: Any, timeline: Timeline, tz: Any) -> list[dict[str, Any]]:
+    """Validated item values, in order; AgendaError names the first bad record."""
+    if not isinstance(records, list):
+        raise AgendaError("an agenda is a JSON list of items")
+    items = []
+    for i, rec in enumerate(records):
+        where = f"item {i}"
+        if not isinstance(rec, dict):
+            raise AgendaError(f"{where}: expected an object")
+        unknown = sorted(set(rec) - FIELDS)
+        if unknown:
+            raise AgendaError(f"{where}: unknown field(s): {', '.join(unknown)}")
+        link = _text(rec, "link", where, 2000, required=False)
+        if link and urlparse(link).scheme not in ("http", "https"):
+            raise AgendaError(f"{where}: 'link' must be an http(s) URL")
+        start = _when(rec, "start", where, timeline, tz)
+        if start is None:
+            raise AgendaError(f"{where}: 'start' (media seconds) or 'start_date' (ISO wall clock) is required")
+        end = _when(rec, "end", where, timeline, tz)
+        if end is not None and end < start:
+            raise AgendaError(f"{where}: ends before it starts")
+        if items and start < items[-1]["start"]:
+            raise AgendaError(f"{where}: starts before the item before it")
+        items.append({"identifier": _text(rec, "identifier", where, 200), "title": _text(rec, "title", where, 1000),
+                      "link": link, "start": start, "end": end})
+    return items
+
+
+def replace_agenda(s: Session, sitting_id: int, records: Any, tz: Any) -> list[AgendaItem]:
+    """Replace the sitting's agenda with ``records`` (the import's JSON list)."""
+    sitting = get_sitting(s, sitting_id)
+    items = parse_items(records, Timeline.load(s, sitting), tz)
+    s.execute(delete(AgendaItem).where(AgendaItem.sitting_id == sitting_id))
+    rows = [AgendaItem(sitting_id=sitting_id, position=n, **values) for n, values in enumerate(items, 1)]
+    s.add_all(rows)
+    s.flush()
+    return rows
+
+
+def agenda_of(s: Session, sitting_id: int) -> list[AgendaItem]:
+    return list(s.scalars(select(AgendaItem).where(AgendaItem.sitting_id == sitting_id)
+                          .order_by(AgendaItem.position)))
+
+
+def item_at(s: Session, sitting_id: int, position: int) -> AgendaItem:
+    row = s.scalar(select(AgendaItem).where(AgendaItem.sitting_id == sitting_id, AgendaItem.position == position))
+    if row is None:
+        raise NotFound(f"sitting {sitting_id} has no agenda item {position}")
+    return row
+
+
+def spans(items: list[AgendaItem], duration: float) -> list[tuple[AgendaItem, float, float]]:
+    """Each item with its effective span: its own end, else the next item's start, else the sitting's end."""
+    out = []
+    for n, item in enumerate(items):
+        following = items[n + 1].start if n + 1 < len(items) else max(duration, item.start)
+        out.append((item, item.start, item.end if item.end is not None else following))
+    return out
+
+
+def item_for_time(items: list[AgendaItem], duration: float, media_time: float) -> AgendaItem | None:
+    """The item under way at ``media_time`` (None before the first)."""
+    found = None
+    for item, start, end in spans(items, duration):
+        if start <= media_time and (media_time < end or item is items[-1]):
+            found = item
+    return found
+
+
+def item_dict(item: AgendaItem, end: float | None = None) -> dict[str, Any]:
+    return {"position": item.position, "identifier": item.identifier, "title": item.title, "link": item.link,
+            "start": round(item.start, 3), "end": round(end if end is not None else item.end, 3)
+            if (end is not None or item.end is not None) else None}
+
+
+def agenda_dicts(s: Session, sitting: Sitting) -> list[dict[str, Any]]:
+    return [item_dict(item, end) for item, _start, end in spans(agenda_of(s, sitting.id), sitting.duration or 0.0)]
+
+
+def next_item(s: Session, sitting_id: int, identifier: str, title: str, when: datetime,
+              link: str | None = None) -> AgendaItem:
+    """A clerk's "next item": ends the current item and starts a new one at wall clock ``when``."""
+    sitting = get_sitting(s, sitting_id)
+    values = parse_items([{"identifier": identifier, "title": title, "link": link or None}
+                          | {"start_date": when.isoformat()}], Timeline.load(s, sitting), when.tzinfo)[0]
+    last = s.scalar(select(AgendaItem).where(AgendaItem.sitting_id == sitting_id)
+                    .order_by(AgendaItem.position.desc()).limit(1))
+    if last is not None:
+        if values["start"] < last.start:
+            raise AgendaError("the next item cannot start before the current one")
+        if last.end is None:
+            last.end = values["start"]
+    position = (s.scalar(select(func.max(AgendaItem.position)).where(AgendaItem.sitting_id == sitting_id)) or 0) + 1
+    row = AgendaItem(sitting_id=sitting_id, position=position, **values)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def current_item_for_live(s: Session, sitting_id: int) -> dict[str, Any] | None:
+    """The live-state slot ``agenda_item``: the newest item of the live sitting, or None."""
+    last = s.scalar(select(AgendaItem).where(AgendaItem.sitting_id == sitting_id)
+                    .order_by(AgendaItem.position.desc()).limit(1))
+    return item_dict(last) if last is not None else None

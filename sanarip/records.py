@@ -1,0 +1,162 @@
+"""A deputy's and a faction's record: the figures civil society monitors, each with how it is computed.
+
+Attendance: of the vote events that list a deputy (the e-voting system lists every member, absent
+ones as ``absent``), the share at which they voted or were recorded present. Cohesion: the Rice
+index of a faction in a vote event, |yes − no| / (yes + no) over its members' votes, averaged
+over the vote events in which its members cast yes or no.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from sanarip.models import Membership, Organization, Person, Sitting, TranscriptSegment, Vote, VoteEvent
+from sanarip.popolo import FACTION_CLASSES
+from sanarip.votes import PRESENT
+
+MAX_VOTES_LISTED = 1000
+
+HOW = {
+    "speaking_time": "Sum of the durations of the transcript lines attributed to the person.",
+    "attendance": "Share of the vote events listing the deputy at which they voted or were recorded present.",
+    "faction_majority": "The option most members of the deputy's faction chose in that vote event.",
+    "cohesion": "Rice index |yes − no| / (yes + no) of the faction's votes per vote event, averaged.",
+    "faction_attendance": "Share of the faction's members' listed votes that are not 'absent'.",
+    "faction_speaking_time": "Sum of the durations of transcript lines attributed to the faction's members.",
+}
+
+
+def _present():
+    return func.sum(case((Vote.option.in_(PRESENT), 1), else_=0))
+
+
+def deputy_record(s: Session, person: Person) -> dict[str, Any]:
+    speeches = s.execute(select(TranscriptSegment.sitting_id, Sitting.title, Sitting.started_at,
+                                func.sum(TranscriptSegment.end - TranscriptSegment.start), func.count())
+                         .join(Sitting, Sitting.id == TranscriptSegment.sitting_id)
+                         .where(TranscriptSegment.speaker_id == person.id)
+                         .group_by(TranscriptSegment.sitting_id, Sitting.title, Sitting.started_at)
+                         .order_by(Sitting.started_at.desc())).all()
+    listed, present = s.execute(select(func.count(), _present()).where(Vote.person_id == person.id)).one()
+    rows = s.execute(select(VoteEvent, Vote.option, Vote.group_id).join(Vote, Vote.vote_event_id == VoteEvent.id)
+                     .where(Vote.person_id == person.id)
+                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(MAX_VOTES_LISTED)).all()
+    votes = []
+    for ve, option, group_id in rows:
+        gid = f"organization/{group_id}" if group_id else None
+        majority = next((g["result"] for g in ve.group_results if gid and g.get("group_id") == gid), None)
+        votes.append({"sitting": ve.sitting_id, "identifier": ve.identifier,
+                      "motion": ve.motion_identifier or ve.motion_text, "start_date": ve.start_date.isoformat(),
+                      "media_time": ve.media_time, "result": ve.result, "option": option,
+                      "faction_majority": majority})
+    memberships = s.execute(select(Membership, Organization).join(Organization)
+                            .where(Membership.person_id == person.id)
+                            .order_by(Membership.start_date, Membership.id)).all()
+    return {
+        "id": person.id, "name": person.name,
+        "speaking_time": {"seconds": round(sum(r[3] or 0 for r in speeches), 1), "how": HOW["speaking_time"]},
+        "speeches": [{"sitting": sid, "title": title, "date": started.date().isoformat() if started else None,
+                      "seconds": round(secs or 0, 1), "segments": n} for sid, title, started, secs, n in speeches],
+        "attendance": {"share": round(present / listed, 4) if listed else None, "present": present or 0,
+                       "vote_events": listed, "how": HOW["attendance"]},
+        "votes": votes, "votes_total": listed, "faction_majority_how": HOW["faction_majority"],
+        "memberships": [{"organization": org.name, "organization_id": org.id, "classification": org.classification,
+                         "role": m.role, "start_date": m.start_date, "end_date": m.end_date}
+                        for m, org in memberships],
+    }
+
+
+def _bounds(start: date | None, end: date | None) -> list:
+    out = []
+    if start:
+        out.append(VoteEvent.start_date >= datetime.combine(start, time(0), UTC))
+    if end:
+        out.append(VoteEvent.start_date < datetime.combine(end + timedelta(days=1), time(0), UTC))
+    return out
+
+
+def _cohesion(s: Session, org_ids: list[int], start: date | None = None,
+              end: date | None = None) -> dict[int, tuple[float | None, int, int, int]]:
+    """Per faction: (mean Rice index, vote events, listed votes, present votes)."""
+    yes = func.sum(case((Vote.option == "yes", 1), else_=0))
+    no = func.sum(case((Vote.option == "no", 1), else_=0))
+    per_event = (select(Vote.group_id.label("g"), yes.label("yes"), no.label("no"), func.count().label("listed"),
+                        _present().label("present"))
+                 .join(VoteEvent, VoteEvent.id == Vote.vote_event_id)
+                 .where(Vote.group_id.in_(org_ids), *_bounds(start, end))
+                 .group_by(Vote.group_id, Vote.vote_event_id).subquery())
+    decided = per_event.c.yes + per_event.c.no
+    rice = case((decided > 0, func.abs(per_event.c.yes - per_event.c.no) * 1.0 / decided), else_=None)
+    out = {}
+    for g, mean, events, listed, present in s.execute(
+            select(per_event.c.g, func.avg(rice), func.count(), func.sum(per_event.c.listed),
+                   func.sum(per_event.c.present)).group_by(per_event.c.g)):
+        out[g] = (round(mean, 4) if mean is not None else None, events, listed or 0, present or 0)
+    return out
+
+
+def _speaking(s: Session, person_ids: list[int], start: date | None = None, end: date | None = None) -> float:
+    if not person_ids:
+        return 0.0
+    q = (select(func.sum(TranscriptSegment.end - TranscriptSegment.start))
+         .where(TranscriptSegment.speaker_id.in_(person_ids)))
+    if start or end:
+        q = q.join(Sitting, Sitting.id == TranscriptSegment.sitting_id)
+        if start:
+            q = q.where(Sitting.started_at >= datetime.combine(start, time(0), UTC))
+        if end:
+            q = q.where(Sitting.started_at < datetime.combine(end + timedelta(days=1), time(0), UTC))
+    return round(s.scalar(q) or 0.0, 1)
+
+
+def _members(s: Session, org_id: int, start: date | None = None, end: date | None = None) -> list:
+    q = (select(Membership, Person).join(Person, Person.id == Membership.person_id)
+         .where(Membership.organization_id == org_id).order_by(Person.name))
+    if end:
+        q = q.where((Membership.start_date.is_(None)) | (Membership.start_date <= end.isoformat()))
+    if start:
+        q = q.where((Membership.end_date.is_(None)) | (Membership.end_date >= start.isoformat()))
+    return s.execute(q).all()
+
+
+def faction_record(s: Session, org: Organization) -> dict[str, Any]:
+    members = _members(s, org.id)
+    mean, events, listed, present = _cohesion(s, [org.id]).get(org.id, (None, 0, 0, 0))
+    yes = func.sum(case((Vote.option == "yes", 1), else_=0))
+    no = func.sum(case((Vote.option == "no", 1), else_=0))
+    per_event = s.execute(select(VoteEvent.identifier, VoteEvent.motion_identifier, VoteEvent.start_date, yes, no)
+                          .join(Vote, Vote.vote_event_id == VoteEvent.id).where(Vote.group_id == org.id)
+                          .group_by(VoteEvent.id, VoteEvent.identifier, VoteEvent.motion_identifier,
+                                    VoteEvent.start_date)
+                          .order_by(VoteEvent.start_date.desc()).limit(MAX_VOTES_LISTED)).all()
+    return {
+        "id": org.id, "name": org.name, "classification": org.classification,
+        "members": [{"id": p.id, "name": p.name, "start_date": m.start_date, "end_date": m.end_date, "role": m.role}
+                    for m, p in members],
+        "cohesion": {"mean": mean, "vote_events": events, "how": HOW["cohesion"],
+                     "per_vote_event": [{"identifier": ident, "motion": motion, "start_date": when.isoformat(),
+                                         "rice": round(abs(y - n) / (y + n), 4) if y + n else None}
+                                        for ident, motion, when, y, n in per_event]},
+        "attendance": {"share": round(present / listed, 4) if listed else None, "how": HOW["faction_attendance"]},
+        "speaking_time": {"seconds": _speaking(s, [p.id for _, p in members]), "how": HOW["faction_speaking_time"]},
+    }
+
+
+def compare_factions(s: Session, start: date | None = None, end: date | None = None) -> list[dict[str, Any]]:
+    """Every faction's figures side by side over a date range (vote events and sittings in it)."""
+    orgs = list(s.scalars(select(Organization).where(Organization.classification.in_(FACTION_CLASSES))
+                          .order_by(Organization.name)))
+    stats = _cohesion(s, [o.id for o in orgs], start, end)
+    rows = []
+    for org in orgs:
+        mean, events, listed, present = stats.get(org.id, (None, 0, 0, 0))
+        members = _members(s, org.id, start, end)
+        rows.append({"id": org.id, "faction": org.name, "members": len({p.id for _, p in members}),
+                     "vote_events": events, "cohesion": mean,
+                     "attendance": round(present / listed, 4) if listed else None,
+                     "speaking_seconds": _speaking(s, list({p.id for _, p in members}), start, end)})
+    return rows

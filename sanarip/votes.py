@@ -1,0 +1,256 @@
+"""Votes as Popolo motions and vote events, placed on the sitting's timeline by their wall clock.
+
+One entry point for the CLI import and the e-voting system's push: ``store_vote_events`` checks
+every record first (unknown voter, counts that disagree with the votes, a time outside the
+sitting, a malformed field: VoteError naming the record) and only then writes, in the caller's
+transaction. ``identifier`` is the idempotency key: pushing the same vote event again replaces it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from sanarip.errors import SanaripError
+from sanarip.models import Identifier, Membership, Organization, Person, Sitting, Vote, VoteEvent
+from sanarip.popolo import FACTION_CLASSES
+from sanarip.sittings import get_sitting
+from sanarip.texthygiene import checked_text
+from sanarip.timeline import Timeline
+
+OPTIONS = ("yes", "no", "abstain", "absent", "not voting")
+PRESENT = ("yes", "no", "abstain", "not voting")  # recorded in the room
+FIELDS = {"id", "identifier", "motion", "start_date", "end_date", "result", "counts", "votes", "group_results",
+          "organization_id", "legislative_session_id", "classification", "motion_id"}
+MAX_VOTE_EVENTS = 5000
+
+
+class VoteError(SanaripError):
+    """A vote event that cannot be stored (the message names it)."""
+
+
+def _option(value: Any, where: str) -> str:
+    option = value.replace("_", " ").casefold() if isinstance(value, str) else None
+    if option not in OPTIONS:
+        raise VoteError(f"{where}: option must be one of {', '.join(OPTIONS)}, got {value!r}")
+    return option
+
+
+def _short(value: Any, where: str, limit: int = 200, required: bool = False) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise VoteError(f"{where} is required")
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise VoteError(f"{where} must be a text of at most {limit} characters")
+    try:
+        return checked_text(value, where).strip()
+    except SanaripError as exc:
+        raise VoteError(str(exc)) from None
+
+
+class VoterIndex:
+    """Who a ``voter_id`` names (``person/<id>`` or any identifier value) and their faction on a day."""
+
+    def __init__(self, s: Session) -> None:
+        self.ids = set(s.scalars(select(Person.id)))
+        self.by_value: dict[str, int] = {}
+        for value, pid in s.execute(select(Identifier.identifier, Identifier.person_id)
+                                    .where(Identifier.person_id.is_not(None)).order_by(Identifier.id)):
+            self.by_value.setdefault(value, pid)
+        self.factions: dict[int, list[tuple[str, str, int]]] = {}
+        rows = s.execute(select(Membership.person_id, Membership.start_date, Membership.end_date, Organization.id)
+                         .join(Organization, Membership.organization_id == Organization.id)
+                         .where(Organization.classification.in_(FACTION_CLASSES)))
+        for pid, start, end, org in rows:
+            self.factions.setdefault(pid, []).append((start or "", end or "9999", org))
+        self.names = {oid: name for oid, name in s.execute(select(Organization.id, Organization.name))}
+
+    def person(self, voter: Any) -> int | None:
+        if not isinstance(voter, str):
+            return None
+        if voter.startswith("person/") and voter[7:].isdigit() and int(voter[7:]) in self.ids:
+            return int(voter[7:])
+        return self.by_value.get(voter)
+
+    def faction(self, person_id: int, day: str) -> int | None:
+        for start, end, org in self.factions.get(person_id, ()):
+            if start <= day <= end:
+                return org
+        return None
+
+
+def majority(options: Counter) -> str:
+    """The option most of a group chose (ties: the first in OPTIONS order)."""
+    cast = {k: v for k, v in options.items() if k != "absent"} or dict(options)
+    return max(OPTIONS, key=lambda o: (cast.get(o, 0), -OPTIONS.index(o)))
+
+
+def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, tz: Any) -> dict[str, Any]:
+    """One record checked and resolved: the row's values and its votes."""
+    if not isinstance(rec, dict):
+        raise VoteError(f"vote event {n}: expected an object")
+    key = rec.get("identifier") or rec.get("id")
+    where = f"vote event {n}" + (f" ({key})" if isinstance(key, str) else "")
+    unknown = sorted(set(rec) - FIELDS)
+    if unknown:
+        raise VoteError(f"{where}: unknown field(s): {', '.join(unknown)}")
+    identifier = _short(key, f"{where}: 'identifier'", required=True)
+    motion = rec.get("motion") or {}
+    if not isinstance(motion, dict):
+        raise VoteError(f"{where}: 'motion' must be an object with 'text' and 'identifier'")
+    stamp = rec.get("start_date")
+    try:
+        when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise VoteError(f"{where}: 'start_date' must be an ISO time such as 2026-03-02T10:15:00+06:00")
+    when = when if when.tzinfo else when.replace(tzinfo=tz)
+    try:
+        placed = timeline.to_media(when)
+    except SanaripError as exc:
+        raise VoteError(f"{where}: {exc}") from None
+    votes: dict[int, str] = {}
+    for j, v in enumerate(rec.get("votes") or []):
+        if not isinstance(v, dict):
+            raise VoteError(f"{where}: votes[{j}] must be an object")
+        pid = voters.person(v.get("voter_id"))
+        if pid is None:
+            raise VoteError(f"{where}: votes[{j}]: unknown voter {v.get('voter_id')!r}")
+        if pid in votes:
+            raise VoteError(f"{where}: votes[{j}]: {v.get('voter_id')!r} votes twice")
+        votes[pid] = _option(v.get("option"), f"{where}: votes[{j}]")
+    tally = Counter(votes.values())
+    counts_in = rec.get("counts")
+    if counts_in is not None:
+        if not isinstance(counts_in, list):
+            raise VoteError(f"{where}: 'counts' must be a list of {{option, value}}")
+        counts = {}
+        for j, c in enumerate(counts_in):
+            value = c.get("value") if isinstance(c, dict) else None
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise VoteError(f"{where}: counts[{j}] needs an option and a whole number value from 0")
+            counts[_option(c.get("option"), f"{where}: counts[{j}]")] = value
+        if votes:
+            for option in set(counts) | set(tally):
+                if counts.get(option, 0) != tally.get(option, 0):
+                    raise VoteError(f"{where}: counts disagree with the votes for {option!r} "
+                                    f"({counts.get(option, 0)} counted, {tally.get(option, 0)} votes)")
+    else:
+        counts = dict(tally)
+    day = when.date().isoformat()
+    groups = {pid: voters.faction(pid, day) for pid in votes}
+    return {
+        "values": {"identifier": identifier, "motion_identifier": _short(motion.get("identifier"),
+                                                                         f"{where}: 'motion.identifier'"),
+                   "motion_text": _short(motion.get("text"), f"{where}: 'motion.text'", limit=10_000) or "",
+                   "start_date": when, "media_time": round(placed.media_time, 3), "in_gap": placed.in_gap,
+                   "result": _short(rec.get("result"), f"{where}: 'result'", limit=100),
+                   "counts": [{"option": o, "value": counts[o]} for o in OPTIONS if o in counts],
+                   "group_results": _group_results(rec.get("group_results"), votes, groups, voters, where)},
+        "votes": [(pid, option, groups[pid]) for pid, option in votes.items()],
+    }
+
+
+def _group_results(given: Any, votes: dict[int, str], groups: dict[int, int | None], voters: VoterIndex,
+                   where: str) -> list[dict[str, Any]]:
+    """Each faction's majority option and counts, computed from the votes (or as given)."""
+    if given:
+        if not isinstance(given, list) or not all(isinstance(g, dict) and isinstance(g.get("result"), str)
+                                                  for g in given):
+            raise VoteError(f"{where}: 'group_results' must be a list of {{group_id, result}}")
+        return [{"group_id": _short(g.get("group_id"), f"{where}: group_id"), "group": None,
+                 "result": _short(g["result"], f"{where}: result", 100), "counts": []} for g in given]
+    per_group: dict[int, Counter] = {}
+    for pid, option in votes.items():
+        if groups[pid] is not None:
+            per_group.setdefault(groups[pid], Counter())[option] += 1
+    return [{"group_id": f"organization/{org}", "group": voters.names.get(org), "result": majority(tally),
+             "counts": [{"option": o, "value": tally[o]} for o in OPTIONS if tally.get(o)]}
+            for org, tally in sorted(per_group.items())]
+
+
+def store_vote_events(s: Session, sitting_id: int, records: Any, tz: Any) -> list[VoteEvent]:
+    """Check every record, then store them all (an identifier seen before is replaced)."""
+    if isinstance(records, dict):
+        records = [records]
+    if not isinstance(records, list) or not records:
+        raise VoteError("send a vote event (a JSON object) or a non-empty list of them")
+    if len(records) > MAX_VOTE_EVENTS:
+        raise VoteError(f"at most {MAX_VOTE_EVENTS} vote events at once")
+    sitting = get_sitting(s, sitting_id)
+    timeline, voters = Timeline.load(s, sitting), VoterIndex(s)
+    parsed = [parse_vote_event(rec, n, timeline, voters, tz) for n, rec in enumerate(records)]
+    keys = [p["values"]["identifier"] for p in parsed]
+    if len(set(keys)) < len(keys):
+        raise VoteError(f"identifier {next(k for k in keys if keys.count(k) > 1)!r} appears twice")
+    existing = {row.identifier: row for row in s.scalars(select(VoteEvent).where(VoteEvent.identifier.in_(keys)))}
+    for key, row in existing.items():
+        if row.sitting_id != sitting_id:
+            raise VoteError(f"vote event {key!r} belongs to sitting {row.sitting_id}")
+    if existing:
+        s.execute(delete(Vote).where(Vote.vote_event_id.in_([r.id for r in existing.values()])))
+    rows = []
+    for p in parsed:
+        row = existing.get(p["values"]["identifier"])
+        if row is None:
+            row = VoteEvent(sitting_id=sitting_id, **p["values"])
+            s.add(row)
+        else:
+            for k, v in p["values"].items():
+                setattr(row, k, v)
+        rows.append(row)
+    s.flush()
+    vote_rows = [{"vote_event_id": row.id, "person_id": pid, "option": option, "group_id": group}
+                 for row, p in zip(rows, parsed, strict=True) for pid, option, group in p["votes"]]
+    if vote_rows:
+        s.execute(insert(Vote), vote_rows)
+    return rows
+
+
+def events_of(s: Session, sitting_id: int) -> list[VoteEvent]:
+    return list(s.scalars(select(VoteEvent).where(VoteEvent.sitting_id == sitting_id)
+                          .order_by(VoteEvent.media_time, VoteEvent.id)))
+
+
+def label(ve: VoteEvent) -> str:
+    """``Bill 123 — adopted 34 · 5 · 2`` (yes · no · abstain): the timeline's and transcript's mark."""
+    counts = {c["option"]: c["value"] for c in ve.counts}
+    head = ve.motion_identifier or ve.identifier
+    result = f" — {ve.result}" if ve.result else " —"
+    return f"{head}{result} {counts.get('yes', 0)} · {counts.get('no', 0)} · {counts.get('abstain', 0)}"
+
+
+def vote_event_dict(ve: VoteEvent, votes: list[tuple[Vote, str]] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "identifier": ve.identifier, "sitting": ve.sitting_id,
+        "motion": {"text": ve.motion_text, "identifier": ve.motion_identifier},
+        "start_date": ve.start_date.isoformat(timespec="seconds"), "media_time": ve.media_time,
+        "in_gap": ve.in_gap, "result": ve.result, "counts": ve.counts, "group_results": ve.group_results,
+        "label": label(ve)}
+    if votes is not None:
+        data["votes"] = [{"voter_id": f"person/{v.person_id}", "name": name, "option": v.option,
+                          "group_id": f"organization/{v.group_id}" if v.group_id else None} for v, name in votes]
+    return data
+
+
+def vote_event_dicts(s: Session, sitting: Sitting, with_votes: bool = True) -> list[dict[str, Any]]:
+    events = events_of(s, sitting.id)
+    per_event: dict[int, list[tuple[Vote, str]]] = {}
+    if with_votes and events:
+        for v, name in s.execute(select(Vote, Person.name).join(Person, Vote.person_id == Person.id)
+                                 .where(Vote.vote_event_id.in_([e.id for e in events])).order_by(Person.name)):
+            per_event.setdefault(v.vote_event_id, []).append((v, name))
+    return [vote_event_dict(e, per_event.get(e.id, []) if with_votes else None) for e in events]
+
+
+def recent_for_live(s: Session, sitting_id: int, limit: int = 5) -> list[dict[str, Any]]:
+    """The live-state slot ``vote_events``: the sitting's newest vote events, newest first, without votes."""
+    rows = s.scalars(select(VoteEvent).where(VoteEvent.sitting_id == sitting_id)
+                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(limit))
+    return [vote_event_dict(ve) for ve in rows]

@@ -1,0 +1,190 @@
+"""The ``alerts`` stage: match a sitting's public segments against every confirmed subscription.
+
+It lives in the search package because a saved search must match exactly what the search
+would find: the same parser (``search.query``), the same analyzer stems, the same snippet
+marks. Subscriptions are compiled once per run into an inverted index — each saved query is
+filed under one term of one of its clauses (the clause whose shortest term is longest, so the
+rarest), prefix queries under their prefix, deputies under their id, committees under their
+slug — so a segment is checked only against the subscriptions that could match it, whatever
+their number. Matches go into ``alert_match`` (unique per subscription and segment, so a
+re-run, a publication or a clerk's re-index never repeats one); a live subscriber's final-pass
+segment that overlaps a live match already sent is skipped. Then the ``mail`` stage is queued:
+now for immediate subscriptions, at the digest hour for daily ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanarip.jobs import JobContext
+from sanarip.models import AlertMatch, Committee, Subscription
+from sanarip.outbox import next_digest, queue_mail
+from sanarip.pipeline import AlertsPayload
+from sanarip.runtime import Runtime
+from sanarip.sittings import get_sitting
+from sanarip.subscriptions import Mode, Target
+from sanarip.textanalysis import words
+from search.base import Document
+from search.documents import sitting_documents
+from search.highlight import snippet
+from search.query import Atom, Query, QueryError, parse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A subscription ready to be checked against a segment."""
+
+    id: int
+    mode: str
+    draft: bool  # also matches from the live draft
+    query: Query | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+
+    def accepts(self, doc: Document) -> bool:
+        """The saved search's filters (the same as the search page's)."""
+        for key, value in self.filters:
+            if key == "committee" and doc.committee != value:
+                return False
+            if key == "speaker" and doc.speaker != value:
+                return False
+            if key == "language" and doc.language != value:
+                return False
+            if key == "official" and not doc.official:
+                return False
+            if key == "from" and doc.day < value:
+                return False
+            if key == "to" and doc.day > value:
+                return False
+        return True
+
+
+def atom_matches(atom: Atom, stems: list[str], stemset: set[str]) -> bool:
+    if atom.kind == "word":
+        return atom.terms[0] in stemset
+    if atom.kind == "prefix":
+        return any(s.startswith(atom.terms[0]) for s in stemset)
+    first, n = atom.terms[0], len(atom.terms)
+    if first not in stemset:
+        return False
+    return any(stems[i:i + n] == list(atom.terms) for i in range(len(stems) - n + 1) if stems[i] == first)
+
+
+def query_matches(query: Query, stems: list[str], stemset: set[str]) -> bool:
+    return (all(any(atom_matches(a, stems, stemset) for a in clause) for clause in query.clauses)
+            and not any(atom_matches(a, stems, stemset) for a in query.excluded))
+
+
+class Matcher:
+    """Confirmed subscriptions filed for lookup by the terms, speakers and committees that can match."""
+
+    def __init__(self) -> None:
+        self.by_term: dict[str, list[Compiled]] = defaultdict(list)
+        self.by_prefix: dict[str, list[Compiled]] = defaultdict(list)
+        self.by_person: dict[int, list[Compiled]] = defaultdict(list)
+        self.by_committee: dict[str, list[Compiled]] = defaultdict(list)
+        self.prefix_lengths: set[int] = set()
+
+    def add_search(self, c: Compiled) -> None:
+        assert c.query is not None
+        clause = max(c.query.clauses, key=lambda cl: min(len(a.terms[0]) for a in cl))
+        for atom in clause:
+            if atom.kind == "prefix":
+                self.by_prefix[atom.terms[0]].append(c)
+                self.prefix_lengths.add(len(atom.terms[0]))
+            else:
+                self.by_term[atom.terms[0]].append(c)
+
+    def add_person(self, person_id: int, c: Compiled) -> None:
+        self.by_person[person_id].append(c)
+
+    def add_committee(self, slug: str, c: Compiled) -> None:
+        self.by_committee[slug].append(c)
+
+    def match(self, doc: Document, live: bool = False) -> list[tuple[Compiled, Query | None]]:
+        """The subscriptions ``doc`` matches (a live segment: only those that asked for live)."""
+        _, stems = words(doc.text)
+        stemset = set(stems)
+        found: dict[int, tuple[Compiled, Query | None]] = {}
+        candidates: dict[int, Compiled] = {}
+        for stem in stemset:
+            for c in self.by_term.get(stem, ()):
+                candidates[c.id] = c
+            for n in self.prefix_lengths:
+                if len(stem) >= n:
+                    for c in self.by_prefix.get(stem[:n], ()):
+                        candidates[c.id] = c
+        for c in candidates.values():
+            if (c.draft or not live) and c.accepts(doc) and c.query is not None \
+                    and query_matches(c.query, stems, stemset):
+                found[c.id] = (c, c.query)
+        followers = self.by_committee.get(doc.committee, [])
+        if doc.speaker_id is not None:
+            followers = [*followers, *self.by_person.get(doc.speaker_id, ())]
+        for c in followers:
+            if c.draft or not live:
+                found.setdefault(c.id, (c, None))
+        return list(found.values())
+
+
+def load_matcher(s: Session) -> Matcher:
+    """Every confirmed subscription, compiled (a saved query the parser now refuses is skipped, logged)."""
+    m = Matcher()
+    slugs = dict(s.execute(select(Committee.id, Committee.slug)).all())
+    for sub in s.scalars(select(Subscription).where(Subscription.confirmed_at.is_not(None))):
+        if sub.kind == Target.SEARCH:
+            try:
+                query = parse(sub.query or "")
+            except QueryError as exc:
+                log.warning("subscription %s: saved query no longer parses (%s)", sub.id, exc)
+                continue
+            m.add_search(Compiled(sub.id, sub.mode, sub.draft, query, tuple(sorted((sub.filters or {}).items()))))
+        elif sub.kind == Target.PERSON and sub.person_id is not None:
+            m.add_person(sub.person_id, Compiled(sub.id, sub.mode, sub.draft))
+        elif sub.kind == Target.COMMITTEE and sub.committee_id in slugs:
+            m.add_committee(slugs[sub.committee_id], Compiled(sub.id, sub.mode, sub.draft))
+    return m
+
+
+def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False, matcher: Matcher | None = None) -> dict:
+    """Store the matches of the sitting's public segments; returns counts and the modes that got some."""
+    with runtime.db.session() as s:
+        matcher = matcher or load_matcher(s)
+        docs = sitting_documents(s, get_sitting(s, sitting_id))
+        known: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
+        for sub_id, seg_id, start, end in s.execute(
+                select(AlertMatch.subscription_id, AlertMatch.segment_id, AlertMatch.start, AlertMatch.end)
+                .where(AlertMatch.sitting_id == sitting_id)):
+            known[sub_id].append((seg_id, start, end))
+        added, modes = 0, set()
+        for doc in docs:
+            for c, query in matcher.match(doc, live):
+                seen = known[c.id]
+                # The same segment again, or (for a live subscriber) the final pass's text of a moment already sent.
+                if any(seg == doc.segment or (c.draft and start < doc.end and doc.start < end)
+                       for seg, start, end in seen):
+                    continue
+                html, _ = snippet(doc.text, query or Query())
+                s.add(AlertMatch(subscription_id=c.id, segment_id=doc.segment, sitting_id=sitting_id,
+                                 start=doc.start, end=doc.end, committee=doc.committee, day=doc.day,
+                                 speaker=doc.speaker, snippet=html, draft=live))
+                seen.append((doc.segment, doc.start, doc.end))
+                added += 1
+                modes.add(c.mode)
+    return {"segments": len(docs), "matches": added, "modes": sorted(modes)}
+
+
+def run_alerts_job(ctx: JobContext) -> None:
+    args: AlertsPayload = ctx.args
+    result = match_sitting(ctx.runtime, args.sitting, live=args.live)
+    if Mode.IMMEDIATE in result["modes"]:
+        queue_mail(ctx.runtime.queue)
+    if Mode.DAILY in result["modes"]:
+        queue_mail(ctx.runtime.queue, digest=True, run_after=next_digest(ctx.runtime.settings))
+    ctx.report(segments=result["segments"], matches=result["matches"])
