@@ -50,12 +50,15 @@ def _join(*pieces, pause=1.0):
 
 @pytest.fixture(scope="module")
 def two_speakers(testdata):
-    """The chair, then another speaker, then the chair again: (samples, change times)."""
+    """The chair, then another speaker, then the chair again: (samples, change times at the middle
+    of the pauses, (end of the chair's speech, start of the other's))."""
     a, b, c = _load(testdata, CHAIR), _load(testdata, OTHER), _load(testdata, CHAIR_2)
     audio = _join(a, b, c)
     first = 1.0 + len(a) / SR + 0.5
     second = first + 0.5 + len(b) / SR + 0.5
-    return audio, (first, second)
+    speech_end = 1.0 + dz.speech_regions(a)[-1][1]
+    speech_start = first + 0.5 + dz.speech_regions(b)[0][0]
+    return audio, (first, second), (speech_end, speech_start)
 
 
 def test_one_speaker_gets_one_label(testdata):
@@ -66,10 +69,12 @@ def test_one_speaker_gets_one_label(testdata):
 
 
 def test_speaker_changes_are_found(two_speakers):
-    audio, (first, second) = two_speakers
+    audio, (first, second), _speech = two_speakers
     turns = dz.diarize(audio)
     assert [t.label for t in turns] == ["S1", "S2", "S1"]
-    assert abs(turns[0].end - first) < 0.6 and abs(turns[1].end - second) < 0.6
+    # Each change falls in the pause between the two speakers (turns end where speech ends).
+    assert turns[0].end <= first + 0.25 <= turns[1].start + 0.5
+    assert turns[1].end <= second + 0.25 <= turns[2].start + 0.5
 
 
 def test_a_segment_across_a_change_is_split_at_the_nearest_word():
@@ -127,7 +132,7 @@ def test_enrolment_refuses_bad_input_and_stores_nothing(settings_env, testdata, 
 
 
 def test_the_diarize_stage_labels_splits_and_proposes(settings_env, testdata, tmp_path, two_speakers):
-    audio, (first, second) = two_speakers
+    audio, (first, second), (a_end, b_start) = two_speakers
     media = _write_wav(tmp_path / "sitting.wav", audio)
     run_cli("init", env=settings_env)
     run_cli("committee", "add", "budget", "--name", "Budget", env=settings_env)
@@ -141,12 +146,12 @@ def test_the_diarize_stage_labels_splits_and_proposes(settings_env, testdata, tm
         other = add_person(s, "Осмонов Бакыт").id
     run_cli("person", "enroll", str(chair), str(testdata / "speakers" / enroll["ru_vf_pgp"]), env=settings_env)
     # One segment runs across the first change: its words say where to cut.
-    w = [Word(" Слово", first - 2.0, first - 1.6), Word(" предоставляется", first - 1.5, first - 0.9),
-         Word(" Осмонову.", first - 0.8, first - 0.4), Word(" Thank", first + 0.2, first + 0.5),
-         Word(" you.", first + 0.6, first + 0.9)]
-    segs = [Segment(1.0, first - 2.2, "Начнем заседание."),
-            Segment(first - 2.0, first + 0.9, "Слово предоставляется Осмонову. Thank you.", words=w),
-            Segment(first + 1.0, second - 1.0, "I have a question."),
+    w = [Word(" Слово", a_end - 1.6, a_end - 1.2), Word(" предоставляется", a_end - 1.1, a_end - 0.5),
+         Word(" Осмонову.", a_end - 0.4, a_end), Word(" Thank", b_start, b_start + 0.3),
+         Word(" you.", b_start + 0.4, b_start + 0.7)]
+    segs = [Segment(1.0, a_end - 1.8, "Начнем заседание."),
+            Segment(a_end - 1.6, b_start + 0.7, "Слово предоставляется Осмонову. Thank you.", words=w),
+            Segment(b_start + 0.8, second - 1.0, "I have a question."),
             Segment(second + 0.2, second + 3.0, "Спасибо.")]
     with rt.db.session() as s:
         replace_automatic(s, sid, segs)
