@@ -9,6 +9,8 @@ $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	# The speaker encoder's weights only (transcribe/voice.py runs them in NumPy): no torch.
+	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 	touch $@
 
 node_modules/.installed: package.json

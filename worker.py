@@ -66,6 +66,10 @@ def handler(kind: JobKind) -> Handler:
             from transcribe.live import run_live_job as run
         case JobKind.TRANSCRIBE:
             from transcribe.jobs import run_transcribe_job as run
+        case JobKind.DIARIZE:
+            from transcribe.speaker_jobs import run_diarize_job as run
+        case JobKind.LEARN_VOICE:
+            from transcribe.speaker_jobs import run_voice_profile_job as run
         case JobKind.INDEX:
             from search.jobs import run_index_job as run
         case JobKind.POSTER:

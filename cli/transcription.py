@@ -18,8 +18,9 @@ from sanarip.pipeline import JobKind
 @click.option("--language", default="auto", show_default=True,
               help="auto, a Whisper code (ru, en, kk …), or ky when a Kyrgyz model is configured.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Write here; the extension picks the format: .json .vtt .srt .txt .xml (Akoma Ntoso).")
-def transcribe(target: str, model: str | None, language: str, output: str | None) -> None:
+              help="Write here; the extension picks the format: .json .vtt .srt .txt .xml (Akoma Ntoso) .rttm.")
+@click.option("--no-diarize", is_flag=True, help="Skip speaker turns (a FILE only; a sitting runs the whole pipeline).")
+def transcribe(target: str, model: str | None, language: str, output: str | None, no_diarize: bool) -> None:
     """Transcribe a sitting (by id) or a media FILE (no database needed)."""
     from sanarip.stenogram import EXPORTERS, export
     from transcribe.languages import check_transcription_language
@@ -34,7 +35,7 @@ def transcribe(target: str, model: str | None, language: str, output: str | None
     if target.isdigit():
         stenogram = _transcribe_sitting(int(target), model, language)
     else:
-        stenogram = _transcribe_file(Path(target), model, language)
+        stenogram = _transcribe_file(Path(target), model, language, diarize=not no_diarize)
     text = export(stenogram, fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -43,7 +44,7 @@ def transcribe(target: str, model: str | None, language: str, output: str | None
         click.echo(text, nl=False)
 
 
-def _transcribe_file(path: Path, model: str | None, language: str):
+def _transcribe_file(path: Path, model: str | None, language: str, diarize: bool = True):
     """The final pass's own path (PCM file, spans, batches), without a database."""
     from sanarip.langid import DEFAULT_LANGUAGES, label_segments
     from sanarip.stenogram import Stenogram
@@ -69,6 +70,11 @@ def _transcribe_file(path: Path, model: str | None, language: str):
             segments = transcribe_audio(whisper, audio, options, spans,
                                         on_span=lambda i, sp, _s: on_progress({"done": i + 1, "spans": sp}))
         label_segments(segments, DEFAULT_LANGUAGES)
+        if diarize:
+            from transcribe.diarize import assign
+            from transcribe.diarize import diarize as find_turns
+
+            segments = assign(segments, find_turns(audio))
     return Stenogram(segments=segments, title=path.stem)
 
 

@@ -211,12 +211,15 @@ def edit_segment(s: Session, segment_id: int, changes: dict[str, Any], editor_id
     words = realign_words(old_words, text, start, end) if (text != row.text or start != row.start
                                                             or end != row.end) else old_words
     # A clerk who saves a line has read it against the recording: its language is no longer in doubt.
+    # Attributing a speaker only (one key, a whole cluster) says nothing about the text.
+    only_speaker = set(changes) - {"version"} == {"speaker"}
     values: dict[str, Any] = {"text": text, "start": start, "end": end, "speaker_id": speaker_id,
-                              "words": [w.__dict__ for w in words], "unreliable": False}
+                              "words": [w.__dict__ for w in words],
+                              "unreliable": row.unreliable if only_speaker else False}
     if text != row.text or row.needs_transcription:
         values.update(_text_language(s, row, text))
     _bump(s, row, row.version, values)
-    _revision(s, row.sitting_id, row.id, "edit", [before], [snapshot(row)], editor_id)
+    _revision(s, row.sitting_id, row.id, "speaker" if only_speaker else "edit", [before], [snapshot(row)], editor_id)
     return row
 
 
@@ -317,7 +320,8 @@ def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:
         raise NotFound(f"no sitting {sitting_id}")
     if not can_become(sitting.status, SittingStatus.PUBLISHED):
         raise EditError(f"sitting {sitting_id} is {sitting.status}; publish after the final pass")
-    segments = [seg.to_dict() for seg in working_segments(s, sitting_id)]
+    # Proposals are working data: a publication freezes confirmed speakers only.
+    segments = [{**seg.to_dict(), "speaker_proposal": None} for seg in working_segments(s, sitting_id)]
     if not segments:
         raise EditError("there is no transcript to publish")
     latest = s.scalar(select(Publication).where(Publication.sitting_id == sitting_id)

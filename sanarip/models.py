@@ -143,6 +143,8 @@ class TranscriptSegment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # A passage heard as Kyrgyz with no Kyrgyz model configured: empty text, waiting for a clerk.
     needs_transcription: Mapped[bool] = mapped_column(Boolean, default=False)
+    speaker_label: Mapped[str | None] = mapped_column(String(16))  # diarization cluster: S1, S2 …
+    speaker_proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # working data, never published
 
     speaker: Mapped[Person | None] = relationship()
 
@@ -165,7 +167,7 @@ class Revision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), index=True)
     segment_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    action: Mapped[str] = mapped_column(String(16))  # edit | split | merge | revert
+    action: Mapped[str] = mapped_column(String(16))  # edit | speaker | split | merge | revert
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     editor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -397,3 +399,21 @@ class OutgoingMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- speakers ---
+
+
+class VoiceProfile(Base):
+    """One voice embedding of a person (biometric data: the 256 numbers only, never audio).
+    ``source`` is ``enroll`` (an admin's sample recording) or ``confirmed`` (a segment a clerk
+    attributed to the person; capped per person, most recent kept)."""
+
+    __tablename__ = "voice_profile"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    embedding: Mapped[list[Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16), default="enroll")
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # speech the embedding was computed from
+    segment_id: Mapped[int | None] = mapped_column(Integer)  # the confirmed segment, when from one
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

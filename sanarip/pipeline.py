@@ -4,12 +4,13 @@ Stages (the packages' job handlers) only do their own work and return; when a jo
 worker asks :func:`next_jobs` what comes next, so the order of the stages lives here alone:
 
     record ─┐
-            ├─► transcribe ─► index (final) ─► the sitting is ``transcribed``
-    import ─┘                                      └─► alerts ─► mail
+            ├─► transcribe ─► diarize ─► index (final) ─► the sitting is ``transcribed``
+    import ─┘                                                └─► alerts ─► mail
 
 ``FINAL_PASS`` is the final pass's chain. Sentence segmentation and per-utterance language
-labels run inside ``transcribe`` today; diarization belongs between ``transcribe`` and
-``index``. ``alerts`` follows every ``index`` (the text the public sees changed) as a side stage
+labels run inside ``transcribe``; ``diarize`` gives each segment its speaker label and
+proposal. ``learn_voice`` (a clerk confirmed a speaker) runs on its own, outside the chain.
+``alerts`` follows every ``index`` (the text the public sees changed) as a side stage
 no chain waits for (``follow_ups``), and the search indexer queues it for live segments; it
 queues ``mail``, which a new subscription also queues for its confirmation.
 """
@@ -35,6 +36,8 @@ class JobKind(StrEnum):
     LIVE = "live"
     TRANSCRIBE = "transcribe"
     INDEX = "index"
+    DIARIZE = "diarize"
+    LEARN_VOICE = "learn_voice"
     POSTER = "poster"  # one frame for the home page's card; queued on demand for older sittings
     SLEEP = "sleep"  # diagnostic: tests and benches
     ALERTS = "alerts"  # match a sitting's newly public segments against the subscriptions
@@ -144,6 +147,12 @@ class IndexPayload(Payload):
 
 
 @dataclass(frozen=True)
+class DiarizePayload(Payload):
+    kind: ClassVar[JobKind] = JobKind.DIARIZE
+    sitting: int
+
+
+@dataclass(frozen=True)
 class PosterPayload(Payload):
     kind: ClassVar[JobKind] = JobKind.POSTER
     sitting: int
@@ -159,6 +168,18 @@ class ClipPayload(Payload):
 
     def dedupe_key(self) -> str | None:
         return f"{self.kind}:{self.sitting}:{self.start_ms}-{self.end_ms}{':burn' if self.burn else ''}"
+
+
+@dataclass(frozen=True)
+class VoiceProfilePayload(Payload):
+    """Add the voice of segments a clerk attributed to ``person`` to that person's profile."""
+
+    kind: ClassVar[JobKind] = JobKind.LEARN_VOICE
+    sitting: int
+    person: int
+
+    def dedupe_key(self) -> str | None:
+        return f"{self.kind}:{self.sitting}:{self.person}"
 
 
 @dataclass(frozen=True)
@@ -189,7 +210,7 @@ class MailPayload(Payload):
 
 PAYLOADS: dict[JobKind, type[Payload]] = {cls.kind: cls for cls in Payload.__subclasses__()}
 
-FINAL_PASS = (JobKind.TRANSCRIBE, JobKind.INDEX)
+FINAL_PASS = (JobKind.TRANSCRIBE, JobKind.DIARIZE, JobKind.INDEX)
 
 
 def job_kind(kind: str) -> JobKind:
@@ -208,6 +229,8 @@ def next_jobs(payload: Payload) -> list[Payload]:
     if isinstance(payload, RecordPayload | ImportPayload):
         return [TranscribePayload(payload.sitting)]
     if isinstance(payload, TranscribePayload):
+        return [DiarizePayload(payload.sitting)]
+    if isinstance(payload, DiarizePayload):
         return [IndexPayload(payload.sitting, final=True)]
     return []
 

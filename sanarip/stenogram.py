@@ -1,4 +1,4 @@
-"""The stenogram model and its exports: WebVTT, SRT, JSON, plain text and Akoma Ntoso.
+"""The stenogram model and its exports: WebVTT, SRT, JSON, plain text, Akoma Ntoso and RTTM.
 
 Pure Python: no model, no database. Times are media seconds on the sitting's timeline.
 
@@ -8,6 +8,8 @@ JSON schema (``to_json``)::
      "status": "automatic" | "official", "publication": int | null, "published_at": str | null},
      "segments": [{"id", "start", "end", "speaker": str | null, "speaker_id": int | null,
                    "language": str | null, "unreliable": bool, "needs_transcription": bool, "text",
+                   "speaker_label": str | null, "speaker_proposal": {"person_id", "name", "score",
+                   "source": "voice" | "chair"} | null,
                    "words": [{"word", "start", "end", "prob"}]}]}
 """
 
@@ -45,11 +47,14 @@ class Segment:
     language_prob: float | None = None
     unreliable: bool = False
     needs_transcription: bool = False  # heard as Kyrgyz, no Kyrgyz model: empty text until a clerk types it
+    speaker_label: str | None = None  # the sitting's voice cluster, "S1", "S2", … (diarization)
+    speaker_proposal: dict[str, Any] | None = None  # {"person_id", "name", "score", "source"}: working data
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Segment:
         words = [Word(**{k: w[k] for k in ("word", "start", "end", "prob") if k in w}) for w in d.get("words") or []]
-        known = {k: d.get(k) for k in ("id", "speaker", "speaker_id", "language", "language_prob")}
+        known = {k: d.get(k) for k in ("id", "speaker", "speaker_id", "language", "language_prob",
+                                       "speaker_label", "speaker_proposal")}
         return cls(start=float(d["start"]), end=float(d["end"]), text=d["text"], words=words,
                    unreliable=bool(d.get("unreliable", False)),
                    needs_transcription=bool(d.get("needs_transcription", False)), **known)
@@ -343,17 +348,28 @@ def _slug(name: str) -> str:
     return "speaker-" + (re.sub(r"[^\w]+", "-", name.casefold(), flags=re.UNICODE).strip("-") or "unknown")
 
 
+def to_rttm_text(st: Stenogram) -> str:
+    """NIST RTTM, one SPEAKER line per segment: ``person-<id>`` when confirmed, else the cluster label."""
+    from sanarip.rttm import to_rttm
+
+    file_id = str(st.sitting_id) if st.sitting_id else (st.title or "recording")
+    runs = [(seg.start, seg.end, f"person-{seg.speaker_id}" if seg.speaker_id else (seg.speaker_label or "unknown"))
+            for seg in st.segments]
+    return to_rttm(file_id, runs)
+
+
 EXPORTERS: dict[str, tuple[Callable[[Stenogram], str], str]] = {
     "vtt": (to_webvtt, "text/vtt"),
     "srt": (to_srt, "application/x-subrip"),
     "json": (to_json, "application/json"),
     "txt": (to_text, "text/plain"),
     "xml": (to_akoma_ntoso, "application/akn+xml"),
+    "rttm": (to_rttm_text, "text/plain"),
 }
 
 
 def export(st: Stenogram, fmt: str) -> str:
-    """Render ``st`` in ``fmt`` (vtt, srt, json, txt, xml)."""
+    """Render ``st`` in ``fmt`` (vtt, srt, json, txt, xml, rttm)."""
     try:
         render, _ = EXPORTERS[fmt]
     except KeyError:

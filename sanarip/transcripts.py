@@ -27,6 +27,7 @@ def row_to_segment(row: TranscriptSegment, speaker: str | None = None) -> Segmen
         words=[Word(**w) for w in row.words or []],
         speaker=speaker, speaker_id=row.speaker_id, language=row.language,
         language_prob=row.language_prob, unreliable=row.unreliable, needs_transcription=row.needs_transcription,
+        speaker_label=row.speaker_label, speaker_proposal=row.speaker_proposal,
     )
 
 
@@ -36,6 +37,7 @@ def segment_to_row(sitting_id: int, seg: Segment, source: str) -> TranscriptSegm
         words=[{"word": w.word, "start": w.start, "end": w.end, "prob": w.prob} for w in seg.words],
         language=seg.language, language_prob=seg.language_prob, unreliable=seg.unreliable,
         source=source, speaker_id=seg.speaker_id, needs_transcription=seg.needs_transcription,
+        speaker_label=seg.speaker_label, speaker_proposal=seg.speaker_proposal,
     )
 
 

@@ -131,7 +131,7 @@ def main() -> int:
     try:
         start("serve", "--port", str(port))
         start("worker", "--kinds", "record,live", "--long-slots", "4")
-        start("worker", "--kinds", "transcribe,index,import", "--concurrency", "1")
+        start("worker", "--kinds", "transcribe,diarize,index,import,learn_voice", "--concurrency", "1")
         with publish_hls(video, work / "stream") as (url, publisher):
             say(f"stream started at {time.time():.3f}")
             time.sleep(2)

@@ -62,7 +62,7 @@ def test_killed_transcription_resumes_from_its_last_span(env, testdata, tmp_path
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
     time.sleep(3.5)  # the dead worker's lease expires
-    second = subprocess.run([exe, "worker", "--kinds", "transcribe,index", "--until-idle"], env=env,
+    second = subprocess.run([exe, "worker", "--kinds", "transcribe,diarize,index", "--until-idle"], env=env,
                             capture_output=True, text=True, timeout=300)
     assert f"resuming after {done}" in second.stderr or f"resuming after {done + 1}" in second.stderr
     with rt.db.session(readonly=True) as s:

@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         record,
         security,
         site,
+        speakers,
         subscriptions,
         vendor,
     )
@@ -85,8 +86,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(ops.guard_metrics)  # the scraper's token is not an API token
     auth.init_app(app)
     limits.init_app(app)
-    for module in (public, clips, live, feeds, api, subscriptions, media, ops, auth, clerk, dashboard, kyrgyzqueue,
-                   record, vendor, site):
+    for module in (public, clips, live, feeds, api, subscriptions, media, ops, auth, clerk, speakers, dashboard,
+                   kyrgyzqueue, record, vendor, site):
         app.register_blueprint(module.bp)
     from web.views import search_args
 

@@ -260,6 +260,17 @@ def word_diff(before: str, after: str) -> Markup:
     return Markup(" ".join(out))
 
 
+def speaker_change(s, rev: Revision) -> tuple[str, str] | None:
+    """(before, after) speaker names when a revision changed who speaks, else None."""
+    def names(state: dict) -> str:
+        ids = [d.get("speaker_id") for d in state["segments"]]
+        people = {pid: s.scalar(select(Person.name).where(Person.id == pid)) for pid in set(ids) if pid}
+        return ", ".join(dict.fromkeys((people.get(pid) or "?") if pid else _("Unknown speaker") for pid in ids))
+
+    before, after = names(rev.before), names(rev.after)
+    return (before, after) if before != after else None
+
+
 @bp.route("/s/<int:sitting_id>/history")
 @require_role("clerk")
 def history(sitting_id: int):
@@ -272,7 +283,7 @@ def history(sitting_id: int):
         for rev in revs:
             before = " | ".join(d["text"] for d in rev.before["segments"])
             after = " | ".join(d["text"] for d in rev.after["segments"])
-            entries.append((revision_json(s, rev), word_diff(before, after)))
+            entries.append((revision_json(s, rev), word_diff(before, after), speaker_change(s, rev)))
         pubs = list(s.scalars(select(Publication).where(Publication.sitting_id == sitting_id)
                               .order_by(Publication.number.desc())))
         working = len(working_segments(s, sitting_id))

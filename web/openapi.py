@@ -97,7 +97,13 @@ def _schemas() -> dict[str, Any]:
         "id": integer, "start": num, "end": num, "text": text, "speaker": nullable_text,
         "speaker_id": {"type": "integer", "nullable": True}, "language": nullable_text, "unreliable": boolean,
         "words": {"type": "array", "items": word}, "version": integer,
-        "needs_transcription": {"type": "boolean", "description": "Kyrgyz speech with no text yet (clerks' queue)"}}}
+        "needs_transcription": {"type": "boolean", "description": "Kyrgyz speech with no text yet (clerks' queue)"},
+        "speaker_label": {**nullable_text, "description": "The sitting's voice cluster (S1, S2 …) from diarization"},
+        "speaker_proposal": {"type": "object", "nullable": True,
+                             "description": "An automatic guess a clerk may accept; never in a publication",
+                             "properties": {"person_id": integer, "name": text,
+                                            "score": {"type": "number", "minimum": 0, "maximum": 1},
+                                            "source": {"type": "string", "enum": ["voice", "chair"]}}}}}
     hit = {"type": "object", "properties": {
         "sitting": integer, "segment": integer, "start": num, "end": num, "committee": text, "date": nullable_text,
         "speaker": nullable_text, "language": nullable_text, "official": boolean,
@@ -136,6 +142,14 @@ def _schemas() -> dict[str, Any]:
             "version": version, "start": seconds, "end": seconds,
             "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN},
             "speaker": {**ID, "nullable": True, "description": "Person id, or null"}}},
+        "SpeakerAccept": {**closed, "properties": {
+            "min_score": {"type": "number", "minimum": 0, "maximum": 1},
+            "segments": {"type": "array", "maxItems": 5000, "items": ID}}},
+        "SpeakerAssign": {**closed, "required": ["segments", "person"], "properties": {
+            "segments": {"type": "array", "minItems": 1, "maxItems": 5000, "items": ID}, "person": ID}},
+        "SpeakerRelabel": {**closed, "required": ["label", "person"], "properties": {
+            "label": {"type": "string", "pattern": "^S[0-9]{1,15}$"}, "person": ID}},
+        "SpeakerChange": {"type": "object", "properties": {"changed": {"type": "array", "items": integer}}},
         "SegmentSplit": {**closed, "required": ["version", "offset"], "properties": {
             "version": version, "offset": {**ID, "minimum": 1, "description": "Character offset in the text"}}},
         "SegmentMerge": {**closed, "required": ["version", "next_version"], "properties": {
@@ -304,6 +318,15 @@ def openapi_document(server: str) -> dict[str, Any]:
                                                  secured=True),
         "/revisions/{revision_id}/revert": {"post": _write(
             "Revert a segment to the state before a revision", _ok("Segment"), [_id("revision_id")])},
+        "/sittings/{sitting_id}/speakers/accept": {"post": _write(
+            "Confirm proposed speakers: of the given segments, or of every unattributed segment whose proposal "
+            "scores at least min_score (clerk)", _ok("SpeakerChange"), [_id("sitting_id")], "SpeakerAccept")},
+        "/sittings/{sitting_id}/speakers/assign": {"post": _write(
+            "One speaker for a run of segments or a whole turn (clerk)", _ok("SpeakerChange"), [_id("sitting_id")],
+            "SpeakerAssign")},
+        "/sittings/{sitting_id}/speakers/relabel": {"post": _write(
+            "Attribute every segment of a voice cluster (S3 …) to a person (clerk)", _ok("SpeakerChange"),
+            [_id("sitting_id")], "SpeakerRelabel")},
         "/sittings/{sitting_id}/review": {"post": _write(
             "Mark a transcribed sitting as reviewed (clerk)", _ok("Review"), [_id("sitting_id")])},
         "/sittings/{sitting_id}/agenda": {
