@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 
 from sanarip.errors import SanaripError
@@ -18,6 +19,8 @@ from sanarip.stenogram import Segment, Stenogram, parse_clock, to_srt
 
 MAX_CLIP_SECONDS = 15 * 60.0  # the longest MP4 anyone may ask the server to make
 MIN_CLIP_SECONDS = 0.5
+MOMENT_PATTERN = r"\d+(?::\d{1,2}){0,2}(?:\.\d+)?"  # 754.2, 12:34, 1:02:03
+RANGE_RE = re.compile(f"{MOMENT_PATTERN}-{MOMENT_PATTERN}")  # the shape of START-END (not yet its sense)
 
 
 class RangeError(SanaripError, ValueError):

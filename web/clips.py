@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 
-from sanarip.clips import ClipRange, RangeError, clip_key, clip_range, parse_range
+from sanarip.clips import RANGE_RE, ClipRange, RangeError, clip_key, clip_range, parse_range
 from sanarip.models import Sitting
 from sanarip.pipeline import ClipPayload
 from sanarip.throttle import window_hit
@@ -31,21 +31,24 @@ RETRY_AFTER = 5  # seconds: a short clip is made in about that long
 EMBED_WIDTH, EMBED_HEIGHT = 640, 480  # the iframe oEmbed proposes: 16:9 video plus a few transcript lines
 
 
-def _range_or_400(sitting: Sitting) -> ClipRange:
+def _range_or_400(sitting: Sitting, impossible: int) -> ClipRange:
+    """The request's range: a malformed one is a 400; a well-formed one this sitting cannot give
+    (backwards, past its end, too long) is ``impossible`` — the API's 404, as the clip does not exist."""
     if not sitting.duration:
         abort(404, _("Sitting %(id)s has no recorded media to clip.", id=sitting.id))
+    raw = request.args.get("t", "")
     try:
-        return clip_range(request.args.get("t", ""), sitting.duration)
+        return clip_range(raw, sitting.duration)
     except RangeError as exc:
-        abort(400, str(exc))
+        abort(impossible if RANGE_RE.fullmatch(raw.strip()) else 400, str(exc))
 
 
-def _clip(sitting_id: int) -> tuple[str, ClipRange, bool]:
+def _clip(sitting_id: int, impossible: int = 400) -> tuple[str, ClipRange, bool]:
     """(storage key, range, ready?) of the clip the request names, queueing its job when it is not made."""
     burn = request.args.get("captions") == "burn"
     rt = runtime()
     with rt.db.session(readonly=True) as s:
-        rng = _range_or_400(sitting_or_404(s, sitting_id))
+        rng = _range_or_400(sitting_or_404(s, sitting_id), impossible)
     key = clip_key(sitting_id, rng, burn)
     if rt.storage.exists(key):
         return key, rng, True
@@ -75,7 +78,7 @@ def clip_mp4(sitting_id: int):
 @bp.route("/api/v1/sittings/<int:sitting_id>/clip")
 def api_clip(sitting_id: int):
     """The API's view of a clip: where the MP4 is once made (202 while it is being made)."""
-    key, rng, ready = _clip(sitting_id)
+    key, rng, ready = _clip(sitting_id, impossible=404)
     url = external_url("clips.clip_mp4", sitting_id=sitting_id, t=rng.text(),
                        **({"captions": "burn"} if key.endswith("-captions.mp4") else {}))
     if ready:

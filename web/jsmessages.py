@@ -26,6 +26,7 @@ MESSAGES: dict[str, str] = {
     "copied": N_("Link copied"),
     "error": N_("Error %(status)s"),
     "reverted": N_("Reverted ✓"),
+    "saved": N_("Saved ✓"),
 }
 
 def plural_(singular: str, plural: str, n: int = 2) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sanarip.agenda import MAX_ITEMS as MAX_AGENDA_ITEMS
+from sanarip.clips import RANGE_RE
 from sanarip.editing import MAX_TEXT
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
 from sanarip.sittings import SittingStatus
@@ -59,8 +60,7 @@ WRITE_ERRORS = {
     "413": _ok("Error", "Payload too large"),
     "415": _ok("Error", "The body is not JSON"),
 }
-MOMENT = r"\d+(?::\d{1,2}){0,2}(?:\.\d+)?"  # 754.2, 12:34, 1:02:03
-CLIP_T = _param("t", required=True, schema={"type": "string", "maxLength": 40, "pattern": f"^{MOMENT}-{MOMENT}$"},
+CLIP_T = _param("t", required=True, schema={"type": "string", "maxLength": 40, "pattern": f"^{RANGE_RE.pattern}$"},
                 desc="The range START-END in seconds or clock values: 754-790, 12:34-13:10, 1:02:03-1:04:00")
 PAGING = [_param("page", schema={"type": "integer", "minimum": 1, "maximum": 10_000}, desc="Page number, from 1"),
           _param("per_page", schema={"type": "integer", "minimum": 1, "maximum": 500},

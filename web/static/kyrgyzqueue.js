@@ -48,7 +48,7 @@
         if (resp.ok) {
           item.dataset.version = body.version;
           item.classList.add("done");
-          status.textContent = "✓";
+          status.textContent = window.sanaripT("saved");
         } else {
           status.textContent = body.error || String(resp.status);
         }
