@@ -2,6 +2,7 @@
 // through the editor's API (the server spreads the word times and labels the language).
 (function () {
   "use strict";
+  const t = window.sanaripT;
   document.querySelectorAll(".kyrgyz-sitting").forEach((section) => {
     const video = section.querySelector(".kq-player");
     const csrf = section.dataset.csrf;
@@ -48,7 +49,7 @@
         if (resp.ok) {
           item.dataset.version = body.version;
           item.classList.add("done");
-          status.textContent = window.sanaripT("saved");
+          status.textContent = t("saved");
         } else {
           status.textContent = body.error || String(resp.status);
         }
