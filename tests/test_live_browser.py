@@ -116,7 +116,12 @@ def test_live_page_follows_the_subtitle_rendition(tmp_path, testdata, browser):
                 time.sleep(0.5)
             new_line_after = timeline[-1][0]
             assert shown > first and new_line_after <= 10, f"no new line within 10 s: {timeline}"
-            # The highlighted line is the cue under the playhead (wait for a moment inside a cue).
+            # The highlighted line is the cue under the playhead. At the live edge the newest words are
+            # not cues yet, so the viewer steps back into the newest line (as after a click on it).
+            page.evaluate("""() => { const v = document.getElementById('player');
+                const track = Array.from(v.textTracks).find((t) => t.cues && t.cues.length);
+                const cues = Array.from(track.cues).filter((c) => c.endTime - c.startTime > 0.6);
+                v.currentTime = cues[cues.length - 1].startTime + 0.3; }""")
             page.wait_for_function("""() => {
                 const v = document.getElementById('player');
                 const track = Array.from(v.textTracks).find((t) => t.cues && t.cues.length);
