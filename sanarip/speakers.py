@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sanarip.errors import NotFound
-from sanarip.models import Person, SegmentSource, TranscriptSegment, VoiceProfile
+from sanarip.models import Person, SegmentSource, Sitting, TranscriptSegment, VoiceProfile
 from sanarip.stenogram import Segment
 from sanarip.transcripts import replace_automatic, working_segments
 
@@ -300,6 +300,8 @@ def _attribute(s: Session, rows: Iterable[TranscriptSegment], person_id: int, ed
 
 
 def _sitting_rows(s: Session, sitting_id: int) -> list[TranscriptSegment]:
+    if s.get(Sitting, sitting_id) is None:
+        raise NotFound(f"there is no sitting number {sitting_id}")
     return list(s.scalars(select(TranscriptSegment).where(TranscriptSegment.sitting_id == sitting_id)
                           .order_by(TranscriptSegment.start, TranscriptSegment.id)))
 

@@ -144,7 +144,8 @@ def _schemas() -> dict[str, Any]:
             "speaker": {**ID, "nullable": True, "description": "Person id, or null"}}},
         "SpeakerAccept": {**closed, "properties": {
             "min_score": {"type": "number", "minimum": 0, "maximum": 1},
-            "segments": {"type": "array", "maxItems": 5000, "items": ID}}},
+            "segments": {"type": "array", "nullable": True, "maxItems": 5000, "items": ID,
+                         "description": "These segments' proposals; null or absent: every one above min_score"}}},
         "SpeakerAssign": {**closed, "required": ["segments", "person"], "properties": {
             "segments": {"type": "array", "minItems": 1, "maxItems": 5000, "items": ID}, "person": ID}},
         "SpeakerRelabel": {**closed, "required": ["label", "person"], "properties": {
