@@ -57,7 +57,8 @@ def test_busy_database_is_503_with_retry_after_never_500(app):
     client = app.test_client()
     token = csrf(client)
     with write_lock(app.config["db_file"]):
-        page = client.post("/login", data={"username": "clara", "password": PASSWORD, "csrf_token": token})
+        page = client.post("/login", data={"username": "clara", "password": PASSWORD, "csrf_token": token},
+                           headers={"Accept-Language": "en"})  # the message in English
         assert page.status_code == 503 and int(page.headers["Retry-After"]) >= 1
         assert b"busy" in page.data and b"Traceback" not in page.data
         api = client.get("/api/v1/committees")  # the API's rate-limit counter must write
