@@ -5,12 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test install lint
 
-# editable_mode=compat: the top-level packages sit in the project root, where setuptools' default
-# editable finder prints a warning banner on every install; a path entry needs no finder.
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[dev]'
 	# The speaker encoder's weights only (transcribe/voice.py runs them in NumPy): no torch.
 	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 	touch $@
