@@ -50,13 +50,13 @@ def test_demo_runs_the_whole_pipeline(tmp_path, browser):
     deadline = time.monotonic() + 60
     while True:  # the home page is static: reload until the recorder has made the sitting live
         page.goto(f"{base}/")
-        if page.locator(f"a.live-badge[href='/live/{sitting}']").count() or time.monotonic() > deadline:
+        if page.locator(f"li.card:has(.live-badge) a[href='/live/{sitting}']").count() or time.monotonic() > deadline:
             break
         time.sleep(1)
-    assert page.locator(f"a.live-badge[href='/live/{sitting}']").count() == 1  # LIVE on the home page
+    assert page.locator(f"li.card:has(.live-badge) a[href='/live/{sitting}']").count() == 1  # LIVE on the home page
     page.goto(f"{base}/live/{sitting}")
     page.wait_for_selector("#transcript li.partial", timeout=60_000)  # words as they are heard
-    page.wait_for_selector("#transcript li:not(.partial)", timeout=60_000)  # the live draft is rolling
+    page.wait_for_selector("#transcript li:not(.partial)", timeout=150_000)  # the live draft is rolling
     committed = "#transcript li:not(.partial)"
     first = page.locator(committed).count()
     assert page.locator("#ended").is_hidden()
