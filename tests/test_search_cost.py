@@ -77,7 +77,9 @@ def test_spelling_variants_share_one_cached_result(settings_env):
     with app.app_context():
         index = search_index()
         first = index.search("Бюджет комитета")
-        for variant in ("бюджет   комитета", "КОМИТЕТА бюджет", "бюджеты комитет"):
+        # Case, spacing and order; not inflection: a word is also searched in its Kyrgyz reading, where
+        # "бюджеты" and "бюджет" are different words, so those two queries may well differ.
+        for variant in ("бюджет   комитета", "КОМИТЕТА бюджет", "комитета  БЮДЖЕТ"):
             assert index.search(variant) is first  # one entry: varying the spelling cannot bypass the cache
         assert index.search("бюджет OR налог") is index.search("налог OR бюджет")
         assert index.search("бюджет -налог") is not first
