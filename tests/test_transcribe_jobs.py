@@ -93,8 +93,9 @@ def test_final_pass_deletes_the_working_files(sqlite_runtime, testdata):
     assert put_chunks(rt.storage, sid, audio) >= 5 and put_chunks(rt.storage, other, audio[:32000]) == 1
     assert len(rt.storage.list(audio_chunks_prefix(sid))) >= 5
     following = worker.run_inline(rt, "transcribe", {"sitting": sid, "model": "tiny.en"})
-    for job in following:  # the rest of the final pass (index)
-        worker.run_inline(rt, job.kind, job.to_dict())
+    while following:  # the rest of the final pass (diarize, index)
+        job = following.pop(0)
+        following += worker.run_inline(rt, job.kind, job.to_dict())
     with rt.db.session(readonly=True) as s:
         assert s.get(Sitting, sid).status == "transcribed"
     assert texts(rt, sid, "final")
