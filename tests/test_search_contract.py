@@ -232,7 +232,9 @@ def test_malformed_queries_raise_clear_errors(index, bad):
 
 def test_parser_keeps_terms_analyzed():
     q = parse('Депутаты "налоговый кодекс" бюдж* -ёлка')
-    assert [a.terms for a in q.positive_atoms] == [("депутат",), ("налогов", "кодекс"), ("бюдж",)]
+    # each clause: the Russian/English reading, then the Kyrgyz one where it differs (OR-ed)
+    assert [[a.terms for a in clause] for clause in q.clauses] == [
+        [("депутат",)], [("налогов", "кодекс"), ("налоговый", "кодекс")], [("бюдж",)]]
     assert q.excluded[0].terms == ("елк",)
 
 
