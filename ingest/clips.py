@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ingest.media import MediaError, ffmpeg_exe
 from sanarip.clips import ClipRange, clip_key, clip_subtitles
 from sanarip.jobs import JobContext
+from sanarip.medialayout import build_playlist
 from sanarip.models import MediaSegment, Sitting
 from sanarip.pipeline import ClipPayload
 from sanarip.runtime import Runtime
@@ -48,22 +49,17 @@ def _segments(rt: Runtime, sitting_id: int, rng: ClipRange) -> list[MediaSegment
 
 def _local_playlist(rt: Runtime, rows: list[MediaSegment], tmp: Path) -> Path:
     """A VOD playlist of ``rows`` whose segment files ffmpeg can open (copied here unless on local disk)."""
-    target = max(int(m.duration + 0.999) for m in rows if not m.is_gap)
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
-             "#EXT-X-PLAYLIST-TYPE:VOD"]
+    paths: dict[int, Path] = {}
     for m in rows:
         if m.is_gap:
-            lines.append("#EXT-X-DISCONTINUITY")
             continue
         if isinstance(rt.storage, LocalStorage):
-            path = rt.storage.path(m.path)
+            paths[m.seq] = rt.storage.path(m.path)
         else:
-            path = tmp / Path(m.path).name
-            path.write_bytes(rt.storage.get_bytes(m.path))
-        lines += [f"#EXTINF:{m.duration:.6f},", str(path)]
-    lines.append("#EXT-X-ENDLIST")
+            paths[m.seq] = tmp / Path(m.path).name
+            paths[m.seq].write_bytes(rt.storage.get_bytes(m.path))
     playlist = tmp / "range.m3u8"
-    playlist.write_text("\n".join(lines) + "\n")
+    playlist.write_text(build_playlist(rows, final=True, uri=lambda m: str(paths[m.seq])))
     return playlist
 
 

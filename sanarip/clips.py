@@ -88,15 +88,16 @@ def clip_key(sitting_id: int, rng: ClipRange, burn: bool = False) -> str:
     return f"{sitting_prefix(sitting_id)}/clips/{rng.start_ms}-{rng.end_ms}{'-captions' if burn else ''}.mp4"
 
 
+def overlapping(segments: list[Segment], rng: ClipRange) -> list[Segment]:
+    """The segments that overlap the range, as they are (on the sitting's clock)."""
+    return [seg for seg in segments if seg.end > rng.start and seg.start < rng.end]
+
+
 def range_segments(segments: list[Segment], rng: ClipRange) -> list[Segment]:
     """The segments that overlap the range, on the clip's own clock (0 = the range's start)."""
-    out = []
-    for seg in segments:
-        if seg.end <= rng.start or seg.start >= rng.end:
-            continue
-        start, end = max(seg.start, rng.start) - rng.start, min(seg.end, rng.end) - rng.start
-        out.append(dataclasses.replace(seg, start=round(start, 3), end=round(end, 3), words=[]))
-    return out
+    return [dataclasses.replace(seg, start=round(max(seg.start, rng.start) - rng.start, 3),
+                                end=round(min(seg.end, rng.end) - rng.start, 3), words=[])
+            for seg in overlapping(segments, rng)]
 
 
 def clip_subtitles(st: Stenogram, rng: ClipRange) -> str:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import RequestRedirect
 
-from sanarip.clips import RANGE_RE, ClipRange, RangeError, clip_key, clip_range, parse_range
+from sanarip.clips import RANGE_RE, ClipRange, RangeError, clip_key, clip_range, overlapping, parse_range
 from sanarip.models import Sitting
 from sanarip.pipeline import ClipPayload
 from sanarip.throttle import window_hit
@@ -98,8 +98,7 @@ def embed(sitting_id: int):
             rng = parse_range(raw) if raw else ClipRange(0.0, sitting.duration or 0.0)
         except RangeError as exc:
             abort(400, str(exc))
-        segments = [seg for seg in public_stenogram(s, sitting).segments
-                    if raw and seg.end > rng.start and seg.start < rng.end]
+        segments = overlapping(public_stenogram(s, sitting).segments, rng) if raw else []
         return render_template("embed.html", sitting=sitting, rng=rng, segments=segments,
                                page_url=external_url("public.sitting_page", sitting_id=sitting_id,
                                                      **({"t": rng.text()} if raw else {})))
