@@ -250,6 +250,17 @@ def browser():
         b.close()
 
 
+@pytest.fixture
+def page(browser, request):
+    """A new English page; its screenshot lands in test-artifacts/<test>.png at the end."""
+    context = browser.new_context(locale="en-US")
+    pg = context.new_page()
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
 # --- SMTP (alerts) ---------------------------------------------------------------------------
 @pytest.fixture
 def smtp_sink(request) -> Iterator:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS, run_cli
-from tests.services import free_port, wait_for_port
+from tests.services import end_process, free_port, wait_for_port
 from tests.streams import make_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,18 +34,7 @@ def site(tmp_path_factory, testdata):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, proc=server)
     yield {"url": f"http://127.0.0.1:{port}", "sitting": sitting, "env": env, "person": person}
-    server.terminate()
-    server.wait(10)
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(locale="en-US")
-    pg = context.new_page()
-    yield pg
-    ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    end_process(server)
 
 
 def segments(site) -> list[dict]:
