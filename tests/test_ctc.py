@@ -58,6 +58,25 @@ def test_long_audio_is_decoded_in_overlapping_windows_without_losing_a_frame(tin
     assert [(w.word.strip(), w.start, w.end) for w in words] == [(a, round(b, 3), round(c, 3)) for a, b, c in times]
 
 
+def test_a_wav2vec2_shaped_model_keeps_every_frame_across_windows(tmp_path):
+    """wav2vec2's unpadded conv stack gives ``(n - 400) // 320 + 1`` frames, not ``n / 320``: the
+    windows' kept frames still tile the recording exactly, and the input is normalised as
+    Hugging Face's feature extractor does."""
+    from tests import w2vctc
+
+    model = load_ctc_uncached(w2vctc.build(tmp_path / "w2v", conv=16, width=32, layers=1, heads=2))
+    assert (model.stride, model.normalize) == (FRAME, True)
+    audio = np.random.default_rng(3).normal(0.05, 0.2, int(47.3 * SAMPLE_RATE)).astype(np.float32)
+    plan = windows(len(audio), model)
+    assert len(plan) == 3 and all(b - a <= model.window for a, b, _, _ in plan)
+    assert len({k - f for _, _, f, k in plan}) <= 2  # equal kept lengths, to a frame
+    assert frame_logits(model, audio).shape == model.run(audio).shape == ((len(audio) - 400) // FRAME + 1, 41)
+    x = audio[:SAMPLE_RATE].astype(np.float64)
+    expected = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+    assert np.allclose(model.prepare(audio[:SAMPLE_RATE]), expected, atol=1e-5)
+    assert model.prepare(audio[:SAMPLE_RATE]).dtype == np.float32
+
+
 def test_ctc_span_gets_the_whisper_paths_clamping_and_guards(tiny):
     model = load_ctc_uncached(tiny)
     lead = np.zeros(SAMPLE_RATE * 2, np.float32)
