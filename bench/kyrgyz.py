@@ -100,11 +100,11 @@ def bench_stemmer() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
-    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each (the tiny model: 5x more)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each (the tiny model: 20x more)")
     parser.add_argument("--model", type=Path, help="also an operator's CTC model folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        bench_ctc("tiny", tinyctc.build(Path(tmp) / "tiny"), args.seconds, 5 * args.rounds)
+        bench_ctc("tiny", tinyctc.build(Path(tmp) / "tiny"), args.seconds, 20 * args.rounds)
         bench_ctc("wav2vec2-like", w2vctc.build(Path(tmp) / "w2v"), args.seconds, args.rounds)
     if args.model:
         bench_ctc(args.model.name, args.model, args.seconds, args.rounds)
