@@ -5,7 +5,8 @@
 * CTC: the backend's whole path for a recording (``transcribe_piece``: windows, normalisation,
   inference, greedy decoding, word times, segments) against bare onnxruntime — a fresh
   ``InferenceSession`` with default options, ``run`` on exactly the same windows, already
-  prepared — timed in the same run, alternating which goes first (ratio; goal ≤ 1.1). Two models
+  prepared — timed in the same run, alternating which goes first, with a pause between (onnxruntime's
+  idle threads spin for a while and slow the other session's next run) (ratio; goal ≤ 1.1). Two models
   are built here: the tiny test model (``tests/tinyctc.py``: one strided convolution, where fixed
   costs dominate) and one shaped like a small wav2vec2 (``tests/w2vctc.py``: a 7-layer conv
   encoder and 4 transformer layers, random weights: its compute is real, its words are not);
@@ -55,27 +56,30 @@ def bench_ctc(name: str, model_dir: Path, seconds: float, rounds: int) -> None:
     for feed in feeds[:2]:  # warm both sessions
         bare_session.run(None, feed)
         model.session.run(None, feed)
-    backend, bare = [], []
-    for r in range(rounds):  # alternate which goes first, so neither always runs on a warmer cache
-        for which in ((0, 1) if r % 2 else (1, 0)):
+    sessions = {"fresh": bare_session, "own": model.session}
+    times: dict[str, list[float]] = {"fresh": [], "own": [], "backend": []}
+    order = list(times)
+    for r in range(rounds):  # rotate which goes first, so none always runs on a warmer cache
+        for which in order[r % 3:] + order[:r % 3]:
+            time.sleep(0.05)  # the other session's threads stop spinning (they slow a run right after by ~8 ms)
             start = time.perf_counter()
-            if which == 0:
-                for feed in feeds:
-                    bare_session.run(None, feed)
-                bare.append(time.perf_counter() - start)
-            else:
+            if which == "backend":
                 segments = transcribe_piece(model, audio)
-                backend.append(time.perf_counter() - start)
+            else:
+                for feed in feeds:
+                    sessions[which].run(None, feed)
+            times[which].append(time.perf_counter() - start)
     logits = model.run(audio[plan[0][0]:plan[0][1]])
     nonblank = float(np.mean(logits.argmax(1) != model.blank))
     computed = sum(b - a for a, b, _, _ in plan) / len(audio)
-    b, o = min(bare), min(backend)
-    paired = statistics.median(x / y for x, y in zip(backend, bare, strict=True))
+    b, own, o = min(times["fresh"]), min(times["own"]), min(times["backend"])
+    paired = statistics.median(x / y for x, y in zip(times["backend"], times["fresh"], strict=True))
     print(f"ctc {name} ({_describe(model_dir)}): {seconds:.0f} s of audio in {len(plan)} windows of "
           f"{(plan[0][1] - plan[0][0]) / 16000:.1f} s (overlap: {computed:.3f}x the audio computed), "
           f"{sum(len(s.words) for s in segments)} words, {nonblank:.0%} non-blank frames; "
-          f"bare onnxruntime {b:.4f} s ({1000 * b / len(plan):.1f} ms a window), backend {o:.4f} s; "
-          f"ratio {o / b:.3f} best of {rounds}, {paired:.3f} median of pairs (goal ≤ 1.1)")
+          f"bare onnxruntime {b:.4f} s ({1000 * b / len(plan):.1f} ms a window; {own:.4f} s on the backend's "
+          f"session), backend {o:.4f} s; ratio {o / b:.3f} best of {rounds} ({o / own:.3f} against the backend's "
+          f"session), {paired:.3f} median of runs (goal ≤ 1.1)")
 
 
 def bench_lid() -> None:
