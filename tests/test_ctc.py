@@ -58,6 +58,27 @@ def test_long_audio_is_decoded_in_overlapping_windows_without_losing_a_frame(tin
     assert [(w.word.strip(), w.start, w.end) for w in words] == [(a, round(b, 3), round(c, 3)) for a, b, c in times]
 
 
+def test_greedy_decoding_of_sentencepiece_tokens_pauses_and_held_letters():
+    """``▁`` opens a word, ``|`` ends one, a blank between two equal tokens makes two letters, a held
+    token is one letter lasting to its last frame, ``<unk>`` writes nothing, half a second of blanks
+    ends a word; the confidence is the mean probability over the letters' frames."""
+    from transcribe.ctc import CtcModel, greedy_words
+
+    vocab = ["<pad>", "▁с", "а", "л", "|", "<unk>", "▁"]
+    model = CtcModel(Path("."), None, "input_values", vocab, 0, FRAME, False)
+    path = ["▁с", "а", "а", "<pad>", "а", "л", "<unk>", "|", "<pad>", "а", "л"] + ["<pad>"] * 30 + ["л", "▁", "а"]
+    logits = np.full((len(path), len(vocab)), -5.0, np.float32)
+    for t, token in enumerate(path):
+        logits[t, vocab.index(token)] = 5.0
+    logits[1, vocab.index("л")] = 4.0  # a less certain frame: it lowers the first word's confidence
+    words = greedy_words(model, logits, offset=10.0)
+    assert [(w.word, w.start, w.end) for w in words] == [
+        (" саал", 10.0, 10.12), (" ал", 10.18, 10.22), (" л", 10.82, 10.84), (" а", 10.86, 10.88)]
+    sure = 1 / (1 + 6 * np.exp(-10.0))  # the best token at 5, six others at -5
+    first = (4 * sure + 1 / (1 + np.exp(-1.0) + 5 * np.exp(-10.0))) / 5  # five frames, one at 5 against 4
+    assert words[0].probability == round(first, 3) < words[1].probability == round(sure, 3)
+
+
 def test_a_wav2vec2_shaped_model_keeps_every_frame_across_windows(tmp_path):
     """wav2vec2's unpadded conv stack gives ``(n - 400) // 320 + 1`` frames, not ``n / 320``: the
     windows' kept frames still tile the recording exactly, and the input is normalised as
