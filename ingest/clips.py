@@ -84,7 +84,7 @@ def _smart(files: list[Path], playlist: Path, offset: float, rng: ClipRange, srt
     video = tmp / "video.ts"
     try:
         report = smart_cut(files, origin, offset, offset + rng.duration, video, PRESET)
-    except CannotSmartCut as exc:
+    except (CannotSmartCut, av.FFmpegError) as exc:  # a packet the copy cannot take: ffmpeg's re-encode copes
         log.info("clip %s: whole range re-encoded (%s)", rng.text(), exc)
         return None
     out = tmp / "clip.mp4"
