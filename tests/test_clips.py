@@ -283,3 +283,31 @@ def test_smart_cut_re_encodes_a_last_gop_whose_frames_are_reordered(tmp_path):
                     "-c:v", "mpeg2video", str(mpeg2)], check=True)
     with pytest.raises(CannotSmartCut, match="not H.264"):  # make_clip re-encodes such a range whole
         smart_cut([mpeg2], 0.0, 0.5, 1.5, tmp_path / "none.ts")
+
+
+@pytest.mark.browser
+def test_a_smart_cut_clip_plays_across_its_joins_in_a_browser(browser, sitting):
+    """Chromium plays the MP4 through the join from the re-encoded head (x264's parameter sets) into the
+    copied GOPs (the source encoder's, carried in band) without a decoding error or a corrupted frame."""
+    rt, sid = sitting["rt"], sitting["id"]
+    cut_clip(rt, sid, ClipRange(3.3, 15.7))
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port)],
+                              env=sitting["env"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        wait_for_port(port, timeout=120, proc=server)
+        page.goto(f"http://127.0.0.1:{port}/s/{sid}")  # a page whose CSP lets it play this site's media
+        page.evaluate("src => { const v = document.createElement('video'); v.id = 'clip'; v.muted = true; "
+                      "v.src = src; document.body.append(v); }", f"/s/{sid}/clip.mp4?t=3.3-15.7")
+        page.wait_for_function("() => document.getElementById('clip').readyState >= 2", timeout=20000)
+        page.evaluate("() => document.getElementById('clip').play()")
+        page.wait_for_function("() => document.getElementById('clip').currentTime > 3", timeout=30000)
+        quality = page.evaluate("() => { const v = document.getElementById('clip'); const q = "
+                                "v.getVideoPlaybackQuality(); return [v.error && v.error.code, "
+                                "q.totalVideoFrames, q.corruptedVideoFrames]; }")
+        assert quality[0] is None and quality[1] >= 20 and quality[2] == 0, quality
+    finally:
+        context.close()
+        end_process(server)
