@@ -6,7 +6,7 @@ measured in the same run (the product's own overhead: segment selection, subtitl
 The sitting is a synthetic recording (test pattern + real speech looped) imported as usual, with
 one transcript line every 5 s.
 
-    python bench/clips.py [--size 1280x720] [--fps 25] [--minutes 1 5 15]
+    python bench/clips.py [--size 1280x720] [--fps 25] [--minutes 1 5 15] [--captions soft burn]
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ def main() -> None:
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 5, 15])
+    parser.add_argument("--captions", nargs="+", choices=["soft", "burn"], default=["soft", "burn"],
+                        help="which clips to make: soft subtitles (with the bare ffmpeg baseline), burned-in captions")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sanarip-bench-clips-") as tmp_name:
         tmp = Path(tmp_name)
@@ -79,7 +81,7 @@ def main() -> None:
                                            for t in range(0, int(length) - 5, 5)])
         for minutes in args.minutes:
             rng = ClipRange(10.0, 10.0 + minutes * 60)
-            for burn in (False, True):
+            for burn in [kind == "burn" for kind in args.captions]:
                 started = time.perf_counter()
                 make_clip(rt, sitting, rng, burn)
                 took = time.perf_counter() - started

@@ -68,20 +68,46 @@ class Compiled:
         return True
 
 
-def atom_matches(atom: Atom, stems: list[str], stemset: set[str]) -> bool:
-    if atom.kind == "word":
-        return atom.terms[0] in stemset
-    if atom.kind == "prefix":
-        return any(s.startswith(atom.terms[0]) for s in stemset)
-    first, n = atom.terms[0], len(atom.terms)
-    if first not in stemset:
-        return False
-    return any(stems[i:i + n] == list(atom.terms) for i in range(len(stems) - n + 1) if stems[i] == first)
+class AnalyzedSegment:
+    """One segment's words, analysed once, with the positions of each stem (and of each prefix length the
+    saved searches use), so that checking a candidate subscription or marking its words is dict lookups."""
 
+    def __init__(self, text: str, language: str | None, prefix_lengths: set[int]) -> None:
+        self.spans, self.stems = words(text, language)
+        self.positions: dict[str, list[int]] = defaultdict(list)
+        for i, stem in enumerate(self.stems):
+            self.positions[stem].append(i)
+        # The prefixes (of the lengths the saved searches use) its words begin with: candidates' keys.
+        self.prefixes = {stem[:n] for n in prefix_lengths for stem in self.positions if len(stem) >= n}
+        self._prefix_hits: dict[str, list[int]] = {}
 
-def query_matches(query: Query, stems: list[str], stemset: set[str]) -> bool:
-    return (all(any(atom_matches(a, stems, stemset) for a in clause) for clause in query.clauses)
-            and not any(atom_matches(a, stems, stemset) for a in query.excluded))
+    def prefix_hits(self, prefix: str) -> list[int]:
+        """Positions of the words whose stem begins with ``prefix`` (found once per segment and prefix)."""
+        hits = self._prefix_hits.get(prefix)
+        if hits is None:
+            hits = self._prefix_hits[prefix] = sorted(i for stem, where in self.positions.items()
+                                                      if stem.startswith(prefix) for i in where)
+        return hits
+
+    def atom_hits(self, atom: Atom) -> list[int]:
+        """The word positions ``atom`` matches (a phrase: every word of each occurrence); empty: no match."""
+        if atom.kind == "word":
+            return self.positions.get(atom.terms[0], [])
+        if atom.kind == "prefix":
+            return self.prefix_hits(atom.terms[0])
+        n, stems, hits = len(atom.terms), self.stems, []
+        for i in self.positions.get(atom.terms[0], ()):
+            if tuple(stems[i:i + n]) == atom.terms:
+                hits.extend(range(i, i + n))
+        return hits
+
+    def matches(self, query: Query) -> bool:
+        return (all(any(self.atom_hits(a) for a in clause) for clause in query.clauses)
+                and not any(self.atom_hits(a) for a in query.excluded))
+
+    def hits(self, query: Query) -> frozenset[int]:
+        """What ``search.highlight.matched_words`` finds, from the positions."""
+        return frozenset(i for a in query.positive_atoms for i in self.atom_hits(a))
 
 
 class Matcher:
@@ -97,10 +123,12 @@ class Matcher:
     def add_search(self, c: Compiled) -> None:
         assert c.query is not None
         clause = max(c.query.clauses, key=lambda cl: min(len(a.terms[0]) for a in cl))
+        for atom in [*c.query.positive_atoms, *c.query.excluded]:  # every prefix is looked up in a segment
+            if atom.kind == "prefix":
+                self.prefix_lengths.add(len(atom.terms[0]))
         for atom in clause:
             if atom.kind == "prefix":
                 self.by_prefix[atom.terms[0]].append(c)
-                self.prefix_lengths.add(len(atom.terms[0]))
             else:
                 self.by_term[atom.terms[0]].append(c)
 
@@ -110,23 +138,30 @@ class Matcher:
     def add_committee(self, slug: str, c: Compiled) -> None:
         self.by_committee[slug].append(c)
 
-    def match(self, doc: Document, live: bool = False) -> list[tuple[Compiled, Query | None]]:
-        """The subscriptions ``doc`` matches (a live segment: only those that asked for live)."""
-        _, stems = words(doc.text, doc.language)
-        stemset = set(stems)
+    def analyze(self, doc: Document) -> AnalyzedSegment:
+        return AnalyzedSegment(doc.text, doc.language, self.prefix_lengths)
+
+    def match(self, doc: Document, live: bool = False,
+              seg: AnalyzedSegment | None = None) -> list[tuple[Compiled, Query | None]]:
+        """The subscriptions ``doc`` matches (a live segment: only those that asked for live); ``seg``:
+        ``analyze(doc)`` when the caller keeps it (for the snippets)."""
+        seg = seg or self.analyze(doc)
         found: dict[int, tuple[Compiled, Query | None]] = {}
         candidates: dict[int, Compiled] = {}
-        for stem in stemset:
+        for stem in seg.positions:
             for c in self.by_term.get(stem, ()):
                 candidates[c.id] = c
-            for n in self.prefix_lengths:
-                if len(stem) >= n:
-                    for c in self.by_prefix.get(stem[:n], ()):
-                        candidates[c.id] = c
+        for prefix in seg.prefixes:
+            for c in self.by_prefix.get(prefix, ()):
+                candidates[c.id] = c
+        verdicts: dict[int, bool] = {}  # many subscriptions share a saved query: check each query once
         for c in candidates.values():
-            if (c.draft or not live) and c.accepts(doc) and c.query is not None \
-                    and query_matches(c.query, stems, stemset):
-                found[c.id] = (c, c.query)
+            if (c.draft or not live) and c.query is not None and c.accepts(doc):
+                ok = verdicts.get(id(c.query))
+                if ok is None:
+                    ok = verdicts[id(c.query)] = seg.matches(c.query)
+                if ok:
+                    found[c.id] = (c, c.query)
         followers = self.by_committee.get(doc.committee, [])
         if doc.speaker_id is not None:
             followers = [*followers, *self.by_person.get(doc.speaker_id, ())]
@@ -203,8 +238,9 @@ def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False, matcher
         modes: set[str] = set()
         snippets: dict[tuple, str] = {}  # many subscriptions share a query: one snippet per segment and query
         for doc in docs:
-            analyzed = None
-            for c, query in matcher.match(doc, live):
+            seg = matcher.analyze(doc)
+            by_hits: dict[frozenset[int], str] = {}  # queries that mark the same words share a snippet
+            for c, query in matcher.match(doc, live, seg):
                 # The same segment again, or (for a live subscriber) the final pass's text of a moment already sent.
                 if (c.per_sitting and c.id in told) or (c.id, doc.segment) in known:
                     continue
@@ -212,8 +248,11 @@ def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False, matcher
                     continue
                 key = (doc.segment, id(query))  # one Query object per distinct saved query (load_matcher)
                 if key not in snippets:
-                    analyzed = analyzed or words(doc.text, doc.language)
-                    snippets[key] = snippet(doc.text, query or Query(), analyzed=analyzed)[0]
+                    hits = seg.hits(query) if query is not None else frozenset()
+                    if hits not in by_hits:
+                        by_hits[hits] = snippet(doc.text, query or Query(), analyzed=(seg.spans, seg.stems),
+                                                hits=set(hits))[0]
+                    snippets[key] = by_hits[hits]
                 rows.append({"subscription_id": c.id, "segment_id": doc.segment, "sitting_id": sitting_id,
                              "start": doc.start, "end": doc.end, "committee": doc.committee, "day": doc.day,
                              "speaker": doc.speaker, "snippet": snippets[key], "draft": live, "created_at": now})

@@ -31,12 +31,14 @@ def matched_words(stems: list[str], query: Query) -> set[int]:
 
 
 def snippet(text: str, query: Query, language: str | None = None, window: int = WINDOW_WORDS,
-            analyzed: tuple[list[tuple[int, int]], list[str]] | None = None) -> tuple[str, list[str]]:
+            analyzed: tuple[list[tuple[int, int]], list[str]] | None = None,
+            hits: set[int] | None = None) -> tuple[str, list[str]]:
     """(HTML snippet around the first match, the matched words in order), analyzed as the index did
     (by the segment's ``language``). ``analyzed``: ``words(text, language)`` when the caller has it
-    already (the alerts stage snippets one segment for many queries)."""
+    already, and ``hits``: ``matched_words`` of it (the alerts stage snippets one segment for many
+    queries, with its own index of the segment's words)."""
     spans, stems = analyzed or words(text, language)
-    hits = sorted(matched_words(stems, query))
+    hits = sorted(matched_words(stems, query) if hits is None else hits)
     if not spans:
         return escape(text), []
     first = hits[0] if hits else 0

@@ -355,3 +355,30 @@ def test_a_committee_follower_hears_of_a_sitting_once_and_a_deputys_of_each_pass
                           .order_by(Subscription.id, AlertMatch.start)).all()
     assert kinds == [("committee", 0.0), ("person", 0.0), ("person", 4.0)]
     assert match_sitting(rt, ids["sitting"])["matches"] == 0
+
+
+@pytest.mark.parametrize("text, query, matched", [
+    ("Бюджеттик комиссия бюджет жөнүндө", "бюджет*", True),
+    ("Бюджет на следующий год и бюджетный кодекс", '"бюджет на" кодекс', True),
+    ("Бюджет на следующий год", "бюджет -сле*", False),  # an excluded prefix no clause files
+    ("Бюджет на следующий год", "год бюдж*", True),  # the prefix is in the clause not filed
+    ("Кодекс, кодекс и бюджет", "кодекс OR налог", True),
+    ("Налоговый кодекс", '"кодекс налог"', False),
+])
+def test_a_segment_is_checked_and_marked_as_the_search_marks_it(text, query, matched):
+    """The alerts matcher's word positions give the verdict and the marks ``search.highlight`` gives."""
+    from search.alerts import Compiled, Matcher
+    from search.base import Document
+    from search.highlight import matched_words, snippet
+    from search.query import parse
+
+    parsed = parse(query)
+    matcher = Matcher()
+    matcher.add_search(Compiled(1, "immediate", False, parsed))
+    doc = Document(1, 1, "budget", "2026-12-01", None, None, "ru", 0.0, 5.0, text, True)
+    seg = matcher.analyze(doc)
+    assert bool(matcher.match(doc, seg=seg)) is matched
+    if matched:
+        assert set(seg.hits(parsed)) == matched_words(seg.stems, parsed)
+        assert snippet(text, parsed, "ru")[0] == snippet(text, parsed, analyzed=(seg.spans, seg.stems),
+                                                         hits=set(seg.hits(parsed)))[0]

@@ -15,8 +15,10 @@ from faster_whisper import decode_audio
 from sqlalchemy import select
 
 import worker
+from ingest.clips import make_clip as cut_clip
 from ingest.importer import register
 from ingest.media import ffmpeg_exe
+from ingest.smartcut import OFFSET, CannotSmartCut, smart_cut
 from sanarip.clips import MAX_CLIP_SECONDS, ClipRange, RangeError, clip_key, clip_range, parse_range
 from sanarip.config import load_settings
 from sanarip.jobs import JobStatus
@@ -212,5 +214,100 @@ def test_range_link_plays_the_range_and_a_viewer_shares_one(browser, sitting):
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "clip-range.png"), full_page=True)
+        context.close()
+        end_process(server)
+
+
+def gray_frames(path: Path, shift: float = 0.0) -> list[tuple[float, np.ndarray]]:
+    """Every decoded frame of ``path``'s video as (time + shift, grey pixels)."""
+    with av.open(str(path)) as container:
+        return [(float(f.time) + shift, f.to_ndarray(format="gray").astype(int)) for f in container.decode(video=0)]
+
+
+def assert_same_frames(reference: list[tuple[float, np.ndarray]], cut: list[tuple[float, np.ndarray]],
+                       start: float, end: float, slack: float = 0.01) -> None:
+    """``cut`` holds exactly the reference frames shown in [start, end), in order, each at its time and
+    closer in pixels to its own source frame than to the frames either side (testsrc moves every frame).
+    ``slack``: how far the two clocks may be apart (a sitting's starts at its first audio sample, the
+    AAC priming before an MP4 source's first frame)."""
+    times = [t for t, _ in reference]
+    expected = [i for i, t in enumerate(times) if start - slack <= t < end - slack]
+    assert len(cut) == len(expected), (len(cut), len(expected))
+    for (t, pixels), i in zip(cut, expected, strict=True):
+        assert abs(t - times[i]) <= slack, (t, times[i])
+        diffs = {j: np.abs(reference[j][1] - pixels).mean() for j in (i - 1, i, i + 1) if 0 <= j < len(reference)}
+        assert min(diffs, key=diffs.get) == i and diffs[i] < 2.0, (t, diffs)
+
+
+def test_a_long_range_copies_its_middle_gops_and_keeps_every_frame(sitting):
+    """3.3-15.7 s: 3.3-4.0 re-encoded (mid-GOP), the GOPs 4-14 copied packet for packet, 14-15.7 copied
+    up to the end (no B-frames in this source); every frame is the source's, audio starts at 3.3 s."""
+    rt, sid, source = sitting["rt"], sitting["id"], sitting["source"]
+    rng = ClipRange(3.3, 15.7)
+    clip = sitting["tmp"] / "long.mp4"
+    clip.write_bytes(rt.storage.get_bytes(cut_clip(rt, sid, rng)))
+    kinds = streams(clip)
+    assert kinds["subtitle"][0] == "mov_text" and abs(kinds["video"][1] - rng.duration) <= 0.1
+    assert abs(lag(source, clip, 3.3) - 3.3) <= 0.1
+    assert_same_frames(gray_frames(source), gray_frames(clip, rng.start), rng.start, rng.end, slack=0.04)
+    with av.open(str(source)) as container:  # the keyframe at 8 s: its slice data is in the clip as it was
+        keyframe = next(bytes(p) for p in container.demux(video=0) if p.pts is not None
+                        and p.is_keyframe and abs(float(p.pts * p.time_base) - 8.0) < 0.01)
+    with av.open(str(clip)) as container:
+        packets = [bytes(p) for p in container.demux(video=0) if p.size]
+    assert any(keyframe[-2000:] in p for p in packets)
+    assert "Третья" not in subtitles(clip) and "Outside the range." in subtitles(clip)
+
+
+def test_smart_cut_re_encodes_a_last_gop_whose_frames_are_reordered(tmp_path):
+    """A source with B-frames (x264 -bf 3), in 6 s TS segments as a recording stores it: the head and the
+    last GOP are re-encoded, the GOPs between copied, every frame kept, decode times rising across the joins."""
+    out = tmp_path / "seg_%03d.ts"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=25:duration=14",
+                    "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "50", "-pix_fmt", "yuv420p",
+                    "-f", "segment", "-segment_time", "6", "-reset_timestamps", "0", str(out)], check=True)
+    files = sorted(tmp_path.glob("seg_*.ts"))
+    with av.open(str(files[0])) as first:
+        origin = first.start_time / av.time_base
+    reference = [(t - origin, f) for path in files for t, f in gray_frames(path)]
+    cut = tmp_path / "cut.ts"
+    report = smart_cut(files, origin, 3.3, 11.7, cut)
+    assert report.parts == ["head", "tail"] and report.copied == 6 * 25  # the GOPs 4-10 s, six seconds
+    assert report.encoded == round((4.0 - 3.3 + 11.7 - 10.0) * 25)
+    with av.open(str(cut)) as container:
+        dts = [p.dts for p in container.demux(video=0) if p.size]
+    assert all(b > a for a, b in zip(dts, dts[1:], strict=False))
+    assert_same_frames(reference, gray_frames(cut, 3.3 - OFFSET), 3.3, 11.7)
+    mpeg2 = tmp_path / "mpeg2.ts"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=25:duration=2",
+                    "-c:v", "mpeg2video", str(mpeg2)], check=True)
+    with pytest.raises(CannotSmartCut, match="not H.264"):  # make_clip re-encodes such a range whole
+        smart_cut([mpeg2], 0.0, 0.5, 1.5, tmp_path / "none.ts")
+
+
+@pytest.mark.browser
+def test_a_smart_cut_clip_plays_across_its_joins_in_a_browser(browser, sitting):
+    """Chromium plays the MP4 through the join from the re-encoded head (x264's parameter sets) into the
+    copied GOPs (the source encoder's, carried in band) without a decoding error or a corrupted frame."""
+    rt, sid = sitting["rt"], sitting["id"]
+    cut_clip(rt, sid, ClipRange(3.3, 15.7))
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "sanarip"), "serve", "--port", str(port)],
+                              env=sitting["env"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        wait_for_port(port, timeout=120, proc=server)
+        page.goto(f"http://127.0.0.1:{port}/s/{sid}")  # a page whose CSP lets it play this site's media
+        page.evaluate("src => { const v = document.createElement('video'); v.id = 'clip'; v.muted = true; "
+                      "v.src = src; document.body.append(v); }", f"/s/{sid}/clip.mp4?t=3.3-15.7")
+        page.wait_for_function("() => document.getElementById('clip').readyState >= 2", timeout=20000)
+        page.evaluate("() => document.getElementById('clip').play()")
+        page.wait_for_function("() => document.getElementById('clip').currentTime > 3", timeout=30000)
+        quality = page.evaluate("() => { const v = document.getElementById('clip'); const q = "
+                                "v.getVideoPlaybackQuality(); return [v.error && v.error.code, "
+                                "q.totalVideoFrames, q.corruptedVideoFrames]; }")
+        assert quality[0] is None and quality[1] >= 20 and quality[2] == 0, quality
+    finally:
         context.close()
         end_process(server)
