@@ -180,7 +180,7 @@ def test_elasticsearch_counts_facets_exactly_or_estimates_them_for_many_matches(
                        facet_sample=400)
     try:
         assert idx.search("депутат").total == 0  # nothing indexed yet: no hits, not an error
-        idx.rebuild(docs(rows))
+        idx.rebuild(docs(rows, agenda={}))
         few = idx.search('"номер 7"')  # every match on the first page: counted from it
         assert not few.facets_estimated and few.facets == {"committee": {"budget": 1}, "speaker": {"S1": 1},
                                                            "year": {"2025": 1}, "language": {"ru": 1}, "agenda": {}}
