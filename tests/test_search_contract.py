@@ -451,3 +451,38 @@ def test_replace_sitting_with_over_10000_segments(connect):
     assert ids(idx.search("депутат")) == {1, 2, 3, 9}  # other sittings untouched
     idx.replace_sitting(50, [])
     assert idx.search("строка").total == 0
+
+
+def test_an_index_from_before_agenda_items_gains_them(connect, tmp_path):
+    """An index written before segments carried agenda items keeps serving, and takes them from the
+    next write (FTS5: columns added to a version-3 index; Elasticsearch: the fields added to the mapping)."""
+    import sqlite3
+
+    from sanarip.textanalysis import index_text
+    from search import elastic, fts5
+
+    first = connect()
+    if connect.backend == "fts5":
+        first.close()
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"search.db{suffix}").unlink(missing_ok=True)
+        old = sqlite3.connect(tmp_path / "search.db")
+        old.executescript(fts5.SCHEMA.replace(", agenda TEXT, agenda_title TEXT, agenda_position INTEGER", "")
+                          .replace(f"user_version = {fts5.SCHEMA_VERSION}", "user_version = 3"))
+        old.execute("INSERT INTO doc VALUES (9, 13, 'health', '2026-02-01', 2026, NULL, NULL, 'ru', 1.0, 2.0, 0)")
+        old.execute("INSERT INTO doc_text VALUES (9, 'Старый министр.')")
+        old.execute("INSERT INTO seg(rowid, stem) VALUES (9, ?)", (index_text("Старый министр.", "ru"),))
+        old.commit()
+        old.close()
+    else:
+        legacy = {**elastic.MAPPINGS, "properties": {k: v for k, v in elastic.MAPPINGS["properties"].items()
+                                                     if k not in elastic.AGENDA_FIELDS}}
+        first.es.indices.create(index=f"{first.alias}-v1", settings=elastic.SETTINGS, mappings=legacy,
+                                aliases={first.alias: {"is_write_index": True}})
+    idx = connect()
+    assert ids(idx.search("министр")) == ({9} if connect.backend == "fts5" else set())
+    idx.add(docs())
+    assert ids(idx.search("министр", Filters(agenda="Bill 14"))) == {9}
+    assert idx.search("депутат").facets["agenda"] == {"Bill 12": 2, "Bill 13": 1, "Bill 14": 1}
+    assert idx.rebuild(docs()) == len(CORPUS)  # a rebuild after the upgrade keeps them
+    assert ids(idx.search("депутат", Filters(agenda="Bill 12"))) == {1, 2}
