@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sanarip import livestate
 from sanarip.errors import NotFound, SanaripError
 from sanarip.limits import MAX_MEDIA_SECONDS
-from sanarip.models import AgendaItem, Sitting
+from sanarip.models import AgendaItem, Revision, Sitting
 from sanarip.sittings import get_sitting
 from sanarip.texthygiene import checked_text
 from sanarip.timeline import Timeline
@@ -105,15 +105,47 @@ def parse_items(records: Any, timeline: Timeline, tz: Any) -> list[dict[str, Any
     return items
 
 
-def replace_agenda(s: Session, sitting_id: int, records: Any, tz: Any) -> list[AgendaItem]:
-    """Replace the sitting's agenda with ``records`` (the import's JSON list)."""
+AGENDA_REVISION = "agenda"  # Revision.action of a clerk's agenda edit (before/after: the items)
+
+
+def replace_agenda(s: Session, sitting_id: int, records: Any, tz: Any,
+                   editor_id: int | None = None) -> list[AgendaItem]:
+    """Replace the sitting's agenda with ``records`` (the import's JSON list), in the caller's transaction.
+
+    With ``editor_id`` (a clerk's edit in the editor or through the API) a change is kept in the
+    sitting's history as a revision holding the items before and after; an unchanged agenda adds none.
+    """
     sitting = get_sitting(s, sitting_id)
     items = parse_items(records, Timeline.load(s, sitting), tz)
+    before = [stored_item(row) for row in agenda_of(s, sitting_id)]
     s.execute(delete(AgendaItem).where(AgendaItem.sitting_id == sitting_id))
     rows = [AgendaItem(sitting_id=sitting_id, position=n, **values) for n, values in enumerate(items, 1)]
     s.add_all(rows)
     s.flush()
+    after = [stored_item(row) for row in rows]
+    if editor_id is not None and before != after:
+        s.add(Revision(sitting_id=sitting_id, segment_id=None, action=AGENDA_REVISION,
+                       before={"segments": [], "agenda": before}, after={"segments": [], "agenda": after},
+                       editor_id=editor_id))
+        s.flush()
     return rows
+
+
+def stored_item(row: AgendaItem) -> dict[str, Any]:
+    """An item as stored (its own end, None when it lasts until the next): what an edit sends back."""
+    return {"identifier": row.identifier, "title": row.title, "link": row.link, "start": row.start, "end": row.end}
+
+
+def describe_items(items: list[dict[str, Any]]) -> str:
+    """One line per item for the history's word diff: "1. Bill 12 — On the budget [0:00–12:30]"."""
+    def clock(seconds: float | None) -> str:
+        if seconds is None:
+            return "…"
+        whole = int(seconds)
+        return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+    return " | ".join(f"{n}. {i['identifier']} — {i['title']} [{clock(i['start'])}–{clock(i['end'])}]"
+                      for n, i in enumerate(items, 1))
 
 
 def agenda_of(s: Session, sitting_id: int) -> list[AgendaItem]:
