@@ -94,7 +94,7 @@
   form.addEventListener("keydown", (ev) => {
     const chord = keymap.chordOf(ev);
     const hit = keymap.bindings.find(([keys]) => keys === chord);
-    if (hit && OWN.has(hit[1])) keymap.handle(ev);
+    if (hit && OWN.has(hit[1]) && keymap.handle(ev)) ev.stopPropagation(); // handled once (its row may be gone)
   });
   document.getElementById("agenda-add").addEventListener("click", add);
   list.addEventListener("click", (ev) => {
