@@ -267,6 +267,7 @@ def _subscription_schemas() -> dict[str, Any]:
                                                            "not given)"},
                 "filters": {"type": "object", "additionalProperties": False, "description": "With a query only",
                             "properties": {"committee": choice, "speaker": choice, "language": choice,
+                                           "agenda": choice,
                                            "from": {"type": "string", "format": "date"},
                                            "to": {"type": "string", "format": "date"}, "official": boolean}},
                 "person_id": {**ID, "nullable": True, "description": "Follow a deputy"},
