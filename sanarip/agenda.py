@@ -137,7 +137,7 @@ def stored_item(row: AgendaItem) -> dict[str, Any]:
 
 
 def describe_items(items: list[dict[str, Any]]) -> str:
-    """One line per item for the history's word diff: "1. Bill 12 — On the budget [0:00–12:30]"."""
+    """One line per item for the history's word diff: "1. Bill 12 — On the budget [0:00:00–0:12:30]"."""
     def clock(seconds: float | None) -> str:
         if seconds is None:
             return "…"
