@@ -405,3 +405,26 @@ def test_clerk_console_next_item_and_agenda_corrections(parliament):
         "Bill 123 — On the budget for 2027", "Bill 124 — On taxes (second reading)"}
     votes = list(csv.DictReader(io.StringIO(client.get("/api/v1/committees/budget/votes.csv").get_data(as_text=True))))
     assert {r["vote_event"] for r in votes} >= {"ve-1", "ve-2"}
+
+
+def test_the_item_of_a_moment_is_found_as_the_spans_say():
+    """``item_locator`` (bisection, used for every indexed segment) agrees with a plain scan of the
+    spans: items with and without ends, a hole between two, an end past the next start."""
+    from types import SimpleNamespace
+
+    from sanarip.agenda import item_locator, spans
+
+    def plain(items, duration, t):
+        found = None
+        for item, start, end in spans(items, duration):
+            if start <= t and (t < end or item is items[-1]):
+                found = item
+        return found
+
+    items = [SimpleNamespace(start=s, end=e) for s, e in
+             [(5.0, None), (10.0, 20.0), (25.0, 40.0), (30.0, None), (30.0, 32.0), (50.0, 55.0)]]
+    locate = item_locator(items, 60.0)
+    moments = [n / 4 for n in range(0, 300)]
+    assert [locate(t) for t in moments] == [plain(items, 60.0, t) for t in moments]
+    assert locate(4.9) is None and locate(22.0) is None and locate(35.0) is items[2]  # before, a hole, overlapped
+    assert locate(70.0) is items[-1] and item_locator([], 10.0)(3.0) is None
