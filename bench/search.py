@@ -87,7 +87,15 @@ def corpus(hours: int, seed: int = 7) -> Iterator[Document]:
             text = " ".join(arrays[lang][idx[k]]).capitalize() + "."
             yield Document(segment=seg, sitting=sitting, committee=committee, day=day,
                            speaker=SPEAKERS[(sitting * 7 + k // 20) % len(SPEAKERS)], speaker_id=None,
-                           language=lang, start=k * 12.0, end=k * 12.0 + 11.5, text=text, official=sitting % 3 == 0)
+                           language=lang, start=k * 12.0, end=k * 12.0 + 11.5, text=text, official=sitting % 3 == 0,
+                           **agenda_item(sitting, k))
+
+
+def agenda_item(sitting: int, k: int) -> dict:
+    """Ten agenda items a sitting; a bill comes back in several sittings (2,000 bills in all)."""
+    position = k * 10 // SEGMENTS_PER_HOUR + 1
+    return {"agenda": f"Bill {(sitting * 3 + position) % 2000}", "agenda_title": f"Item {position}",
+            "agenda_position": position}
 
 
 def queries(rng: random.Random) -> list[tuple[str, str, Filters]]:

@@ -7,6 +7,7 @@ import sys
 import click
 
 from cli.common import echo_json, ready_runtime
+from sanarip.agenda import MAX_IDENTIFIER
 from sanarip.languages import check_language
 
 
@@ -18,10 +19,12 @@ from sanarip.languages import check_language
 @click.option("--speaker")
 @click.option("--language")
 @click.option("--official", is_flag=True, help="Only published (official) stenograms.")
+@click.option("--agenda", help="An agenda item's identifier (e.g. a bill number): moments within that item.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @click.option("--page", type=click.IntRange(1, 500), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def search_cmd(query: str, committee, date_from, date_to, speaker, language, official, sort, page, as_json) -> None:
+def search_cmd(query: str, committee, date_from, date_to, speaker, language, official, agenda, sort, page,
+               as_json) -> None:
     """Search transcripts; each hit links to its moment: /s/<sitting>?t=<seconds>."""
     from html import unescape
 
@@ -29,10 +32,13 @@ def search_cmd(query: str, committee, date_from, date_to, speaker, language, off
 
     if language:
         check_language(language, "--language")
+    if agenda is not None and not 0 < len(agenda.strip()) <= MAX_IDENTIFIER:
+        raise click.BadParameter(f"an agenda item's identifier of 1 to {MAX_IDENTIFIER} characters",
+                                 param_hint="--agenda")
     rt = ready_runtime()
     filters = Filters(committee=committee, date_from=date_from.date() if date_from else None,
                       date_to=date_to.date() if date_to else None, speaker=speaker, language=language,
-                      official_only=official)
+                      official_only=official, agenda=agenda.strip() if agenda else None)
     index = open_index(rt.settings)
     try:
         result = index.search(query, filters, page=page, sort=sort)
@@ -46,7 +52,8 @@ def search_cmd(query: str, committee, date_from, date_to, speaker, language, off
     for h in result.hits:
         text = unescape(h.snippet.replace("<mark>", "[").replace("</mark>", "]"))
         who = f"{h.speaker}: " if h.speaker else ""
-        click.echo(f"{base}{h.link}  {h.committee} {h.day}  {who}{text}")
+        item = f"  [{h.agenda}]" if h.agenda else ""
+        click.echo(f"{base}{h.link}  {h.committee} {h.day}{item}  {who}{text}")
 
 
 @click.command()

@@ -7,8 +7,11 @@ press), and edits afterwards. An item without an end lasts until the next one st
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from itertools import accumulate
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 from sqlalchemy import delete, func, select
@@ -17,12 +20,14 @@ from sqlalchemy.orm import Session
 from sanarip import livestate
 from sanarip.errors import NotFound, SanaripError
 from sanarip.limits import MAX_MEDIA_SECONDS
-from sanarip.models import AgendaItem, Sitting
+from sanarip.models import AgendaItem, Revision, Sitting
 from sanarip.sittings import get_sitting
 from sanarip.texthygiene import checked_text
 from sanarip.timeline import Timeline
 
 MAX_ITEMS = 500
+MAX_IDENTIFIER = 200  # characters of an item's identifier (the column's width)
+MAX_TITLE = 1000
 FIELDS = {"identifier", "title", "link", "start", "start_date", "end", "end_date"}
 
 
@@ -94,20 +99,53 @@ def parse_items(records: Any, timeline: Timeline, tz: Any) -> list[dict[str, Any
             raise AgendaError(f"{where}: ends before it starts")
         if items and start < items[-1]["start"]:
             raise AgendaError(f"{where}: starts before the item before it")
-        items.append({"identifier": _text(rec, "identifier", where, 200), "title": _text(rec, "title", where, 1000),
+        items.append({"identifier": _text(rec, "identifier", where, MAX_IDENTIFIER),
+                      "title": _text(rec, "title", where, MAX_TITLE),
                       "link": link, "start": start, "end": end})
     return items
 
 
-def replace_agenda(s: Session, sitting_id: int, records: Any, tz: Any) -> list[AgendaItem]:
-    """Replace the sitting's agenda with ``records`` (the import's JSON list)."""
+AGENDA_REVISION = "agenda"  # Revision.action of a clerk's agenda edit (before/after: the items)
+
+
+def replace_agenda(s: Session, sitting_id: int, records: Any, tz: Any,
+                   editor_id: int | None = None) -> list[AgendaItem]:
+    """Replace the sitting's agenda with ``records`` (the import's JSON list), in the caller's transaction.
+
+    With ``editor_id`` (a clerk's edit in the editor or through the API) a change is kept in the
+    sitting's history as a revision holding the items before and after; an unchanged agenda adds none.
+    """
     sitting = get_sitting(s, sitting_id)
     items = parse_items(records, Timeline.load(s, sitting), tz)
+    before = [stored_item(row) for row in agenda_of(s, sitting_id)]
     s.execute(delete(AgendaItem).where(AgendaItem.sitting_id == sitting_id))
     rows = [AgendaItem(sitting_id=sitting_id, position=n, **values) for n, values in enumerate(items, 1)]
     s.add_all(rows)
     s.flush()
+    after = [stored_item(row) for row in rows]
+    if editor_id is not None and before != after:
+        s.add(Revision(sitting_id=sitting_id, segment_id=None, action=AGENDA_REVISION,
+                       before={"segments": [], "agenda": before}, after={"segments": [], "agenda": after},
+                       editor_id=editor_id))
+        s.flush()
     return rows
+
+
+def stored_item(row: AgendaItem) -> dict[str, Any]:
+    """An item as stored (its own end, None when it lasts until the next): what an edit sends back."""
+    return {"identifier": row.identifier, "title": row.title, "link": row.link, "start": row.start, "end": row.end}
+
+
+def describe_items(items: list[dict[str, Any]]) -> str:
+    """One line per item for the history's word diff: "1. Bill 12 — On the budget [0:00:00–0:12:30]"."""
+    def clock(seconds: float | None) -> str:
+        if seconds is None:
+            return "…"
+        whole = int(seconds)
+        return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+    return " | ".join(f"{n}. {i['identifier']} — {i['title']} [{clock(i['start'])}–{clock(i['end'])}]"
+                      for n, i in enumerate(items, 1))
 
 
 def agenda_of(s: Session, sitting_id: int) -> list[AgendaItem]:
@@ -122,7 +160,17 @@ def item_at(s: Session, sitting_id: int, position: int) -> AgendaItem:
     return row
 
 
-def spans(items: list[AgendaItem], duration: float) -> list[tuple[AgendaItem, float, float]]:
+class Placed(Protocol):
+    """Anything with an item's place on the timeline (an AgendaItem row, an export's AgendaEntry)."""
+
+    start: float
+    end: float | None
+
+
+P = TypeVar("P", bound=Placed)
+
+
+def spans(items: Sequence[P], duration: float) -> list[tuple[P, float, float]]:
     """Each item with its effective span: its own end, else the next item's start, else the sitting's end."""
     out = []
     for n, item in enumerate(items):
@@ -131,13 +179,36 @@ def spans(items: list[AgendaItem], duration: float) -> list[tuple[AgendaItem, fl
     return out
 
 
-def item_for_time(items: list[AgendaItem], duration: float, media_time: float) -> AgendaItem | None:
+def item_for_time(items: Sequence[P], duration: float, media_time: float) -> P | None:
     """The item under way at ``media_time`` (None before the first)."""
-    found = None
-    for item, start, end in spans(items, duration):
-        if start <= media_time and (media_time < end or item is items[-1]):
-            found = item
-    return found
+    return item_locator(items, duration)(media_time)
+
+
+def item_locator(items: Sequence[P], duration: float) -> Callable[[float], P | None]:
+    """``item_for_time`` for many moments of one sitting (every segment, when it is indexed).
+
+    The spans are computed once and the latest item starting by the moment is found by bisection;
+    only where spans overlap (an explicit end past the next start) does it look further back, so
+    indexing a long sitting stays about linear in its segments.
+    """
+    placed = spans(items, duration)
+    starts = [start for _, start, _ in placed]
+    ordered = all(a <= b for a, b in zip(starts, starts[1:], strict=False))
+    reach = list(accumulate((end for _, _, end in placed), max))  # the latest end among items 0..n
+
+    def locate(media_time: float) -> P | None:
+        first = bisect_right(starts, media_time) if ordered else len(placed)  # unordered: look at every item
+        for n in range(first - 1, -1, -1):
+            if placed[n][1] > media_time:
+                continue
+            if reach[n] <= media_time and n < len(placed) - 1:  # no item up to n lasts until then
+                return None
+            item, _start, end = placed[n]
+            if media_time < end or n == len(placed) - 1:
+                return item
+        return None
+
+    return locate
 
 
 def item_dict(item: AgendaItem, end: float | None = None) -> dict[str, Any]:

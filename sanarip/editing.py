@@ -274,6 +274,8 @@ def revert(s: Session, revision_id: int, editor_id: int | None) -> TranscriptSeg
     rev = s.get(Revision, revision_id)
     if rev is None:
         raise NotFound(f"no revision {revision_id}")
+    if rev.after is not None and "agenda" in rev.after:
+        raise EditError(f"revision {revision_id} changed the agenda: edit the agenda to undo it")
     after = {d["id"]: d for d in rev.after["segments"]}
     before = {d["id"]: d for d in rev.before["segments"]}
     current = {}

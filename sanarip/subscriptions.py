@@ -30,7 +30,7 @@ MAX_QUERY = 500  # the search parser's own bound (search.query.MAX_QUERY_LENGTH)
 # link-carrying address, and refusing them keeps every header we write trivially well-formed).
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
-FILTER_KEYS = ("committee", "from", "to", "speaker", "language", "official")
+FILTER_KEYS = ("committee", "from", "to", "speaker", "language", "official", "agenda")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

@@ -61,6 +61,8 @@ class Compiled:
                 return False
             if key == "official" and not doc.official:
                 return False
+            if key == "agenda" and doc.agenda != value:  # an agenda item's identifier
+                return False
             if key == "from" and doc.day < value:
                 return False
             if key == "to" and doc.day > value:

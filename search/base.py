@@ -27,6 +27,7 @@ SEARCH_CONCURRENCY = 2  # queries one process runs at once: server threads stay 
 SLOT_WAIT = 0.25  # seconds a query waits for a slot before SearchBusy
 SEARCH_NICENESS = 10  # searches run on threads this much nicer than the server's: cheap pages get the CPU first
 SPEAKER_FACET_SIZE = 50  # the most frequent speakers among the matches
+AGENDA_FACET_SIZE = 50  # the most frequent agenda items (by identifier, e.g. a bill number) among the matches
 # A rebuild proves it is alive every REBUILD_HEARTBEAT seconds; one silent for REBUILD_STALE_AFTER
 # is taken for dead (crashed, killed): writers stop journaling for it and the next rebuild takes over.
 REBUILD_HEARTBEAT = 15.0
@@ -83,6 +84,12 @@ class Document:
     end: float
     text: str
     official: bool
+    # The agenda item the segment falls in (by its start on the media timeline), if any: the
+    # item's identifier (a bill number: the filter and facet key, shared across the sittings
+    # that discuss the bill), its title and its position in the sitting (/s/<id>/item/<n>).
+    agenda: str | None = None
+    agenda_title: str | None = None
+    agenda_position: int | None = None
 
     @property
     def year(self) -> int:
@@ -97,6 +104,7 @@ class Filters:
     speaker: str | None = None
     language: str | None = None
     official_only: bool = False
+    agenda: str | None = None  # an agenda item's identifier (a bill number), in any sitting
 
 
 @dataclass
@@ -113,6 +121,9 @@ class Hit:
     snippet: str
     marked: list[str]
     score: float | None = None
+    agenda: str | None = None
+    agenda_title: str | None = None
+    agenda_position: int | None = None
 
     @property
     def link(self) -> str:
@@ -123,7 +134,15 @@ class Hit:
         return {"sitting": self.sitting, "segment": self.segment, "start": self.start, "end": self.end,
                 "committee": self.committee, "date": self.day, "speaker": self.speaker,
                 "language": self.language, "official": self.official, "snippet": self.snippet,
-                "link": self.link}
+                "link": self.link, "agenda_item": self.agenda_item()}
+
+    def agenda_item(self) -> dict[str, Any] | None:
+        """The agenda item the hit falls in: identifier, title, position and its link, or None."""
+        if self.agenda is None:
+            return None
+        link = f"/s/{self.sitting}/item/{self.agenda_position}" if self.agenda_position is not None else None
+        return {"identifier": self.agenda, "title": self.agenda_title, "position": self.agenda_position,
+                "link": link}
 
 
 @dataclass
@@ -145,27 +164,38 @@ class SearchResult:
                 "facets_estimated": self.facets_estimated}
 
 
+def _top(counts: Counter[str], size: int | None = None) -> dict[str, int]:
+    """Most frequent first; equal counts by key, so that both backends list ties alike."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ranked[:size] if size is not None else ranked)
+
+
 def facet_counts(committees: Counter[str], speakers: Counter[str], years: Counter[str],
-                 languages: Counter[str] | None = None) -> dict[str, dict[str, int]]:
-    """The facets as every backend returns them: most frequent first, the top speakers only."""
+                 languages: Counter[str] | None = None,
+                 agenda: Counter[str] | None = None) -> dict[str, dict[str, int]]:
+    """The facets as every backend returns them: most frequent first, the top speakers and agenda items only."""
     return {"committee": dict(committees.most_common()), "speaker": dict(speakers.most_common(SPEAKER_FACET_SIZE)),
-            "year": dict(years.most_common()), "language": dict((languages or Counter()).most_common())}
+            "year": dict(years.most_common()), "language": dict((languages or Counter()).most_common()),
+            "agenda": _top(agenda or Counter(), AGENDA_FACET_SIZE)}
 
 
 def grouped_facets(groups: Iterable[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
-    """The facets of matches counted in (committee, speaker, year, count, language) groups."""
+    """The facets of matches counted in (committee, speaker, year, count, language, agenda) groups."""
     committees: Counter[str] = Counter()
     speakers: Counter[str] = Counter()
     years: Counter[str] = Counter()
     languages: Counter[str] = Counter()
-    for committee, speaker, year, n, language in groups:
+    agenda: Counter[str] = Counter()
+    for committee, speaker, year, n, language, item in groups:
         committees[committee] += n
         years[str(year)] += n
         if speaker is not None:
             speakers[speaker] += n
         if language is not None:
             languages[language] += n
-    return facet_counts(committees, speakers, years, languages)
+        if item is not None:
+            agenda[item] += n
+    return facet_counts(committees, speakers, years, languages, agenda)
 
 
 def _lower_priority() -> None:

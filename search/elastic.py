@@ -18,6 +18,7 @@ from typing import Any
 
 from sanarip.textanalysis import index_text
 from search.base import (
+    AGENDA_FACET_SIZE,
     SEARCH_BUDGET,
     SEARCH_CONCURRENCY,
     SPEAKER_FACET_SIZE,
@@ -48,6 +49,13 @@ FACET_SHARD_SIZE = 10_000
 EXACT_FACETS = 100_000
 FACET_SAMPLE = 20_000
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
+# The agenda item a segment falls in: ``agenda`` (its identifier) filters and facets; the title and
+# position only come back with the hit.
+AGENDA_FIELDS = {
+    "agenda": {"type": "keyword"},
+    "agenda_title": {"type": "keyword", "index": False, "doc_values": False},
+    "agenda_position": {"type": "integer", "index": False},
+}
 MAPPINGS = {
     "dynamic": "strict",
     "_source": {"excludes": ["stem"]},
@@ -66,6 +74,7 @@ MAPPINGS = {
         "start": {"type": "double"},
         "end": {"type": "double"},
         "official": {"type": "boolean"},
+        **AGENDA_FIELDS,
     },
 }
 
@@ -100,6 +109,8 @@ def to_es(query: Query, filters: Filters) -> dict[str, Any]:
         flt.append({"term": {"language": filters.language}})
     if filters.official_only:
         flt.append({"term": {"official": True}})
+    if filters.agenda:
+        flt.append({"term": {"agenda": filters.agenda}})
     if filters.date_from or filters.date_to:
         rng = {}
         if filters.date_from:
@@ -113,7 +124,9 @@ def to_es(query: Query, filters: Filters) -> dict[str, Any]:
 def _facet_aggs() -> dict[str, Any]:
     return {"committee_year": {"terms": {"field": "committee_year", "size": FACET_SHARD_SIZE}},
             "speaker": {"terms": {"field": "speaker", "size": SPEAKER_FACET_SIZE, "shard_size": FACET_SHARD_SIZE}},
-            "language": {"terms": {"field": "language", "size": 50}}}
+            "language": {"terms": {"field": "language", "size": 50}},
+            "agenda": {"terms": {"field": "agenda", "size": AGENDA_FACET_SIZE, "shard_size": FACET_SHARD_SIZE,
+                                 "order": [{"_count": "desc"}, {"_key": "asc"}]}}}
 
 
 def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -126,7 +139,8 @@ def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
         years[year] += bucket["doc_count"]
     speakers = Counter({b["key"]: b["doc_count"] for b in aggregations["speaker"]["buckets"]})
     languages = Counter({b["key"]: b["doc_count"] for b in aggregations["language"]["buckets"]})
-    return facet_counts(committees, speakers, years, languages)
+    agenda = Counter({b["key"]: b["doc_count"] for b in aggregations["agenda"]["buckets"]})
+    return facet_counts(committees, speakers, years, languages, agenda)
 
 
 def _doc_id(d: Document) -> str:
@@ -146,7 +160,8 @@ def _source(d: Document) -> dict[str, Any]:
     return {"stem": index_text(d.text, d.language), "text": d.text, "segment": d.segment, "sitting": d.sitting,
             "committee": d.committee, "committee_year": f"{d.committee}|{d.year}", "day": d.day, "year": d.year,
             "speaker": d.speaker, "speaker_id": d.speaker_id, "language": d.language, "start": d.start, "end": d.end,
-            "official": d.official}
+            "official": d.official, "agenda": d.agenda, "agenda_title": d.agenda_title,
+            "agenda_position": d.agenda_position}
 
 
 class ElasticIndex(SearchIndex):
@@ -167,6 +182,7 @@ class ElasticIndex(SearchIndex):
         self.control = f"{prefix}-rebuild"  # the rebuild lock and journal, outside the alias
         self.switch_wait = SWITCH_WAIT
         self.exact_facets, self.facet_sample = exact_facets, facet_sample
+        self._mapped = False  # whether this process has made sure the serving index maps every field
 
     def _call(self, fn, *args, **kwargs):
         from elasticsearch import ApiError, TransportError
@@ -185,6 +201,11 @@ class ElasticIndex(SearchIndex):
             name = f"{self.alias}-v{time.time_ns() // 1_000_000}"
             self._call(self.es.indices.create, index=name, settings=SETTINGS, mappings=MAPPINGS,
                        aliases={self.alias: {"is_write_index": True}})
+        elif not self._mapped:
+            # An index made before the agenda fields existed (the mapping is strict): add them,
+            # once per process; documents written before lack them until ``sanarip reindex``.
+            self._call(self.es.indices.put_mapping, index=self.alias, properties=AGENDA_FIELDS)
+        self._mapped = True
 
     def _bulk(self, index: str, actions: Iterator[dict[str, Any]], refresh: bool | str = False,
               threads: int = 1, ignore: tuple[int, ...] = ()) -> int:
@@ -411,11 +432,11 @@ class ElasticIndex(SearchIndex):
             html, marked = snippet(src["text"], parsed, src.get("language"))
             hits.append(Hit(src["sitting"], src["segment"], src["start"], src["end"], src["committee"], src["day"],
                             src.get("speaker"), src.get("language"), src["official"], html, marked,
-                            h.get("_score")))
+                            h.get("_score"), src.get("agenda"), src.get("agenda_title"), src.get("agenda_position")))
         total = found["total"]["value"]
         if total == len(hits):  # every match is on this page: count them here
             facets = grouped_facets((h["_source"]["committee"], h["_source"].get("speaker"), h["_source"]["year"], 1,
-                                     h["_source"].get("language"))
+                                     h["_source"].get("language"), h["_source"].get("agenda"))
                                     for h in found["hits"])
             return SearchResult(total, hits, facets, page, page_size)
         # A second round trip, knowing how many there are: few enough are counted exactly; of

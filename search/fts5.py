@@ -42,15 +42,22 @@ from search.query import Atom, Query, QueryTooExpensive
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between two looks at the clock
 TABLES = """
 CREATE TABLE {doc} (
     id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
     year INTEGER NOT NULL, speaker TEXT, speaker_id INTEGER, language TEXT, start REAL NOT NULL,
-    "end" REAL NOT NULL, official INTEGER NOT NULL);
+    "end" REAL NOT NULL, official INTEGER NOT NULL, agenda TEXT, agenda_title TEXT, agenda_position INTEGER);
 CREATE TABLE {doc_text} (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE VIRTUAL TABLE {seg} USING fts5(stem, content='', tokenize='unicode61 remove_diacritics 0');
+"""
+# Version 3 lacked the agenda columns: an index of version 3 gains them when opened (empty until
+# ``sanarip reindex`` or the sitting's next write), so search keeps serving meanwhile.
+FROM_3 = """
+ALTER TABLE doc ADD COLUMN agenda TEXT; ALTER TABLE doc ADD COLUMN agenda_title TEXT;
+ALTER TABLE doc ADD COLUMN agenda_position INTEGER;
+PRAGMA user_version = 4;
 """
 # Added without a schema change (an index of version 3 gains them when opened).
 CONTROL = """
@@ -119,6 +126,9 @@ def _filters_sql(f: Filters) -> tuple[str, list]:
         args.append(f.language)
     if f.official_only:
         conds.append("d.official = 1")
+    if f.agenda:
+        conds.append("d.agenda = ?")
+        args.append(f.agenda)
     return (" AND " + " AND ".join(conds)) if conds else "", args
 
 
@@ -131,6 +141,10 @@ class Fts5Index(SearchIndex):
         self._local = threading.local()
         conn = self._conn()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 3:
+            log.warning("search index %s: agenda items added; run `sanarip reindex` to fill them", self.path)
+            conn.executescript(CONTROL + FROM_3)
+            version = SCHEMA_VERSION
         if version != SCHEMA_VERSION:
             if version:
                 log.warning("search index %s: new schema; run `sanarip reindex` to refill it", self.path)
@@ -171,10 +185,10 @@ class Fts5Index(SearchIndex):
         rows, texts, fts = [], [], []
         for d in docs:
             rows.append((d.segment, d.sitting, d.committee, d.day, d.year, d.speaker, d.speaker_id, d.language,
-                         d.start, d.end, int(d.official)))
+                         d.start, d.end, int(d.official), d.agenda, d.agenda_title, d.agenda_position))
             texts.append((d.segment, d.text))
             fts.append((d.segment, index_text(d.text, d.language)))
-        db.executemany(f"INSERT INTO {doc} VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany(f"INSERT INTO {doc} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         db.executemany(f"INSERT INTO {doc_text} VALUES (?,?)", texts)
         db.executemany(f"INSERT INTO {seg}(rowid, stem) VALUES (?,?)", fts)
         return len(rows)
@@ -314,14 +328,15 @@ class Fts5Index(SearchIndex):
         try:
             page_rows = db.execute(
                 f"SELECT d.id, d.sitting, d.start, d.\"end\", d.committee, d.day, d.speaker, d.language, "
-                f"d.official, seg.rank {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                f"d.official, seg.rank, d.agenda, d.agenda_title, d.agenda_position {base} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?",
                 [match, *args, page_size, (page - 1) * page_size],
             ).fetchall()
             texts = dict(db.execute(f"SELECT id, text FROM doc_text WHERE id IN ({','.join('?' * len(page_rows))})",
                                     [r[0] for r in page_rows]).fetchall()) if page_rows else {}
-            # All four facets (and the total) from one scan of the matches.
-            groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*), d.language {base} "
-                                "GROUP BY 1, 2, 3, 5",
+            # All five facets (and the total) from one scan of the matches.
+            groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*), d.language, d.agenda {base} "
+                                "GROUP BY 1, 2, 3, 5, 6",
                                 [match, *args]).fetchall()
         except sqlite3.OperationalError as exc:
             if time.monotonic() > deadline and "interrupt" in str(exc):
@@ -330,12 +345,13 @@ class Fts5Index(SearchIndex):
         finally:
             db.set_progress_handler(None, 0)
         facets = grouped_facets(groups)
-        total = sum(n for _, _, _, n, _ in groups)
+        total = sum(n for _, _, _, n, _, _ in groups)
         hits = []
-        for seg_id, sitting, start, end, committee, day, speaker, language, official, rank in page_rows:
+        for (seg_id, sitting, start, end, committee, day, speaker, language, official, rank, agenda, agenda_title,
+             agenda_position) in page_rows:
             html, marked = snippet(texts[seg_id], parsed, language)
             hits.append(Hit(sitting, seg_id, start, end, committee, day, speaker, language, bool(official),
-                            html, marked, -rank))
+                            html, marked, -rank, agenda, agenda_title, agenda_position))
         return SearchResult(total, hits, facets, page, page_size)
 
     def check(self) -> None:

@@ -332,6 +332,40 @@ def test_saved_searches_match_what_the_search_finds(sqlite_runtime):
         assert s.get(Person, ids["person"]) is not None
 
 
+def test_a_saved_search_within_an_agenda_item_matches_what_the_search_finds(sqlite_runtime):
+    """The search page's agenda filter, saved with a search (the follow form copies it): same moments."""
+    from sanarip.agenda import replace_agenda
+    from search import Filters
+    from search.indexing import SearchIndexer
+
+    rt = sqlite_runtime
+    ids = seed(rt)
+    with rt.db.session() as s:
+        replace_agenda(s, ids["sitting"], [{"identifier": "Bill 1", "title": "Opening", "start": 0},
+                                           {"identifier": "Bill 2", "title": "The report", "start": 9.0}],
+                       rt.settings.tz)
+    indexer = SearchIndexer(rt)
+    indexer.sync_sitting(ids["sitting"])
+    indexer.close()
+    saved = [("бюджет", "Bill 1"), ("бюджет", "Bill 2"), ("budget OR бюджет", "Bill 2")]
+    with rt.db.session() as s:
+        for i, (q, item) in enumerate(saved):
+            _, token = subscribe(s, parse_request({"email": f"a{i}@example.org", "query": q,
+                                                   "filters": {"agenda": item}}))
+            confirm(s, token, timedelta(hours=1))
+        matcher = load_matcher(s)
+        docs = sitting_documents(s, s.get(Sitting, ids["sitting"]))
+        sub_ids = list(s.scalars(select(Subscription.id).order_by(Subscription.id)))
+    index = open_index(rt.settings)
+    try:
+        found = [{d.segment for d in docs for c, _ in matcher.match(d) if c.id == sub_id} for sub_id in sub_ids]
+        hits = [{h.segment for h in index.search(q, Filters(agenda=item)).hits} for q, item in saved]
+    finally:
+        index.close()
+    assert found == hits
+    assert len(found[0]) == 2 and found[1] == set() and len(found[2]) == 1
+
+
 def test_deputy_and_committee_atom_feeds(app):
     client, ids = app.test_client(), app.config["ids"]
     person = feedparser.parse(client.get(f"/p/{ids['person']}.atom").data)

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -257,3 +258,80 @@ def test_publish_asks_shows_the_changes_and_updates_the_page(site, console):
     assert dialog.locator("#change-count").inner_text() == "1"
     assert "снова" in dialog.locator(".changes ins").inner_text()
     page.click("#publish-dialog button[value=cancel]")
+
+
+def seek(page, seconds: float) -> None:
+    page.evaluate(f"document.getElementById('player').currentTime = {seconds}")
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {seconds}) < 0.05")
+
+
+def agenda_of(site) -> list[tuple]:
+    with urllib.request.urlopen(f"{site['url']}/api/v1/sittings/{site['sitting']}/agenda") as resp:
+        return [(i["identifier"], i["title"], i["start"], i["end"]) for i in json.loads(resp.read())["items"]]
+
+
+def search(site, **args) -> dict:
+    query = urllib.parse.urlencode(args)
+    with urllib.request.urlopen(f"{site['url']}/api/v1/search?{query}") as resp:
+        return json.loads(resp.read())
+
+
+def test_a_clerk_edits_the_agenda_with_times_from_the_player(site, page):
+    """Add items at the player's time (Alt+A), end one (Alt+Shift+]), retime (Alt+Shift+[), rename,
+    delete (Alt+Shift+Delete), save; a bad agenda is refused whole; search and history follow."""
+    open_editor(page, site)
+    page.locator(f"#text-{transcript(site)[0]['id']}").click()  # typing a line: Alt+A still adds an item
+    seek(page, 5.0)  # after the click: the player follows the cursor to the line
+    page.keyboard.press("Alt+A")
+    page.keyboard.type("Bill 7")
+    page.keyboard.press("Tab")
+    page.keyboard.type("On water")
+    seek(page, 12.0)
+    page.keyboard.press("Alt+Shift+BracketRight")
+    seek(page, 15.0)
+    page.click("#agenda-add")
+    page.keyboard.type("Bill 8")
+    page.keyboard.press("Tab")
+    page.keyboard.type("On roads")
+    assert page.locator("#agenda-status").inner_text() == "Agenda not saved"
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('agenda-status').textContent.includes('Agenda saved')")
+    assert agenda_of(site) == [("Bill 7", "On water", 5.0, 12.0), ("Bill 8", "On roads", 15.0, 30.0)]
+
+    seek(page, 13.0)  # retime Bill 8, rename Bill 7, add a third item and delete it again
+    page.locator(".agenda-row").nth(1).locator(".agenda-title").click()
+    page.keyboard.press("Alt+Shift+BracketLeft")
+    assert page.locator(".agenda-row").nth(1).locator(".agenda-start").inner_text() == "0:00:13.0"
+    page.locator(".agenda-row").nth(0).locator(".agenda-title").fill("On drinking water")
+    seek(page, 25.0)
+    page.keyboard.press("Alt+A")
+    page.keyboard.type("Bill 9")
+    assert page.locator(".agenda-row").count() == 3
+    page.keyboard.press("Alt+Shift+Delete")
+    assert page.locator(".agenda-row").count() == 2
+    page.click("#agenda-save")
+    page.wait_for_function("() => document.getElementById('agenda-status').textContent.includes('Agenda saved')")
+    assert agenda_of(site) == [("Bill 7", "On drinking water", 5.0, 12.0), ("Bill 8", "On roads", 13.0, 30.0)]
+
+    # The sitting was re-indexed: the line at 14 s is within Bill 8 now, and the facet says so.
+    found = search(site, q="approved")
+    assert [h["agenda_item"]["identifier"] for h in found["items"]] == ["Bill 8"]
+    assert found["facets"]["agenda"] == {"Bill 8": 1}
+    assert search(site, q="approved", agenda="Bill 7")["total"] == 0
+
+    page.locator(".agenda-row").nth(0).locator(".agenda-title").fill("")  # a bad agenda: nothing stored
+    page.click("#agenda-save")
+    page.wait_for_function("() => document.getElementById('agenda-status').textContent.includes('required')")
+    assert page.locator("#agenda-status").inner_text() == "item 0: 'title' is required"
+    assert agenda_of(site)[0][1] == "On drinking water"
+    page.keyboard.press("F1")
+    assert "new agenda item at the player's time" in page.locator("#keymap-list").inner_text()
+    page.keyboard.press("Escape")
+    page.locator(".agenda-row").nth(0).locator(".agenda-title").fill("On drinking water")
+    page.click("#agenda-save")
+    page.wait_for_function("() => document.getElementById('agenda-status').textContent.includes('Agenda saved')")
+
+    page.goto(f"{site['url']}/s/{site['sitting']}/history")
+    entries = page.locator("#history li", has_text="agenda")
+    assert entries.count() == 2  # the bad save and the unchanged one added none
+    assert "On drinking water" in entries.nth(0).inner_text() and entries.nth(0).locator("button.revert").count() == 0

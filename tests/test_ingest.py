@@ -1,9 +1,14 @@
 """Recording simulated livestreams and importing files: real ffmpeg, real sockets on 127.0.0.1."""
 
+import functools
+import http.server
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,10 +22,10 @@ from sqlalchemy import select
 from ingest.media import ffmpeg_exe
 from sanarip.config import load_settings
 from sanarip.medialayout import live_playlist_key, vod_playlist_key
-from sanarip.models import MediaSegment, Sitting
+from sanarip.models import MediaSegment, Sitting, VoteEvent
 from sanarip.runtime import Runtime
 from tests.conftest import report_line, run_cli, startup, unavailable
-from tests.services import RtspServer, gstreamer_rtsp_missing, rtsp_server
+from tests.services import RtspServer, free_port, gstreamer_rtsp_missing, rtsp_server
 from tests.streams import HlsPublisher, http_folder, make_clip, rtmp_server
 from tests.validators import check_hls, check_hls_reload
 
@@ -348,3 +353,112 @@ def test_import_errors(env, tmp_path, testdata):
     bad = run_cli("import", str(tmp_path / "missing.mp4"), "--committee", "budget", env=env, check=False)
     assert bad.returncode == 1 and "no such file" in bad.stderr
     assert run_cli("sitting", "list", "--json", env=env).stdout.strip() == "[]"
+
+
+# --- a source whose clock is not the receive time ----------------------------------------------------
+PDT_LINE = re.compile(r"^#EXT-X-PROGRAM-DATE-TIME:(\S+)$")
+
+
+class ShiftedClockHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the publisher's folder, with every EXT-X-PROGRAM-DATE-TIME moved by ``shift`` seconds:
+    a source whose clock lags (negative) or leads the receive time. Notes each segment's stated time."""
+
+    shift = 0.0
+    stated: dict[str, datetime] = {}
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+        if not self.path.split("?")[0].endswith(".m3u8"):
+            return super().do_GET()
+        try:
+            text = Path(self.translate_path(self.path.split("?")[0])).read_text()
+        except OSError:
+            return self.send_error(404)
+        out, pending = [], None
+        for line in text.splitlines():
+            found = PDT_LINE.match(line)
+            if found:
+                pending = datetime.fromisoformat(found.group(1)) + timedelta(seconds=self.shift)
+                line = f"#EXT-X-PROGRAM-DATE-TIME:{pending.isoformat(timespec='milliseconds')}"
+            elif line and not line.startswith("#") and pending is not None:
+                self.stated[line] = pending
+                pending = None
+            out.append(line)
+        body = ("\n".join(out) + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def video_packets(path: Path) -> list[tuple[bytes, float]]:
+    """Each video packet of a segment file with its time from the file's start (its first timestamp)."""
+    with av.open(str(path)) as container:
+        start = container.start_time / av.time_base
+        video = container.streams.video[0]
+        return [(bytes(p), float(p.pts * video.time_base) - start) for p in container.demux(video) if p.size]
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory, testdata):
+    """45 s of test picture (every frame differs: its packets identify a moment) and speech."""
+    return make_clip(tmp_path_factory.mktemp("long") / "long.mp4", 45, testdata / "en/jfk.flac")
+
+
+@pytest.mark.parametrize("shift", [-30.0, 20.0], ids=["lagging", "leading"])
+def test_segments_and_votes_follow_the_sources_program_date_time(env, rt, long_clip, tmp_path, shift):
+    """The recorder stamps its segments with the source's clock (EXT-X-PROGRAM-DATE-TIME), not with
+    the time it received them: a vote pushed at the source's time of a moment lands on that moment.
+
+    Ground truth is the media itself: the recording copies the source's packets, so the first
+    packet of each recorded segment is found in a source segment, whose stated time plus the
+    packet's offset in it is that moment by the source's clock."""
+    folder = tmp_path / "src"
+    pub = HlsPublisher(long_clip, folder)
+    handler = type("Shifted", (ShiftedClockHandler,), {"shift": shift, "stated": {}})
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        pub.start()
+        time.sleep(5)
+        began = datetime.now(UTC)
+        rec = start_recording(env, f"http://127.0.0.1:{port}/live.m3u8", "--duration", "16")
+        out, err = rec.communicate(timeout=120)
+    finally:
+        pub.kill()
+        server.shutdown()
+        server.server_close()
+    assert rec.returncode == 0, err
+    sitting_id = int(out.split()[0])
+    sitting, segs = rows(rt, sitting_id)
+    source_clock: dict[bytes, datetime] = {}
+    for name, stamp in handler.stated.items():
+        for data, offset in video_packets(folder / name) if (folder / name).is_file() else []:
+            source_clock.setdefault(data, stamp + timedelta(seconds=offset))
+    moments = []  # (media second, the source's clock there, the recorder's stamp there)
+    for seg in (s for s in segs if not s.is_gap):
+        data, offset = video_packets(rt.storage.path(seg.path))[0]
+        if data in source_clock:
+            moments.append((seg.media_start + offset, source_clock[data],
+                            seg.wall_clock_start + timedelta(seconds=offset)))
+    assert len(moments) >= 3, "the recorded segments' packets were not found in the source"
+    for _, source_time, stamped in moments:
+        assert abs((stamped - source_time).total_seconds()) <= 1.0
+    # Not the receive time: that is ``shift`` seconds away from the source's clock.
+    first = next(s for s in segs if not s.is_gap)
+    assert abs((first.wall_clock_start - began).total_seconds() - shift) <= 6.0
+    # Votes pushed at the source's time of two recorded moments land on them (±2 s).
+    chosen = [moments[1], moments[-2]]
+    events = [{"identifier": f"ve-{shift:+.0f}-{n}", "motion": {"text": "Adopt Bill 5"}, "result": "adopted",
+               "start_date": source_time.isoformat()} for n, (_, source_time, _) in enumerate(chosen)]
+    (tmp_path / "votes.json").write_text(json.dumps(events), encoding="utf-8")
+    run_cli("votes", "import", str(sitting_id), str(tmp_path / "votes.json"), env=env)
+    with rt.db.session(readonly=True) as s:
+        placed = {ve.identifier: ve.media_time for ve in s.scalars(select(VoteEvent)
+                                                                   .where(VoteEvent.sitting_id == sitting_id))}
+    for event, (second, _, _) in zip(events, chosen, strict=True):
+        assert abs(placed[event["identifier"]] - second) <= 2.0, (placed, chosen)

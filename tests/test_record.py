@@ -218,6 +218,8 @@ def test_agenda_and_votes_land_on_their_media_second(parliament):
     (root / "agenda.json").write_text(json.dumps(agenda), encoding="utf-8")
     for _ in range(2):  # an import replaces the agenda: twice is the same as once
         assert "2 agenda items" in run_cli("agenda", "import", str(sid), str(root / "agenda.json"), env=env).stdout
+    # The import queued the sitting's re-index (the CLI has no index of its own): a worker runs it.
+    run_cli("worker", "--kinds", "index", "--until-idle", env=env)
     votes = [_vote("ve-1", 15.0, ["p-asanova", "p-toktogulov"], ["p-abdiev"], ["p-isaeva"],
                    counts={"yes": 2, "no": 1, "absent": 1})]
     (root / "votes.json").write_text(json.dumps(votes), encoding="utf-8")
@@ -247,6 +249,20 @@ def test_agenda_and_votes_land_on_their_media_second(parliament):
     assert [(i["identifier"], i["start"]) for i in items] == [("Bill 123", 0.0), ("Bill 124", pytest.approx(20.0,
                                                                                                          abs=2.0))]
     assert items[0]["end"] == items[1]["start"]
+    # Search: each moment carries the agenda item its media time falls in; filter and facet by it.
+    found = client.get("/api/v1/search", query_string={"q": "голосовать OR заседание"}).get_json()
+    assert {h["start"]: h["agenda_item"]["identifier"] for h in found["items"] if h["sitting"] == sid} == {
+        1.0: "Bill 123", 25.0: "Bill 124"}
+    assert found["facets"]["agenda"] == {"Bill 123": 1, "Bill 124": 1}
+    narrowed = client.get("/api/v1/search", query_string={"q": "голосовать OR заседание",
+                                                          "agenda": "Bill 124"}).get_json()
+    hit = narrowed["items"][0]
+    assert narrowed["total"] == 1 and hit["start"] == 25.0 and hit["agenda_item"] == {
+        "identifier": "Bill 124", "title": "On taxes", "position": 2, "link": f"/s/{sid}/item/2"}
+    assert client.get("/api/v1/search", query_string={"q": "голосовать", "agenda": "x" * 201}).status_code == 400
+    html = client.get("/search", query_string={"q": "голосовать", "agenda": "Bill 124"},
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Bill 124 — On taxes" in html and "agenda=Bill+124" in html and 'value="Bill 124"' in html
 
     page = client.get(f"/s/{sid}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'id="chapters"' in page and "Bill 124 — On taxes" in page and f"/s/{sid}/item/2" in page
@@ -381,8 +397,34 @@ def test_clerk_console_next_item_and_agenda_corrections(parliament):
              {"identifier": "Bill 124", "title": "On taxes (second reading)", "start": 20.0}]
     resp = client.post(f"/api/v1/sittings/{sid}/agenda", json=fixed, headers=headers)
     assert resp.status_code == 200 and resp.get_json()["items"][1]["title"] == "On taxes (second reading)"
+    # The web app re-indexed the sitting at once: its hits carry the corrected item.
+    found = client.get("/api/v1/search", query_string={"q": "голосовать", "agenda": "Bill 124"}).get_json()
+    assert [h["agenda_item"]["title"] for h in found["items"] if h["sitting"] == sid] == ["On taxes (second reading)"]
     rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/committees/budget/export.csv").get_data(as_text=True))))
     assert {r["agenda_item"] for r in rows if r["sitting"] == str(sid)} == {
         "Bill 123 — On the budget for 2027", "Bill 124 — On taxes (second reading)"}
     votes = list(csv.DictReader(io.StringIO(client.get("/api/v1/committees/budget/votes.csv").get_data(as_text=True))))
     assert {r["vote_event"] for r in votes} >= {"ve-1", "ve-2"}
+
+
+def test_the_item_of_a_moment_is_found_as_the_spans_say():
+    """``item_locator`` (bisection, used for every indexed segment) agrees with a plain scan of the
+    spans: items with and without ends, a hole between two, an end past the next start."""
+    from types import SimpleNamespace
+
+    from sanarip.agenda import item_locator, spans
+
+    def plain(items, duration, t):
+        found = None
+        for item, start, end in spans(items, duration):
+            if start <= t and (t < end or item is items[-1]):
+                found = item
+        return found
+
+    items = [SimpleNamespace(start=s, end=e) for s, e in
+             [(5.0, None), (10.0, 20.0), (25.0, 40.0), (30.0, None), (30.0, 32.0), (50.0, 55.0)]]
+    locate = item_locator(items, 60.0)
+    moments = [n / 4 for n in range(0, 300)]
+    assert [locate(t) for t in moments] == [plain(items, 60.0, t) for t in moments]
+    assert locate(4.9) is None and locate(22.0) is None and locate(35.0) is items[2]  # before, a hole, overlapped
+    assert locate(70.0) is items[-1] and item_locator([], 10.0)(3.0) is None

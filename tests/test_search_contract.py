@@ -29,15 +29,24 @@ KYRGYZ = [
     (25, 30, "budget", "2026-03-02", "Асанов", "ky", 21.0, "Депутаттарыбыз комитетинде жыйында болушту.", False),
 ]
 
+# The agenda item each segment falls in (identifier, title, position); the same bill in two sittings.
+AGENDA = {1: ("Bill 12", "On the budget", 1), 2: ("Bill 12", "On the budget", 1), 3: ("Bill 13", "On reports", 2),
+          7: ("Bill 12", "On the budget", 1), 8: ("Bill 12", "On the budget", 1), 9: ("Bill 14", "On health", 1)}
+
 # FTS5, then a node of each Elasticsearch major (the conftest's elasticsearch<major>_url fixtures).
 BACKENDS = ["fts5", *(pytest.param(major, id=f"elasticsearch{major}", marks=pytest.mark.elasticsearch)
                       for major in ES_BUILDS)]
 
 
-def docs(rows=CORPUS):
+def docs(rows=CORPUS, agenda=AGENDA):
     return [Document(segment=s, sitting=st, committee=c, day=d, speaker=sp, speaker_id=None, language=lang,
-                     start=t, end=t + 4.0, text=text, official=off)
+                     start=t, end=t + 4.0, text=text, official=off, **_item(agenda.get(s)))
             for s, st, c, d, sp, lang, t, text, off in rows]
+
+
+def _item(item):
+    identifier, title, position = item or (None, None, None)
+    return {"agenda": identifier, "agenda_title": title, "agenda_position": position}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -171,14 +180,14 @@ def test_elasticsearch_counts_facets_exactly_or_estimates_them_for_many_matches(
                        facet_sample=400)
     try:
         assert idx.search("депутат").total == 0  # nothing indexed yet: no hits, not an error
-        idx.rebuild(docs(rows))
+        idx.rebuild(docs(rows, agenda={}))
         few = idx.search('"номер 7"')  # every match on the first page: counted from it
         assert not few.facets_estimated and few.facets == {"committee": {"budget": 1}, "speaker": {"S1": 1},
-                                                           "year": {"2025": 1}, "language": {"ru": 1}}
+                                                           "year": {"2025": 1}, "language": {"ru": 1}, "agenda": {}}
         some = idx.search("депутат", Filters(committee="health"))  # 200 matches: counted exactly
         assert not some.facets_estimated and some.total == 200
         assert some.facets == {"committee": {"health": 200}, "speaker": {"S1": 67, "S2": 67, "S0": 66},
-                               "year": {"2024": 200}, "language": {"ru": 200}}
+                               "year": {"2024": 200}, "language": {"ru": 200}, "agenda": {}}
         many = idx.search("депутат")
         assert many.total == 800 and len(many.hits) == 20  # totals and hits stay exact
         assert many.facets_estimated and many.to_dict()["facets_estimated"] is True
@@ -208,6 +217,47 @@ def test_elasticsearch_stops_a_query_at_the_budget(elasticsearch_url, tmp_path):
     finally:
         tight.close()
         roomy.close()
+
+
+# --- agenda items: the filter, the facet, the item on each hit ------------------------------------
+def test_agenda_filter_spans_the_sittings_of_a_bill(index):
+    assert ids(index.search("бюджет", Filters(agenda="Bill 12"))) == {1, 8}  # sittings 10 and 12
+    assert ids(index.search("депутат", Filters(agenda="Bill 12"))) == {1, 2}
+    assert ids(index.search("депутат", Filters(agenda="Bill 13"))) == {3}
+    assert ids(index.search("депутат", Filters(agenda="Bill 12", speaker="Исакова"))) == set()
+    assert ids(index.search("депутат", Filters(agenda="bill 12"))) == set()  # an identifier is matched exactly
+    assert ids(index.search("депутат", Filters(agenda="Bill 99"))) == set()
+    assert index.search("депутат", Filters(agenda="Bill 99")).total == 0
+
+
+def test_agenda_facet_counts_the_matches_per_item(index):
+    facets = index.search("депутат").facets
+    assert facets["agenda"] == {"Bill 12": 2, "Bill 13": 1, "Bill 14": 1}
+    assert list(facets["agenda"]) == ["Bill 12", "Bill 13", "Bill 14"]  # most first, ties by identifier
+    assert index.search("бюджет").facets["agenda"] == {"Bill 12": 2}  # segment 6 is before the first item
+    assert index.search("committees").facets["agenda"] == {}  # sitting 11 has no agenda
+    narrowed = index.search("депутат", Filters(agenda="Bill 12")).facets
+    assert narrowed["agenda"] == {"Bill 12": 2} and narrowed["speaker"] == {"Асанов": 2}
+
+
+def test_hits_carry_their_agenda_item(index):
+    hit = index.search('"депутат должен"').hits[0]
+    assert hit.to_dict()["agenda_item"] == {"identifier": "Bill 13", "title": "On reports", "position": 2,
+                                            "link": "/s/10/item/2"}
+    hits = {h.segment: h.to_dict()["agenda_item"] for h in index.search("бюджет OR жыйыны", page_size=50).hits}
+    assert hits[6] is None and hits[8]["link"] == "/s/12/item/1" and hits[8]["title"] == "On the budget"
+
+
+def test_a_reindexed_sitting_takes_its_new_agenda(index):
+    """What an agenda import or edit does through the indexer: the sitting's documents replaced."""
+    index.replace_sitting(10, [d for d in docs(agenda={1: ("Bill 15", "On loans", 1), 2: ("Bill 15", "On loans", 1),
+                                                       3: ("Bill 15", "On loans", 1)}) if d.sitting == 10])
+    assert index.search("депутат").facets["agenda"] == {"Bill 15": 3, "Bill 14": 1}
+    assert ids(index.search("депутат", Filters(agenda="Bill 12"))) == set()
+    assert ids(index.search("бюджет", Filters(agenda="Bill 12"))) == {8}
+    index.add(docs([(20, 14, "budget", "2026-05-05", None, "ru", 1.0, "Депутат о кредитах.", False)],
+                   agenda={20: ("Bill 15", "On loans", 3)}))
+    assert ids(index.search("депутат", Filters(agenda="Bill 15"))) == {1, 2, 3, 20}
 
 
 def test_sort_by_date_and_pagination(index):
@@ -421,3 +471,38 @@ def test_replace_sitting_with_over_10000_segments(connect):
     assert ids(idx.search("депутат")) == {1, 2, 3, 9}  # other sittings untouched
     idx.replace_sitting(50, [])
     assert idx.search("строка").total == 0
+
+
+def test_an_index_from_before_agenda_items_gains_them(connect, tmp_path):
+    """An index written before segments carried agenda items keeps serving, and takes them from the
+    next write (FTS5: columns added to a version-3 index; Elasticsearch: the fields added to the mapping)."""
+    import sqlite3
+
+    from sanarip.textanalysis import index_text
+    from search import elastic, fts5
+
+    first = connect()
+    if connect.backend == "fts5":
+        first.close()
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"search.db{suffix}").unlink(missing_ok=True)
+        old = sqlite3.connect(tmp_path / "search.db")
+        old.executescript(fts5.SCHEMA.replace(", agenda TEXT, agenda_title TEXT, agenda_position INTEGER", "")
+                          .replace(f"user_version = {fts5.SCHEMA_VERSION}", "user_version = 3"))
+        old.execute("INSERT INTO doc VALUES (9, 13, 'health', '2026-02-01', 2026, NULL, NULL, 'ru', 1.0, 2.0, 0)")
+        old.execute("INSERT INTO doc_text VALUES (9, 'Старый министр.')")
+        old.execute("INSERT INTO seg(rowid, stem) VALUES (9, ?)", (index_text("Старый министр.", "ru"),))
+        old.commit()
+        old.close()
+    else:
+        legacy = {**elastic.MAPPINGS, "properties": {k: v for k, v in elastic.MAPPINGS["properties"].items()
+                                                     if k not in elastic.AGENDA_FIELDS}}
+        first.es.indices.create(index=f"{first.alias}-v1", settings=elastic.SETTINGS, mappings=legacy,
+                                aliases={first.alias: {"is_write_index": True}})
+    idx = connect()
+    assert ids(idx.search("министр")) == ({9} if connect.backend == "fts5" else set())
+    idx.add(docs())
+    assert ids(idx.search("министр", Filters(agenda="Bill 14"))) == {9}
+    assert idx.search("депутат").facets["agenda"] == {"Bill 12": 2, "Bill 13": 1, "Bill 14": 1}
+    assert idx.rebuild(docs()) == len(CORPUS)  # a rebuild after the upgrade keeps them
+    assert ids(idx.search("депутат", Filters(agenda="Bill 12"))) == {1, 2}

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
+from sanarip.agenda import agenda_of, describe_items
 from sanarip.catalog import add_person as catalog_add_person
 from sanarip.catalog import person_dict
 from sanarip.editing import (
@@ -205,7 +206,7 @@ def editor(sitting_id: int):
         persons = list(s.scalars(select(Person).order_by(Person.name)))
         pub = latest_publication(s, sitting_id)
         return render_template("editor.html", sitting=sitting, rows=rows, persons=persons, publication=pub,
-                               messages=editor_messages())
+                               messages=editor_messages(), agenda=agenda_of(s, sitting_id))
 
 
 def editor_messages() -> dict[str, str]:
@@ -228,6 +229,10 @@ def editor_messages() -> dict[str, str]:
         "key.playLine": _("play from the line's start"), "key.split": _("split the line at the caret"),
         "key.merge": _("merge with the next line"), "key.cancel": _("close / undo the line's unsaved text"),
         "key.help": _("show this help"),
+        "key.agendaAdd": _("new agenda item at the player's time"),
+        "key.agendaStart": _("agenda item starts at the player's time"),
+        "key.agendaEnd": _("agenda item ends at the player's time"),
+        "key.agendaDelete": _("delete the agenda item"),
     }
 
 
@@ -281,6 +286,10 @@ def history(sitting_id: int):
                               .order_by(Revision.id.desc()).limit(500)))
         entries = []
         for rev in revs:
+            if "agenda" in rev.after:  # a clerk's agenda edit: the items before and after
+                before, after = describe_items(rev.before["agenda"]), describe_items(rev.after["agenda"])
+                entries.append((revision_json(s, rev), word_diff(before, after), None))
+                continue
             before = " | ".join(d["text"] for d in rev.before["segments"])
             after = " | ".join(d["text"] for d in rev.after["segments"])
             entries.append((revision_json(s, rev), word_diff(before, after), speaker_change(s, rev)))

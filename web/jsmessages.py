@@ -23,6 +23,9 @@ def N_(message: str) -> str:
 
 
 MESSAGES: dict[str, str] = {
+    "agendaSaved": N_("Agenda saved ✓"),
+    "agendaSaving": N_("Saving the agenda…"),
+    "agendaUnsaved": N_("Agenda not saved"),
     "copied": N_("Link copied"),
     "error": N_("Error %(status)s"),
     "reverted": N_("Reverted ✓"),

@@ -108,7 +108,13 @@ def _schemas() -> dict[str, Any]:
         "sitting": integer, "segment": integer, "start": num, "end": num, "committee": text, "date": nullable_text,
         "speaker": nullable_text, "language": nullable_text, "official": boolean,
         "snippet": {"type": "string", "description": "HTML: <mark> around matches, everything else escaped"},
-        "link": text}}
+        "link": text,
+        "agenda_item": {"type": "object", "nullable": True,
+                        "description": "The sitting's agenda item the moment falls in (by media time); filter "
+                                       "with agenda=<identifier>",
+                        "properties": {"identifier": text, "title": nullable_text,
+                                       "position": {"type": "integer", "nullable": True},
+                                       "link": {**nullable_text, "description": "/s/<sitting>/item/<position>"}}}}}
     closed = {"type": "object", "additionalProperties": False}
     return {
         "Error": {"type": "object", "required": ["error", "status"], "properties": {"error": text, "status": integer}},
@@ -129,7 +135,9 @@ def _schemas() -> dict[str, Any]:
                                                         "segments": {"type": "array", "items": segment}}},
         "SearchResult": {"type": "object", "properties": {
             "total": integer, "page": integer, "pages": integer, "items": {"type": "array", "items": hit},
-            "facets": obj, "facets_estimated": {"type": "boolean"}, "next": nullable_text}},
+            "facets": {**obj, "description": "Counts per committee, speaker, year, language and agenda (the "
+                                             "agenda item's identifier, e.g. a bill number)"},
+            "facets_estimated": {"type": "boolean"}, "next": nullable_text}},
         "Person": {"type": "object", "properties": {"id": integer, "name": text, "faction": nullable_text,
                                                      "role": nullable_text,
                                                      "sittings": {"type": "array", "items": obj}}},
@@ -259,6 +267,7 @@ def _subscription_schemas() -> dict[str, Any]:
                                                            "not given)"},
                 "filters": {"type": "object", "additionalProperties": False, "description": "With a query only",
                             "properties": {"committee": choice, "speaker": choice, "language": choice,
+                                           "agenda": choice,
                                            "from": {"type": "string", "format": "date"},
                                            "to": {"type": "string", "format": "date"}, "official": boolean}},
                 "person_id": {**ID, "nullable": True, "description": "Follow a deputy"},
@@ -281,6 +290,8 @@ def openapi_document(server: str) -> dict[str, Any]:
         _param("committee"), _param("from", schema={"type": "string", "format": "date"}, desc="YYYY-MM-DD"),
         _param("to", schema={"type": "string", "format": "date"}, desc="YYYY-MM-DD"),
         _param("speaker"), _param("language"),
+        _param("agenda", schema={"type": "string", "maxLength": 200},
+               desc="An agenda item's identifier (e.g. a bill number): moments within that item, in any sitting"),
         _param("official", schema={"type": "string", "enum": ["1", "true", "on", "0", "false", "off"]},
                desc="1: official only"),
         _param("sort", schema={"type": "string", "enum": ["relevance", "date"]}),

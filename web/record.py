@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -59,7 +59,7 @@ def replace_agenda_api(sitting_id: int):
     try:
         with rt.db.session() as s:
             sitting_or_404(s, sitting_id)
-            replace_agenda(s, sitting_id, body, rt.settings.tz)
+            replace_agenda(s, sitting_id, body, rt.settings.tz, editor_id=g.user.id if g.user else None)
             items = agenda_dicts(s, sitting_or_404(s, sitting_id))
     except NotFound as exc:
         return error_response(404, str(exc))
@@ -216,6 +216,7 @@ def console(sitting_id: int):
             error = str(exc)
         else:
             _live_changed(sitting_id)
+            rt.indexer.sitting_changed(sitting_id)  # hits from here on carry the new item
             return redirect(url_for("records.console", sitting_id=sitting_id))
     with rt.db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)

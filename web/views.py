@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sanarip.agenda import MAX_IDENTIFIER as MAX_AGENDA_IDENTIFIER
 from sanarip.clips import RangeError, parse_range
 from sanarip.languages import is_language
 from sanarip.limits import MAX_ID, MAX_MEDIA_SECONDS
@@ -23,7 +24,7 @@ from web.deps import runtime
 
 # The query parameters a search URL keeps (pages, feeds, the API's next links): anything else a
 # client sends (``_external``, ``_method`` …) never reaches url_for.
-SEARCH_PARAMS = ("q", "committee", "from", "to", "speaker", "language", "official", "sort")
+SEARCH_PARAMS = ("q", "committee", "from", "to", "speaker", "language", "official", "sort", "agenda")
 
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -99,10 +100,14 @@ def search_filters() -> Filters:
     language = request.args.get("language") or None
     if language and not is_language(language):
         abort(400, _("'language' must be a language code such as ky, ru, en"))
+    agenda = (request.args.get("agenda") or "").strip() or None
+    if agenda and len(agenda) > MAX_AGENDA_IDENTIFIER:
+        abort(400, _("'agenda' must be an agenda item's identifier of at most %(n)s characters",
+                     n=MAX_AGENDA_IDENTIFIER))
     return Filters(committee=request.args.get("committee") or None, date_from=date_arg("from"),
                    date_to=date_arg("to"), speaker=request.args.get("speaker") or None,
                    language=language,
-                   official_only=official in ("1", "true", "on"))
+                   official_only=official in ("1", "true", "on"), agenda=agenda)
 
 
 def facet_links(facets: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int, str]]]:

@@ -11,6 +11,9 @@
     ["Enter", "save"], ["Control+Enter", "save"], ["Control+S", "save"],
     ["Alt+S", "speaker"], ["Alt+[", "setStart"], ["Alt+]", "setEnd"],
     ["Alt+B", "split"], ["Alt+M", "merge"], ["Escape", "cancel"], ["F1", "help"],
+    // the agenda panel (agenda-editor.js): items, not lines
+    ["Alt+A", "agendaAdd"], ["Alt+Shift+[", "agendaStart"], ["Alt+Shift+]", "agendaEnd"],
+    ["Alt+Shift+Delete", "agendaDelete"],
   ];
   const actions = {};
   // Letters, digits and brackets by their place on the keyboard (Alt+K types "˚" on a Mac layout).
