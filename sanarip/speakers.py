@@ -29,7 +29,7 @@ from sanarip.transcripts import replace_automatic, working_segments
 # by ``bench/speakers.py --calibrate`` on the held-out utterances of the shared speakers (each
 # against every enrolled speaker's one enrolment utterance, the guest as an impostor) and the
 # multi-speaker recordings; never on ``sitting_shared``, on which the figures are reported.
-VOICE_THRESHOLD = 0.73
+VOICE_THRESHOLD = 0.74
 CONFIRMED_CAP = 20  # confirmed-segment embeddings kept per person, most recent first
 MIN_CONFIRMED_SECONDS = 3.0
 

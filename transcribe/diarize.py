@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sanarip.stenogram import Segment, Word
+from transcribe import blas
 from transcribe.audio import SAMPLE_RATE, Audio, as_audio
 from transcribe.clustering import agglomerate, normed, viterbi
 from transcribe.voice import (
@@ -98,20 +99,26 @@ def embed_windows(audio: Audio, wins: list[tuple[int, float, float]], enc: Voice
     by_region: dict[int, list[int]] = {}
     for i, (r, _s, _e) in enumerate(wins):
         by_region.setdefault(r, []).append(i)
-    for idx in by_region.values():
-        first, last = wins[idx[0]][1], max(wins[i][2] for i in idx)
-        wav = audio.read(first, last)
-        need = int(round((max(wins[i][1] for i in idx) - first) * SAMPLE_RATE)) + PARTIAL_FRAMES * HOP
-        wav = np.pad(wav, (0, max(0, need - len(wav))))
-        mel = mel_spectrogram(wav)
-        energy = np.concatenate([[0.0], np.cumsum(wav.astype(np.float64) ** 2)])
-        for i in idx:
-            _r, start, end = wins[i]
-            a = int(round((start - first) * SAMPLE_RATE))
-            b = a + int(round((end - start) * SAMPLE_RATE))
-            f = int(round((start - first) * SAMPLE_RATE / HOP))
-            mels[i] = mel[f:f + PARTIAL_FRAMES] * volume_gain(float(energy[b] - energy[a]), b - a) ** 2
+    with blas.single_threaded():  # small products: BLAS threads would only wait on each other
+        for idx in by_region.values():
+            _region_mels(audio, wins, idx, mels)
     return enc.embed_mels(mels)
+
+
+def _region_mels(audio: Audio, wins: list[tuple[int, float, float]], idx: list[int], mels: np.ndarray) -> None:
+    """Fill ``mels[idx]`` from one spectrogram of the windows' region."""
+    first, last = wins[idx[0]][1], max(wins[i][2] for i in idx)
+    wav = audio.read(first, last)
+    need = int(round((max(wins[i][1] for i in idx) - first) * SAMPLE_RATE)) + PARTIAL_FRAMES * HOP
+    wav = np.pad(wav, (0, max(0, need - len(wav))))
+    mel = mel_spectrogram(wav)
+    energy = np.concatenate([[0.0], np.cumsum(wav.astype(np.float64) ** 2)])
+    for i in idx:
+        _r, start, end = wins[i]
+        a = int(round((start - first) * SAMPLE_RATE))
+        b = a + int(round((end - start) * SAMPLE_RATE))
+        f = int(round((start - first) * SAMPLE_RATE / HOP))
+        mels[i] = mel[f:f + PARTIAL_FRAMES] * volume_gain(float(energy[b] - energy[a]), b - a) ** 2
 
 
 def cluster(regions: list[tuple[float, float]], wins: list[tuple[int, float, float]], emb: np.ndarray,
