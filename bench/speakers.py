@@ -44,7 +44,7 @@ from sanarip.speakers import VOICE_THRESHOLD, Profile, identify  # noqa: E402
 from transcribe import blas  # noqa: E402
 from transcribe import diarize as dz  # noqa: E402
 from transcribe.speaker_jobs import label_embeddings  # noqa: E402
-from transcribe.voice import VoiceEncoder, normalize_volume  # noqa: E402
+from transcribe.voice import CHUNK, VoiceEncoder, normalize_volume  # noqa: E402
 
 DATA = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "testdata")) / "speakers"
 
@@ -188,6 +188,7 @@ def figures(enc: VoiceEncoder) -> None:
 
     profiles = enrolments(enc)
     enrolled = {p.name for p in profiles}
+    enc.embed_mels(np.zeros((4 * CHUNK, 160, 40), np.float32))  # warm: a worker's encoder lives as long as it does
     for name in ["sitting_shared"] + [f"multi/{p.stem}" for p in sorted((DATA / "multi").glob("*.rttm"))]:
         audio = load(f"{name}.wav")
         duration = len(audio) / 16000

@@ -32,6 +32,7 @@ from transcribe import blas
 from transcribe.audio import SAMPLE_RATE, Audio, as_audio
 from transcribe.clustering import agglomerate, normed, viterbi
 from transcribe.voice import (
+    EMBEDDING_SIZE,
     HOP,
     N_MELS,
     PARTIAL_FRAMES,
@@ -52,6 +53,7 @@ MIN_SPEAKER = 2.0  # seconds of speech a cluster needs to stand as a speaker
 SWITCH_PENALTY = 0.1  # cosine a change of speaker inside one region must gain
 BRIDGE = 2.0  # pauses up to this (s) inside one speaker's turn count as the turn's (speech_runs)
 MAX_CLUSTERED = 2500
+GROUP_WINDOWS = 1024  # windows whose spectrograms are held at once (160 × 40 float32 each: 25 KB)
 
 
 @dataclass
@@ -95,30 +97,39 @@ def embed_windows(audio: Audio, wins: list[tuple[int, float, float]], enc: Voice
     spectrogram is power), so the front end costs one pass over the audio however dense the
     windows are."""
     enc = enc or encoder()
-    mels = np.zeros((len(wins), PARTIAL_FRAMES, N_MELS), np.float32)
     by_region: dict[int, list[int]] = {}
     for i, (r, _s, _e) in enumerate(wins):
         by_region.setdefault(r, []).append(i)
-    with blas.single_threaded():  # small products: BLAS threads would only wait on each other
-        for idx in by_region.values():
-            _region_mels(audio, wins, idx, mels)
-    return enc.embed_mels(mels)
+    out = np.zeros((len(wins), EMBEDDING_SIZE), np.float32)
+    group: list[list[int]] = []
+    for k, idx in enumerate(by_region.values()):  # spectrograms of a few regions at a time: memory stays flat
+        group.append(idx)
+        if k + 1 == len(by_region) or sum(map(len, group)) >= GROUP_WINDOWS:
+            rows = [i for g in group for i in g]
+            mels = np.zeros((len(rows), PARTIAL_FRAMES, N_MELS), np.float32)
+            with blas.single_threaded():  # small products: BLAS threads would only wait on each other
+                at = 0
+                for g in group:
+                    _region_mels(audio, [wins[i] for i in g], mels[at:at + len(g)])
+                    at += len(g)
+            out[rows] = enc.embed_mels(mels)
+            group = []
+    return out
 
 
-def _region_mels(audio: Audio, wins: list[tuple[int, float, float]], idx: list[int], mels: np.ndarray) -> None:
-    """Fill ``mels[idx]`` from one spectrogram of the windows' region."""
-    first, last = wins[idx[0]][1], max(wins[i][2] for i in idx)
-    wav = audio.read(first, last)
-    need = int(round((max(wins[i][1] for i in idx) - first) * SAMPLE_RATE)) + PARTIAL_FRAMES * HOP
+def _region_mels(audio: Audio, wins: list[tuple[int, float, float]], mels: np.ndarray) -> None:
+    """Fill ``mels`` (one row per window) from one spectrogram of the windows' region."""
+    first = wins[0][1]
+    wav = audio.read(first, max(w[2] for w in wins))
+    need = int(round((max(w[1] for w in wins) - first) * SAMPLE_RATE)) + PARTIAL_FRAMES * HOP
     wav = np.pad(wav, (0, max(0, need - len(wav))))
     mel = mel_spectrogram(wav)
     energy = np.concatenate([[0.0], np.cumsum(wav.astype(np.float64) ** 2)])
-    for i in idx:
-        _r, start, end = wins[i]
+    for row, (_r, start, end) in enumerate(wins):
         a = int(round((start - first) * SAMPLE_RATE))
         b = a + int(round((end - start) * SAMPLE_RATE))
         f = int(round((start - first) * SAMPLE_RATE / HOP))
-        mels[i] = mel[f:f + PARTIAL_FRAMES] * volume_gain(float(energy[b] - energy[a]), b - a) ** 2
+        mels[row] = mel[f:f + PARTIAL_FRAMES] * volume_gain(float(energy[b] - energy[a]), b - a) ** 2
 
 
 def cluster(regions: list[tuple[float, float]], wins: list[tuple[int, float, float]], emb: np.ndarray,
