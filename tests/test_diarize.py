@@ -115,3 +115,21 @@ def test_two_speakers_taking_turns_keep_their_labels(testdata, enc):
     pieces = [_load(testdata, a[0]), _load(testdata, b[0]), _load(testdata, a[1]), _load(testdata, b[1])]
     turns = dz.diarize(_join(*pieces), enc=enc)
     assert [t.label for t in turns] == ["S1", "S2", "S1", "S2"]
+
+
+def test_past_max_clustered_the_longest_regions_seed_and_the_rest_join(monkeypatch):
+    """A sitting of hours: only the ``MAX_CLUSTERED`` longest regions are agglomerated; every
+    other region still gets its speaker's label from the nearest centroid."""
+    rng = np.random.default_rng(2)
+    voices = normed(rng.normal(size=(3, 64)))
+    who = rng.integers(0, 3, 60)
+    regions = [(10.0 * k, 10.0 * k + (3.0 if k % 4 else 8.0)) for k in range(60)]
+    wins = [(k, a + 1.6 * j, a + 1.6 * (j + 1)) for k, (a, b) in enumerate(regions) for j in range(int((b - a) // 1.6))]
+    emb = normed(np.stack([voices[who[r]] + 0.1 * rng.normal(size=64) for r, _s, _e in wins]))
+    monkeypatch.setattr(dz, "MAX_CLUSTERED", 15)
+    labels = dz.cluster(regions, wins, emb)
+    by_region = {r: labels[i] for i, (r, _s, _e) in enumerate(wins)}
+    mapping = {}
+    for r, lab in by_region.items():
+        assert mapping.setdefault(who[r], lab) == lab
+    assert len(set(mapping.values())) == 3
