@@ -18,9 +18,9 @@ embeddings that at most 0.5% of different-speaker pairs reach (a false merge ear
 agglomeration is never undone, so it sits well above the equal-error point), and the voice
 threshold as the lowest at which at most 1% of held-out utterances of a speaker *treated as
 not enrolled* (their own profile left out: the best of the others' profiles), and the guest,
-would be proposed as someone. Then DER around the clustering threshold on three synthetic
-sittings built from held-out and guest utterances (seeded, not the shared sitting) and on each
-``multi/`` recording.
+would be proposed as someone. Then DER around the clustering threshold on synthetic sittings
+built from held-out and guest utterances (seeded, not the shared sitting: three with 0.5–2 s
+pauses, two where speakers cut in within 0.15 s) and on each ``multi/`` recording.
 
     python bench/speakers.py [--calibrate]
 """
@@ -91,9 +91,11 @@ def _utterance_embeddings(enc: VoiceEncoder, roles: tuple[str, ...]) -> tuple[np
     return np.stack(embs), speakers
 
 
-def synthetic_sitting(seed: int, turns: int = 30) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+def synthetic_sitting(seed: int, turns: int = 30, pauses: tuple[float, float] = (0.5, 2.0),
+                      ) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     """A sitting made of held-out and guest utterances in a random order (no speaker twice in a
-    row), 0.5–2 s pauses: (audio, reference turns from each utterance's first to last speech)."""
+    row), each cut to its speech, ``pauses`` seconds apart (0–0.15 s: speakers cutting in):
+    (audio, reference turns)."""
     rng = np.random.default_rng(seed)
     pool = [m for m in manifest() if m["role"] in ("heldout", "guest")]
     pieces, ref, t, last = [np.zeros(16000, np.float32)], [], 1.0, None
@@ -105,8 +107,9 @@ def synthetic_sitting(seed: int, turns: int = 30) -> tuple[np.ndarray, list[tupl
         regions = dz.speech_regions(audio)
         if not regions:
             continue
-        ref.append((round(t + regions[0][0] + 0.2, 3), round(t + regions[-1][1] - 0.2, 3), m["speaker_id"]))
-        pause = np.zeros(int(rng.uniform(0.5, 2.0) * 16000), np.float32)
+        audio = audio[int((regions[0][0] + 0.2) * 16000):int((regions[-1][1] - 0.2) * 16000)]
+        ref.append((round(t, 3), round(t + len(audio) / 16000, 3), m["speaker_id"]))
+        pause = np.zeros(int(rng.uniform(*pauses) * 16000), np.float32)
         pieces += [audio, pause]
         t += (len(audio) + len(pause)) / 16000
     return np.concatenate(pieces), ref
@@ -148,9 +151,10 @@ def calibrate(enc: VoiceEncoder) -> None:
         runs = {t: dz.speech_runs(dz.diarize(audio, t, enc, regions), regions) for t in thresholds}
         return ", ".join(f"{t:.2f}: {der(ref, runs[t], uem=uem)['der']:.3f}" for t in thresholds)
 
-    for seed in (1, 2, 3):
-        audio, ref = synthetic_sitting(seed)
-        print(f"  synthetic sitting {seed} ({len(audio) / 16000:.0f} s) DER: {around(audio, ref, None)}", flush=True)
+    for seed, pauses in ((1, (0.5, 2.0)), (2, (0.5, 2.0)), (3, (0.5, 2.0)), (11, (0.0, 0.15)), (12, (0.0, 0.15))):
+        audio, ref = synthetic_sitting(seed, pauses=pauses)
+        print(f"  synthetic sitting {seed} ({len(audio) / 16000:.0f} s, pauses {pauses[0]}-{pauses[1]} s) DER: "
+              f"{around(audio, ref, None)}", flush=True)
     for name in sorted(p.stem for p in (DATA / "multi").glob("*.rttm")):
         ref = parse_rttm((DATA / "multi" / f"{name}.rttm").read_text())
         print(f"  multi/{name} DER: {around(load(f'multi/{name}.wav'), ref, uem_of('multi/' + name))}", flush=True)

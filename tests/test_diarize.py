@@ -125,7 +125,7 @@ def test_past_max_clustered_the_longest_regions_seed_and_the_rest_join(monkeypat
     who = rng.integers(0, 3, 60)
     regions = [(10.0 * k, 10.0 * k + (3.0 if k % 4 else 8.0)) for k in range(60)]
     wins = [(k, a + 1.6 * j, a + 1.6 * (j + 1)) for k, (a, b) in enumerate(regions) for j in range(int((b - a) // 1.6))]
-    emb = normed(np.stack([voices[who[r]] + 0.1 * rng.normal(size=64) for r, _s, _e in wins]))
+    emb = normed(np.stack([voices[who[r]] + 0.05 * rng.normal(size=64) for r, _s, _e in wins]))
     monkeypatch.setattr(dz, "MAX_CLUSTERED", 15)
     labels = dz.cluster(regions, wins, emb)
     by_region = {r: labels[i] for i, (r, _s, _e) in enumerate(wins)}
@@ -133,3 +133,19 @@ def test_past_max_clustered_the_longest_regions_seed_and_the_rest_join(monkeypat
     for r, lab in by_region.items():
         assert mapping.setdefault(who[r], lab) == lab
     assert len(set(mapping.values())) == 3
+
+
+def test_a_speaker_cutting_in_without_a_pause_is_found(testdata, enc):
+    """No pause between the two voices, so VAD gives one region: its pieces seed a cluster each
+    and the Viterbi pass puts the change near the join."""
+    def speech(rel):
+        audio = _load(testdata, rel)
+        regions = dz.speech_regions(audio)
+        return audio[int((regions[0][0] + 0.2) * SR):int((regions[-1][1] - 0.2) * SR)]
+
+    a, b = speech("en_ls_1998/1998-15444-0000.flac"), speech("ru_vf_pgp/ru_0030.wav")
+    audio = np.concatenate([np.zeros(SR, np.float32), a, b, np.zeros(SR, np.float32)])
+    join = 1.0 + len(a) / SR
+    turns = dz.diarize(audio, enc=enc)
+    assert [t.label for t in turns] == ["S1", "S2"]
+    assert abs(turns[0].end - join) < 1.6

@@ -8,9 +8,12 @@ one spectrogram per region, the LSTM over many windows at once).
 Regions, not windows, are clustered: each region of at least ``MIN_SEGMENT`` seconds is a
 seed whose embedding is the sum of its windows', and seeds are merged by centroid linkage
 (``transcribe.clustering``) while the cosine of two clusters' means reaches ``THRESHOLD``.
-Clusters holding less than ``MIN_SPEAKER`` seconds dissolve. Then every window is given the
-nearest remaining centroid by a Viterbi pass inside its region (a change costs
-``SWITCH_PENALTY``), which places a change inside a region and gives short regions a label.
+A region longer than ``SEED_SECONDS`` seeds as equal pieces, so that one in which a speaker
+cuts in without a pause seeds both voices. Clusters holding less than ``MIN_SPEAKER`` seconds
+dissolve. Then every window is given the nearest remaining centroid by a Viterbi pass inside
+its region (a change costs ``SWITCH_PENALTY``), which places a change inside a region and gives
+short regions a label; a cluster left with less than ``MIN_SPEAKER`` seconds dissolves and the
+pass runs again.
 Labels are ``S1``, ``S2`` … in order of first appearance, so the same audio always gets the
 same labels. The constants are calibrated by ``bench/speakers.py --calibrate`` on the held-out
 utterances and the ``multi/`` recordings of the shared test data, never on the sitting the DER
@@ -53,6 +56,7 @@ MIN_SPEAKER = 2.0  # seconds of speech a cluster needs to stand as a speaker
 SWITCH_PENALTY = 0.1  # cosine a change of speaker inside one region must gain
 BRIDGE = 2.0  # pauses up to this (s) inside one speaker's turn count as the turn's (speech_runs)
 MAX_CLUSTERED = 2500
+SEED_SECONDS = 3.2  # a longer region seeds the clustering as pieces of at most this
 GROUP_WINDOWS = 1024  # windows whose spectrograms are held at once (160 × 40 float32 each: 25 KB)
 
 
@@ -140,19 +144,43 @@ def cluster(regions: list[tuple[float, float]], wins: list[tuple[int, float, flo
     by_region: dict[int, list[int]] = {}
     for i, (r, _s, _e) in enumerate(wins):
         by_region.setdefault(r, []).append(i)
-    seconds = {r: regions[r][1] - regions[r][0] for r in by_region}
-    seeds = [r for r in by_region if seconds[r] >= MIN_SEGMENT] or list(by_region)
+    pieces = _pieces(regions, wins, by_region)
+    seconds = [b - a for a, b, _idx in pieces]
+    seeds = [k for k in range(len(pieces)) if seconds[k] >= MIN_SEGMENT] or list(range(len(pieces)))
     if len(seeds) > MAX_CLUSTERED:
-        seeds = sorted(sorted(seeds, key=lambda r: -seconds[r])[:MAX_CLUSTERED])
-    sums = np.stack([emb[by_region[r]].sum(axis=0) for r in seeds])
+        seeds = sorted(sorted(seeds, key=lambda k: -seconds[k])[:MAX_CLUSTERED])
+    sums = np.stack([emb[pieces[k][2]].sum(axis=0) for k in seeds])
     ids = agglomerate(sums, threshold)
-    held = np.bincount(ids, weights=[seconds[r] for r in seeds])
+    held = np.bincount(ids, weights=[seconds[k] for k in seeds])
     keep = [k for k in range(len(held)) if held[k] >= MIN_SPEAKER] or [int(held.argmax())]
     centroids = normed(np.stack([sums[ids == k].sum(axis=0) for k in keep]))
-    labels = np.zeros(len(emb), int)
-    for idx in by_region.values():
-        labels[idx] = viterbi(emb[idx] @ centroids.T, SWITCH_PENALTY)
-    return labels
+    span = np.array([e - s for _r, s, e in wins])
+    while True:  # a cluster left with less than MIN_SPEAKER seconds after relabelling dissolves too
+        labels = np.zeros(len(emb), int)
+        for idx in by_region.values():
+            labels[idx] = viterbi(emb[idx] @ centroids.T, SWITCH_PENALTY)
+        held = np.bincount(labels, weights=span, minlength=len(centroids))
+        if len(centroids) == 1 or held.min() >= MIN_SPEAKER:
+            return labels
+        centroids = np.delete(centroids, int(held.argmin()), axis=0)
+
+
+def _pieces(regions: list[tuple[float, float]], wins: list[tuple[int, float, float]],
+            by_region: dict[int, list[int]]) -> list[tuple[float, float, list[int]]]:
+    """(start, end, windows) of the seeds: each region cut into equal pieces of at most
+    ``SEED_SECONDS``, so that a region in which the speaker changes without a pause seeds
+    clusters of each voice, not one of both (a window belongs to the piece holding its middle)."""
+    out = []
+    for r, idx in by_region.items():
+        start, end = regions[r]
+        n = max(1, int(np.ceil((end - start) / SEED_SECONDS - 1e-9)))
+        edges = np.linspace(start, end, n + 1)
+        parts: list[list[int]] = [[] for _ in range(n)]
+        for i in idx:
+            middle = (wins[i][1] + wins[i][2]) / 2
+            parts[min(n - 1, int(np.searchsorted(edges, middle, side="right")) - 1)].append(i)
+        out += [(float(edges[k]), float(edges[k + 1]), p) for k, p in enumerate(parts) if p]
+    return out
 
 
 def diarize(audio: Audio | np.ndarray, threshold: float = THRESHOLD, enc: VoiceEncoder | None = None,
