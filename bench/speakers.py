@@ -41,10 +41,9 @@ import numpy as np  # noqa: E402
 
 from sanarip.rttm import der, parse_rttm  # noqa: E402
 from sanarip.speakers import VOICE_THRESHOLD, Profile, identify  # noqa: E402
-from transcribe import blas  # noqa: E402
 from transcribe import diarize as dz  # noqa: E402
 from transcribe.speaker_jobs import label_embeddings  # noqa: E402
-from transcribe.voice import CHUNK, VoiceEncoder, normalize_volume  # noqa: E402
+from transcribe.voice import CHUNK, VoiceEncoder, cores, normalize_volume  # noqa: E402
 
 DATA = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "testdata")) / "speakers"
 
@@ -217,7 +216,7 @@ def figures(enc: VoiceEncoder) -> None:
                      f"wrong {wrong:.3f} of all speech (goal <= 0.03), voice threshold {VOICE_THRESHOLD}"
                      f"\n  diarization + identification: {elapsed:.1f} s for {duration:.1f} s of audio = "
                      f"{elapsed / duration:.3f} x real time (goal <= 0.05; CPU time {cpu:.1f} s = "
-                     f"{cpu / duration:.3f} x, on {blas.cores()} cores); the bare encoder on the same windows "
+                     f"{cpu / duration:.3f} x, on {cores()} cores); the bare encoder on the same windows "
                      f"{bare:.1f} s (ratio {elapsed / max(bare, 1e-9):.2f})")
             truth = [(max(((min(e, te) - max(s, ts), w) for s, e, w in ref), default=(0, None))[1],
                       proposals.get(t.label)) for t in turns for ts, te in [(t.start, t.end)]]

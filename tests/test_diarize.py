@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import unavailable
-from transcribe import blas, voice
 from transcribe import diarize as dz
+from transcribe import voice
 from transcribe.clustering import agglomerate, normed, viterbi
 
 SR = 16000
@@ -90,16 +90,6 @@ def test_the_encoder_gives_the_same_embeddings_in_any_batching(enc):
     one_by_one = np.concatenate([enc.embed_mels(mels[i:i + 1]) for i in (0, voice.CHUNK + 3)])
     assert np.abs(together[[0, voice.CHUNK + 3]] - one_by_one).max() < 1e-5
     assert enc.embed_mels(mels[:0]).shape == (0, voice.EMBEDDING_SIZE)
-
-
-def test_single_threaded_blas_restores_the_thread_count():
-    if not blas.available():
-        pytest.skip("this NumPy's BLAS has no per-thread thread count")
-    fn = blas._set_local()
-    before = fn(2)
-    with blas.single_threaded():
-        assert fn(1) == 1
-    assert fn(before) == 2
 
 
 def test_one_english_speaker_over_four_utterances_gets_one_label(testdata, enc):

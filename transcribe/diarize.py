@@ -29,9 +29,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from sanarip.stenogram import Segment, Word
-from transcribe import blas
 from transcribe.audio import SAMPLE_RATE, Audio, as_audio
 from transcribe.clustering import agglomerate, normed, viterbi
 from transcribe.voice import (
@@ -111,7 +111,7 @@ def embed_windows(audio: Audio, wins: list[tuple[int, float, float]], enc: Voice
         if k + 1 == len(by_region) or sum(map(len, group)) >= GROUP_WINDOWS:
             rows = [i for g in group for i in g]
             mels = np.zeros((len(rows), PARTIAL_FRAMES, N_MELS), np.float32)
-            with blas.single_threaded():  # small products: BLAS threads would only wait on each other
+            with threadpool_limits(1, user_api="blas"):  # small products: BLAS threads would only wait on each other
                 at = 0
                 for g in group:
                     _region_mels(audio, [wins[i] for i in g], mels[at:at + len(g)])

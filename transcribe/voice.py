@@ -12,6 +12,7 @@ utterance embedding as the L2-normed mean of its partials.
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from transcribe import blas
+from threadpoolctl import threadpool_limits
 
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms
@@ -192,7 +192,9 @@ class VoiceEncoder:
     (256, 1024) product and a few in-place element-wise passes (the gates are reordered to
     input, forget, output, cell so that the three sigmoids are one ``tanh`` over a contiguous
     block; σ(x) = (1 + tanh(x/2)) / 2). Batches of :data:`CHUNK` windows are spread over the
-    process's cores by threads that each use one BLAS thread (see ``transcribe.blas``).
+    process's cores by threads of its own, with BLAS on one thread: OpenBLAS threading these
+    small products spins on a busy machine (measured: 4–10x slower with two BLAS threads on a
+    loaded 2-core machine).
     """
 
     def __init__(self, state: dict[str, np.ndarray] | None = None) -> None:
@@ -214,44 +216,44 @@ class VoiceEncoder:
         if len(x) == 0:
             return np.zeros((0, EMBEDDING_SIZE), np.float32)
         chunks = [x[i:i + CHUNK] for i in range(0, len(x), CHUNK)]
-        threads = min(blas.cores(), len(chunks)) if blas.available() else 1
-        if threads == 1:
-            return np.concatenate([self._embed_chunk(c) for c in chunks])
-        with ThreadPoolExecutor(threads) as pool:
-            return np.concatenate(list(pool.map(self._embed_chunk, chunks)))
+        threads = min(cores(), len(chunks))
+        with threadpool_limits(1, user_api="blas"):
+            if threads == 1:
+                return np.concatenate([self._embed_chunk(c) for c in chunks])
+            with ThreadPoolExecutor(threads) as pool:
+                return np.concatenate(list(pool.map(self._embed_chunk, chunks)))
 
     def _embed_chunk(self, mels: np.ndarray) -> np.ndarray:
-        with blas.single_threaded():
-            x = np.ascontiguousarray(mels.transpose(1, 0, 2))  # (steps, batch, features)
-            steps, batch, _ = x.shape
-            for k, (w_ih, w_hh, bias) in enumerate(self.layers):
-                n = w_hh.shape[0]
-                gates_in = (x.reshape(steps * batch, -1) @ w_ih).reshape(steps, batch, 4 * n)
-                gates_in += bias
-                h = np.zeros((batch, n), np.float32)
-                c = np.zeros((batch, n), np.float32)
-                g = np.empty((batch, 4 * n), np.float32)
-                tmp = np.empty((batch, n), np.float32)
-                sig, cell = g[:, :3 * n], g[:, 3 * n:]
-                i, f, o = sig[:, :n], sig[:, n:2 * n], sig[:, 2 * n:]
-                out = np.empty((steps, batch, n), np.float32) if k + 1 < len(self.layers) else None
-                for t in range(steps):
-                    np.matmul(h, w_hh, out=g)
-                    g += gates_in[t]
-                    sig *= 0.5
-                    np.tanh(sig, out=sig)
-                    sig *= 0.5
-                    sig += 0.5
-                    np.tanh(cell, out=cell)
-                    c *= f
-                    np.multiply(i, cell, out=tmp)
-                    c += tmp
-                    np.tanh(c, out=h)
-                    h *= o
-                    if out is not None:
-                        out[t] = h
-                x = out
-            raw = np.maximum(h @ self.linear_w + self.linear_b, 0.0)
+        x = np.ascontiguousarray(mels.transpose(1, 0, 2))  # (steps, batch, features)
+        steps, batch, _ = x.shape
+        for k, (w_ih, w_hh, bias) in enumerate(self.layers):
+            n = w_hh.shape[0]
+            gates_in = (x.reshape(steps * batch, -1) @ w_ih).reshape(steps, batch, 4 * n)
+            gates_in += bias
+            h = np.zeros((batch, n), np.float32)
+            c = np.zeros((batch, n), np.float32)
+            g = np.empty((batch, 4 * n), np.float32)
+            tmp = np.empty((batch, n), np.float32)
+            sig, cell = g[:, :3 * n], g[:, 3 * n:]
+            i, f, o = sig[:, :n], sig[:, n:2 * n], sig[:, 2 * n:]
+            out = np.empty((steps, batch, n), np.float32) if k + 1 < len(self.layers) else None
+            for t in range(steps):
+                np.matmul(h, w_hh, out=g)
+                g += gates_in[t]
+                sig *= 0.5
+                np.tanh(sig, out=sig)
+                sig *= 0.5
+                sig += 0.5
+                np.tanh(cell, out=cell)
+                c *= f
+                np.multiply(i, cell, out=tmp)
+                c += tmp
+                np.tanh(c, out=h)
+                h *= o
+                if out is not None:
+                    out[t] = h
+            x = out
+        raw = np.maximum(h @ self.linear_w + self.linear_b, 0.0)
         return raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)
 
     def embed_partials(self, wav: np.ndarray, rate: float = 1.3, min_coverage: float = 0.75) -> np.ndarray:
@@ -273,3 +275,11 @@ class VoiceEncoder:
 def encoder() -> VoiceEncoder:
     """The process's one encoder (the weights are read once)."""
     return VoiceEncoder()
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
