@@ -228,6 +228,10 @@ def editor_messages() -> dict[str, str]:
         "key.playLine": _("play from the line's start"), "key.split": _("split the line at the caret"),
         "key.merge": _("merge with the next line"), "key.cancel": _("close / undo the line's unsaved text"),
         "key.help": _("show this help"),
+        "key.acceptProposal": _("accept the proposed speaker (of the selected lines, or the line's turn)"),
+        "key.acceptAbove": _("accept every proposal scoring at least the score in the bar"),
+        "key.selectTurn": _("select the line's whole turn (then Alt+S gives it one speaker)"),
+        "key.relabel": _("this voice cluster is…: choose the person for every line of its label"),
     }
 
 
