@@ -48,6 +48,7 @@ from sanarip.storage import NotFound
 from sanarip.subtitles import LiveRendition
 from sanarip.transcripts import segment_to_row
 from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE, Options, decide_language
+from transcribe.live_speakers import LiveVoices
 from transcribe.models import load_model
 from transcribe.sentences import MAX_SECONDS, MIN_WORDS, PAUSE_SECONDS, SENTENCE_END
 
@@ -247,8 +248,10 @@ def run_live_job(ctx: JobContext) -> None:
         committed = s.scalar(select(func.max(TranscriptSegment.end)).where(
             TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.LIVE)) or 0.0
     model = load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
+    voices = LiveVoices(rt)
 
     def save(seg: Segment) -> None:
+        seg.speaker_proposal = voices.propose(seg)  # the live page shows it, marked automatic
         with rt.db.session() as s:
             if s.scalar(select(TranscriptSegment.id).where(TranscriptSegment.sitting_id == sitting_id,
                                                            TranscriptSegment.source != SegmentSource.LIVE)
@@ -295,6 +298,7 @@ def run_live_job(ctx: JobContext) -> None:
                     except NotFound:  # the final pass finished and deleted the chunks: nothing left to draft
                         break
                     live.feed(offset, audio)
+                    voices.feed(offset, audio)
                 seq += 1
                 if drain or not rt.storage.list(audio_chunk_prefix(sitting_id, seq)):  # caught up: transcribe now
                     live.step()

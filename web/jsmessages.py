@@ -30,6 +30,8 @@ MESSAGES: dict[str, str] = {
     "noProposal": N_("No speaker is proposed for these lines."),
     "noLabel": N_("This line has no voice cluster."),
     "badScore": N_("Enter a score from 0 to 1."),
+    "autoSpeaker": N_("%(name)s (automatic)"),
+    "autoSpeakerHint": N_("Proposed from the voice, not confirmed by a clerk"),
 }
 
 def plural_(singular: str, plural: str, n: int = 2) -> tuple[str, str]:
