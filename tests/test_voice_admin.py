@@ -6,6 +6,9 @@ error and nothing stored; a profile is forgotten in one action."""
 
 import json
 import re
+import tempfile
+from contextlib import contextmanager
+from io import BytesIO
 
 import numpy as np
 import pytest
@@ -28,6 +31,14 @@ def sample(testdata) -> bytes:
     return (speakers / json.loads((speakers / "enroll.json").read_text())["enroll"][SPEAKER]).read_bytes()
 
 
+@contextmanager
+def decoded_path(data: bytes):
+    with tempfile.NamedTemporaryFile(suffix=".flac") as fh:
+        fh.write(data)
+        fh.flush()
+        yield fh.name
+
+
 def profiles(app, person: int) -> int:  # noqa: F811
     with app.extensions["sanarip"].db.session(readonly=True) as s:
         return s.scalar(select(func.count(VoiceProfile.id)).where(VoiceProfile.person_id == person))
@@ -40,8 +51,6 @@ def run_worker(app) -> None:  # noqa: F811
 
 
 def upload(client, headers, person: int, *files: tuple[str, bytes]):
-    from io import BytesIO
-
     data = {"csrf_token": headers["X-CSRF-Token"], "action": "enrol", "person_id": str(person),
             "samples": [(BytesIO(body), name) for name, body in files]}
     return client.post("/admin/voices", data=data, headers={"Accept-Language": headers["Accept-Language"]},
@@ -76,7 +85,15 @@ def test_a_good_sample_is_stored_as_an_embedding_and_forgotten(app, sample):  # 
     rt = app.extensions["sanarip"]
     person = app.config["ids"]["person"]
     client, headers = logged_in(app, "ada")
-    resp = upload(client, headers, person, ("reader.flac", sample))
+    # A sample over the app's 1 MB body limit (about a minute of WAV): the admin's form takes it,
+    # a client without a session cannot make the server read it.
+    with decoded_path(sample) as path:
+        big = wav_bytes(np.tile(decode(path), 5))
+    assert len(big) > 1 << 20
+    anonymous = app.test_client().post("/admin/voices", data={"samples": [(BytesIO(big), "x.wav")]},
+                                       content_type="multipart/form-data")
+    assert anonymous.status_code in (401, 413)  # refused, nothing read or kept
+    resp = upload(client, headers, person, ("reader.wav", big))
     assert resp.status_code == 303
     assert profiles(app, person) == 0 and "waiting" in outcome(client)
     run_worker(app)

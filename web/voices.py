@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -38,8 +38,11 @@ RECENT = 20  # enrolments listed
 @bp.url_value_preprocessor
 def _allow_uploads(endpoint: str | None, _values: dict[str, Any] | None) -> None:
     """Raise the app's 1 MB body limit for the enrolment form only. This runs before the
-    before-request hooks, whose CSRF check is the first to read the form."""
-    if endpoint == "voices.voices" and request.method == "POST":
+    before-request hooks, whose CSRF check is the first to read the form, so the user is not
+    known yet: a request without a session cookie keeps the 1 MB limit (an anonymous client
+    cannot make the server read large bodies), and the role is checked before anything is kept."""
+    if (endpoint == "voices.voices" and request.method == "POST"
+            and current_app.config.get("SESSION_COOKIE_NAME", "session") in request.cookies):
         request.max_content_length = MAX_UPLOAD_BYTES
 
 
