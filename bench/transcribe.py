@@ -217,7 +217,7 @@ def import_fraction(hours: float) -> None:
                        capture_output=True)
         seconds = timed(lambda: subprocess.run([sanarip, JobKind.IMPORT, str(mp4), "--committee", "budget"], env=env,
                                                check=True, capture_output=True))
-    print(f"whole import of {duration / 3600:.2f} h (remux, transcribe with base, index; no diarization yet): "
+    print(f"whole import of {duration / 3600:.2f} h (remux, transcribe with base, diarize, index): "
           f"{seconds:.0f} s = {seconds / duration:.3f} of its duration  (goal <= 0.15)")
 
 

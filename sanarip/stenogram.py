@@ -97,6 +97,19 @@ class Stenogram:
     votes: list[VoteEntry] = field(default_factory=list)
     # Media seconds → wall clock (sanarip.timeline); None: no clock, exports leave times out.
     wall_clock: Callable[[float], datetime | None] | None = None
+    language: str | None = None  # the sitting's language (its committee's default): SRT's file language
+
+    @property
+    def main_language(self) -> str | None:
+        """The language most of the written speech is in (seconds of its segments), else ``language``.
+
+        SRT has no language attribute: this is the file's language (the download's filename and
+        ``Content-Language``), and only segments in another language carry a ``[ky]``-style mark."""
+        seconds: dict[str, float] = {}
+        for seg in self.written:
+            if seg.language and LANG_TAG.match(seg.language):
+                seconds[seg.language] = seconds.get(seg.language, 0.0) + max(0.0, seg.end - seg.start)
+        return max(seconds, key=lambda k: seconds[k]) if seconds else self.language
 
     @property
     def status(self) -> str:
@@ -168,9 +181,13 @@ def to_webvtt(st: Stenogram) -> str:
 
 
 def to_srt(st: Stenogram) -> str:
+    """SubRip: a segment in another language than the file's (``Stenogram.main_language``) starts
+    with ``[ky]``, the bracketed note subtitlers use for speech in another language."""
     blocks = []
+    main = st.main_language
     for i, seg in enumerate(st.written, 1):
-        who = f"{seg.speaker}: " if seg.speaker else ""
+        mark = f"[{seg.language}] " if seg.language and seg.language != main and LANG_TAG.match(seg.language) else ""
+        who = mark + (f"{seg.speaker}: " if seg.speaker else "")
         text = re.sub(r"\s*\n\s*", " ", seg.text.strip()) or "…"
         blocks.append(f"{i}\n{clock(seg.start, ',')} --> {clock(max(seg.end, seg.start + 0.001), ',')}\n{who}{text}\n")
     return "\n".join(blocks)
@@ -358,6 +375,7 @@ def to_rttm_text(st: Stenogram) -> str:
     return to_rttm(file_id, runs)
 
 
+CAPTION_FORMATS = frozenset({"vtt", "srt"})  # named ``name.<language>.<fmt>`` on download, as players look for them
 EXPORTERS: dict[str, tuple[Callable[[Stenogram], str], str]] = {
     "vtt": (to_webvtt, "text/vtt"),
     "srt": (to_srt, "application/x-subrip"),

@@ -78,6 +78,7 @@ def public_stenogram(s: Session, sitting: Sitting, publication: int | None = Non
         publication=pub.number if pub else None,
         published_at=local_iso(pub.published_at) if pub else None,
         **record_parts(s, sitting),
+        language=sitting.committee.default_language,
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sanarip.models import TranscriptSegment
 from sanarip.stenogram import Segment, Stenogram, Word, to_akoma_ntoso, to_json, to_srt, to_webvtt
 from tests.test_clerk import app, logged_in, segments  # noqa: F401 - the clerk tests' app fixture
-from tests.validators import check_webvtt
+from tests.validators import check_srt, check_webvtt
 
 
 @pytest.fixture
@@ -75,6 +75,36 @@ def test_exports_carry_the_language_and_leave_waiting_passages_out():
     paragraphs = ET.fromstring(to_akoma_ntoso(st).encode()).findall(".//a:p", ns)
     langs = [p.get("{http://www.w3.org/XML/1998/namespace}lang") for p in paragraphs if p.text]
     assert langs == ["ky", "ru"]
+
+
+def test_srt_names_its_language_and_marks_the_other_languages_lines():
+    """SRT has no language attribute: the file's language is the one most speech is in, and a line
+    in another language starts with a ``[ky]``-style mark (players show it as written)."""
+    st = Stenogram([
+        Segment(0.0, 6.0, "Заседание открыто.", id=1, language="ru", speaker="Председатель"),
+        Segment(6.0, 8.0, "Жыйын ачык деп жарыяланат.", id=2, language="ky", speaker="Депутат"),
+        Segment(8.0, 9.0, "", id=3, language="ky", needs_transcription=True),
+        Segment(9.0, 12.0, "Спасибо.", id=4, language="ru"),
+        Segment(12.0, 13.0, "Без метки.", id=5),
+    ], sitting_id=1, language="ky")
+    assert st.main_language == "ru"  # 9 s of Russian against 2 s of written Kyrgyz; the waiting passage is not speech
+    text = to_srt(st)
+    subs = check_srt(text)
+    assert [s.content for s in subs] == ["Председатель: Заседание открыто.", "[ky] Депутат: Жыйын ачык деп жарыяланат.",
+                                         "Спасибо.", "Без метки."]
+    assert Stenogram([Segment(0.0, 1.0, "Текст.")], language="ky").main_language == "ky"  # no labels: the sitting's
+    kyrgyz = Stenogram([Segment(0.0, 4.0, "Жыйын ачык.", language="ky"), Segment(4.0, 5.0, "Да.", language="ru")])
+    assert [s.content for s in check_srt(to_srt(kyrgyz))] == ["Жыйын ачык.", "[ru] Да."]
+
+
+def test_srt_download_carries_the_language_in_its_header_and_filename(app, waiting):  # noqa: F811
+    sid = app.config["ids"]["sitting"]
+    resp = app.test_client().get(f"/s/{sid}/export.srt")
+    assert resp.status_code == 200 and resp.headers["Content-Language"] == "ru"
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="sitting-{sid}.ru.srt"'
+    assert "[" not in check_srt(resp.get_data(as_text=True))[0].content
+    json_resp = app.test_client().get(f"/s/{sid}/export.json")
+    assert json_resp.headers["Content-Disposition"] == f'attachment; filename="sitting-{sid}.json"'
 
 
 def test_api_transcript_flags_waiting_passages(app, waiting):  # noqa: F811

@@ -190,6 +190,26 @@ def test_elasticsearch_counts_facets_exactly_or_estimates_them_for_many_matches(
         idx.close()
 
 
+@pytest.mark.elasticsearch
+def test_elasticsearch_stops_a_query_at_the_budget(elasticsearch_url, tmp_path):
+    """The shards stop collecting at the budget and the partial answer is refused, never shown as the hits."""
+    from search import QueryTooExpensive
+    from search.elastic import ElasticIndex
+    from tests import corpus
+
+    prefix = f"b{tmp_path.name[-12:].lower()}"
+    roomy = ElasticIndex(elasticsearch_url, prefix=prefix, budget=30, timeout=120)  # a loaded machine bulks slowly
+    tight = ElasticIndex(elasticsearch_url, prefix=prefix, budget=0.001)
+    try:
+        roomy.rebuild(corpus.documents(20_000))
+        with pytest.raises(QueryTooExpensive, match="narrow it"):
+            tight.search(corpus.worst_allowed())
+        assert roomy.search(corpus.worst_allowed()).total > 0  # the same query within a budget it fits
+    finally:
+        tight.close()
+        roomy.close()
+
+
 def test_sort_by_date_and_pagination(index):
     by_date = index.search("депутат", sort="date", page_size=50)
     assert [h.segment for h in by_date.hits] == [9, 1, 2, 3]

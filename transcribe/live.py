@@ -17,6 +17,14 @@ a pause once a line holds a few words, never longer than ``transcribe.sentences.
 saved as ``source="live"`` rows and indexed at once. The buffer is trimmed
 at committed segment boundaries, so each pass sees at most ``MAX_BUFFER`` seconds.
 
+Languages (issue 22): each pass decides its buffer's language by the final pass's rules
+(``decide_language``; with a committee that expects Kyrgyz, a Turkic stand-in or a low-confidence
+detection is ``ky``). A Kyrgyz buffer goes to the configured Kyrgyz CTC model (``Options.ctc``)
+instead of Whisper, through the same agreement and line rules; without one, its finished speech
+chunks become empty ``needs_transcription`` segments, as in the final pass, never Whisper's
+Kazakh-like text. Every committed line is then labelled from its text by ``sanarip.langid``,
+restricted to the committee's languages.
+
 When the recording ends, the rest of the hypothesis is committed and the job ends at once:
 the recorder has queued the final pass, which replaces the draft. Decoding is greedy, without
 temperature fallback and with a token cap (the final pass uses beam search): each pass stays
@@ -39,6 +47,7 @@ from sqlalchemy import func, select, update
 
 from sanarip import livestate
 from sanarip.jobs import JobContext
+from sanarip.langid import DEFAULT_LANGUAGES, committee_languages, label
 from sanarip.medialayout import audio_chunk_offset, audio_chunk_prefix
 from sanarip.models import SegmentSource, Sitting, TranscriptSegment
 from sanarip.pipeline import LivePayload
@@ -47,9 +56,18 @@ from sanarip.stenogram import Segment, Word
 from sanarip.storage import NotFound
 from sanarip.subtitles import LiveRendition
 from sanarip.transcripts import segment_to_row
-from transcribe.engine import HALLUCINATIONS, SAMPLE_RATE, Options, decide_language
+from transcribe.engine import (
+    HALLUCINATIONS,
+    KYRGYZ,
+    MIN_DETECT_SECONDS,
+    SAMPLE_RATE,
+    Options,
+    Span,
+    decide_language,
+    waiting_for_clerks,
+)
 from transcribe.live_speakers import LiveVoices
-from transcribe.models import load_model
+from transcribe.models import language_model_paths, load_language_models, load_model, needs_whisper
 from transcribe.sentences import MAX_SECONDS, MIN_WORDS, PAUSE_SECONDS, SENTENCE_END
 
 log = logging.getLogger(__name__)
@@ -91,13 +109,16 @@ class LiveTranscriber:
     """Feed it audio, call ``step`` when caught up; committed segments go to ``on_segment``.
 
     With ``options.language == "auto"`` each pass decides the language of its buffer by the
-    final pass's rules (expected languages, Kyrgyz stand-ins, fallback).
+    final pass's rules (expected languages, Kyrgyz stand-ins, fallback); ``languages`` are the
+    committee's, among which the text language identifier labels each committed line.
     """
 
     def __init__(self, model: Any, options: Options, on_segment: Callable[[Segment], None],
-                 on_partial: Callable[[dict[str, Any] | None], None] | None = None) -> None:
+                 on_partial: Callable[[dict[str, Any] | None], None] | None = None,
+                 languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> None:
         self.model = model
         self.options = options
+        self.languages = languages
         self.on_segment = on_segment
         self.on_partial = on_partial
         self._partial: dict[str, Any] | None = None
@@ -123,10 +144,15 @@ class LiveTranscriber:
     # --- one pass ----------------------------------------------------------------------------
     def _hypothesis(self) -> list[Word]:
         st = self.state
-        self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer, self.options)
-        segments, _ = self.model.transcribe(
-            st.buffer, language=self.language, beam_size=1, word_timestamps=True, vad_filter=True,
-            condition_on_previous_text=False, temperature=0.0, max_new_tokens=min(400, int(self.buffered * 10) + 20))
+        if self.language in self.options.ctc:  # the Kyrgyz model: deterministic frames, no VAD needed
+            from transcribe.ctc import transcribe_piece
+
+            segments: Any = transcribe_piece(self.options.ctc[self.language], st.buffer)
+        else:
+            segments, _ = self.model.transcribe(
+                st.buffer, language=self.language, beam_size=1, word_timestamps=True, vad_filter=True,
+                condition_on_previous_text=False, temperature=0.0,
+                max_new_tokens=min(400, int(self.buffered * 10) + 20))
         words = []
         for seg in segments:
             if HALLUCINATIONS.match(seg.text.strip()):
@@ -143,6 +169,15 @@ class LiveTranscriber:
         st = self.state
         if self.buffered < 0.5 and not final:
             return
+        if self.buffered >= MIN_DETECT_SECONDS or (self.language is None and self.buffered >= 0.3):
+            # A shorter buffer keeps the last decision, as a short chunk does in the final pass.
+            self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer,
+                                                                                 self.options)
+        if self.buffered >= 0.3:
+            if self.language == KYRGYZ and KYRGYZ not in self.options.ctc:
+                self._waiting(final)
+                self._report_partial()
+                return
         hyp = self._hypothesis() if self.buffered >= 0.3 else []
         buffer_end = st.buffer_start + self.buffered
         if final or (hyp and buffer_end - hyp[-1].end >= SILENCE):
@@ -211,13 +246,34 @@ class LiveTranscriber:
             return
         words, st.pending = st.pending, []
         text = "".join(w.word for w in words).strip()
-        seg = Segment(start=words[0].start, end=words[-1].end, text=text, words=words, language=self.language,
+        language = label(text, self.languages, self.language)  # the text decides, as after the final pass
+        seg = Segment(start=words[0].start, end=words[-1].end, text=text, words=words, language=language,
                       language_prob=self.language_prob, unreliable=self.unreliable)
         self._trim(seg.end)
         if st.last_text == _norm_text(text) and seg.start - st.last_end < 3.0:
             return  # the same line again: a hallucination loop, not speech
         st.last_text, st.last_end = _norm_text(text), seg.end
         self.on_segment(seg)
+
+    def _waiting(self, final: bool) -> None:
+        """A Kyrgyz buffer and no Kyrgyz model: each finished speech chunk (a second of silence after
+        it, or the recording's end) becomes an empty ``needs_transcription`` segment, as in the final pass."""
+        st = self.state
+        self._close_segment()  # words heard before (another language) keep their own line
+        st.previous = []
+        buffer_end = st.buffer_start + self.buffered
+        chunks = waiting_for_clerks(st.buffer, Span(st.buffer_start, buffer_end, KYRGYZ, self.language_prob))
+        done = [c for c in chunks if c.start >= st.committed_until - 0.05
+                and (final or self.buffered > MAX_BUFFER or c.end <= buffer_end - SILENCE)]
+        for seg in done:
+            seg.end = min(seg.end, buffer_end)
+            self.on_segment(seg)
+        if done:
+            st.committed_until = st.last_end = done[-1].end
+            st.last_text = ""
+            self._trim(done[-1].end)
+        elif not chunks:  # silence only: nothing to keep
+            self._trim(max(st.committed_until, buffer_end - SILENCE))
 
     def _trim(self, until: float) -> None:
         st = self.state
@@ -243,11 +299,17 @@ def run_live_job(ctx: JobContext) -> None:
     sitting_id = args.sitting
     with rt.db.session(readonly=True) as s:
         sitting = get_sitting(s, sitting_id)
-        options = Options(language=args.language or "auto", fallback_language=sitting.committee.fallback_language)
-        model_name = args.model or sitting.committee.model or rt.settings.model
+        committee = sitting.committee
+        languages = committee_languages(committee)
+        options = Options(language=args.language or "auto", fallback_language=committee.fallback_language,
+                          kyrgyz=KYRGYZ in languages)
+        model_name = args.model or committee.model or rt.settings.model
+        paths = language_model_paths(rt.settings.language_model_paths, committee.language_models)
         committed = s.scalar(select(func.max(TranscriptSegment.end)).where(
             TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.LIVE)) or 0.0
-    model = load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
+    options.ctc = load_language_models(paths, rt.settings.device)
+    model = (load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
+             if needs_whisper(options.language, options.ctc) else None)
     voices = LiveVoices(rt)
 
     def save(seg: Segment) -> None:
@@ -267,7 +329,7 @@ def run_live_job(ctx: JobContext) -> None:
         with rt.db.session() as s:
             s.execute(update(Sitting).where(Sitting.id == sitting_id).values(live_partial=partial))
 
-    live = LiveTranscriber(model, options, save, show_partial)
+    live = LiveTranscriber(model, options, save, show_partial, languages)
     live.state.committed_until = committed
     rendition = LiveRendition(rt.storage, sitting_id)
     shown: dict[str, Any] | None = None

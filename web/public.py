@@ -19,7 +19,7 @@ from sanarip.medialayout import build_playlist, main_playlist_key, poster_key
 from sanarip.models import Committee, MediaSegment, Publication, Sitting, TranscriptSegment, utcnow
 from sanarip.pipeline import PosterPayload
 from sanarip.sittings import ARCHIVED, SittingStatus
-from sanarip.stenogram import EXPORTERS, Segment, export
+from sanarip.stenogram import CAPTION_FORMATS, EXPORTERS, Segment, export
 from sanarip.transcripts import public_stenogram, shown_publication, transcript_language
 from search import SearchResult
 from search.base import RESULT_CACHE_SIZE
@@ -176,13 +176,18 @@ def sitting_export(sitting_id: int, fmt: str):
     with runtime().db.session(readonly=True) as s:
         sitting = sitting_or_404(s, sitting_id)
         try:
-            body = export(public_stenogram(s, sitting, version), fmt)
+            stenogram = public_stenogram(s, sitting, version)
+            body = export(stenogram, fmt)
         except NotFound:
             abort(404, _("Sitting %(id)s has no published version %(version)s.", id=sitting_id, version=version))
+        language = stenogram.main_language
     mimetype = EXPORTERS[fmt][1]
     resp = Response(body, mimetype=mimetype)
+    if language:  # the file's language (SRT has no attribute for it): the header and ``name.ky.srt``
+        resp.headers["Content-Language"] = language
+    suffix = f".{language}" if language and fmt in CAPTION_FORMATS else ""
     if fmt != "vtt":
-        resp.headers["Content-Disposition"] = f'attachment; filename="sitting-{sitting_id}.{fmt}"'
+        resp.headers["Content-Disposition"] = f'attachment; filename="sitting-{sitting_id}{suffix}.{fmt}"'
     return resp
 
 
