@@ -70,6 +70,8 @@ def handler(kind: JobKind) -> Handler:
             from transcribe.speaker_jobs import run_diarize_job as run
         case JobKind.LEARN_VOICE:
             from transcribe.speaker_jobs import run_voice_profile_job as run
+        case JobKind.ENROLL_VOICE:
+            from transcribe.enrolment import run_enrol_job as run
         case JobKind.INDEX:
             from search.jobs import run_index_job as run
         case JobKind.POSTER:

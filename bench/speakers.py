@@ -71,13 +71,17 @@ def uem_of(name: str) -> tuple[float, float] | None:
     return float(f[2]), float(f[3])
 
 
-def keystrokes(turns: list[tuple[str, str | None]]) -> tuple[int, int]:
-    """(with proposals, without) for ``turns`` = (true speaker, proposed speaker or None).
-    Without: each turn is assigned by a picker — one key to open it, two letters of the name,
-    Enter (4). With: a right proposal is accepted with one key; any other turn as without."""
-    without = 4 * len(turns)
-    with_ = sum(1 if proposed == truth else 4 for truth, proposed in turns)
-    return with_, without
+def keystrokes(turns: list[tuple[str, str | None]]) -> tuple[int, int, int]:
+    """(with proposals turn by turn, with one accept-all, without) for ``turns`` = (true speaker,
+    proposed speaker or None), in the keys of the editor (web/static/editor-speakers.js; moving to
+    a turn is not counted). Without: each turn is selected (Alt+T) and given its speaker in the
+    picker (Alt+S, two letters of the name, Enter): 5. With: a right proposal is accepted with
+    Alt+A (1), any other turn as without; or Alt+Shift+A once accepts every proposal, and each turn
+    whose proposal was not right is then done as without."""
+    without = 5 * len(turns)
+    one_by_one = sum(1 if proposed == truth else 5 for truth, proposed in turns)
+    accept_all = 1 + sum(0 if proposed == truth else 5 for truth, proposed in turns)
+    return one_by_one, accept_all, without
 
 
 def _utterance_embeddings(enc: VoiceEncoder, roles: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
@@ -220,8 +224,9 @@ def figures(enc: VoiceEncoder) -> None:
                      f"{bare:.1f} s (ratio {elapsed / max(bare, 1e-9):.2f})")
             truth = [(max(((min(e, te) - max(s, ts), w) for s, e, w in ref), default=(0, None))[1],
                       proposals.get(t.label)) for t in turns for ts, te in [(t.start, t.end)]]
-            with_, without = keystrokes(truth)
-            line += f"\n  keystrokes to attribute all {len(truth)} turns: {with_} with proposals, {without} without"
+            with_, accept_all, without = keystrokes(truth)
+            line += (f"\n  keystrokes to attribute all {len(truth)} turns: {with_} with proposals (Alt+A per turn), "
+                     f"{accept_all} with one accept-all (Alt+Shift+A), {without} without")
         print(line, flush=True)
 
 

@@ -51,10 +51,8 @@ def person_enroll(person_id: int, files: tuple[str, ...]) -> None:
     Only the embeddings are kept, never the audio. Every file is checked before anything is
     stored: one with no speech, under 3 s of speech, or that is not media fails the whole command.
     """
-    from sanarip.errors import NotFound
     from sanarip.speakers import add_profile, require_person
-    from transcribe.audio import decoded
-    from transcribe.diarize import NotEnoughSpeech, embed_speech
+    from transcribe.enrolment import SampleProblem, embed_sample
 
     rt = ready_runtime()
     with rt.db.session(readonly=True) as s:
@@ -64,14 +62,9 @@ def person_enroll(person_id: int, files: tuple[str, ...]) -> None:
         if not Path(name).is_file():
             raise SanaripError(f"no such file: {name}")
         try:
-            with decoded(name) as audio:
-                samples.append(embed_speech(audio))
-        except NotEnoughSpeech as exc:
-            raise SanaripError(f"{name}: {exc}") from None
-        except NotFound:
-            raise
-        except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds for what is not media
-            raise SanaripError(f"{name}: not readable media ({exc})") from None
+            samples.append(embed_sample(name, name))
+        except SampleProblem as exc:
+            raise SanaripError(str(exc)) from None
     with rt.db.session() as s:
         for embedding, seconds in samples:
             add_profile(s, person_id, embedding, seconds)

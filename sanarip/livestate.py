@@ -16,7 +16,9 @@ Schema (``SCHEMA_VERSION`` 1; the one definition, summarized in the README)::
      "partial": {"start": float, "text": str, "language": str | null} | null,  # words not yet in a line
      "agenda_item": {...} | null,     # the current agenda item (filled by the record's agenda code)
      "vote_events": [{...}],          # recent vote events, newest last (filled by the votes code)
-     "speaker_proposals": [{...}]}    # speaker proposals for recent lines (filled by diarization)
+     "speaker_proposals": [{"segment", "start", "end", "person_id", "name", "score", "source",
+                            "automatic": true}]}  # newest live lines whose voice matched a profile
+                                                  # (sanarip.speakers; segment = the line's cue id)
 
 Clients ignore keys they do not know; a change that breaks readers bumps ``version``.
 The three slots are filled by providers registered with ``register_slot`` (their owners'

@@ -43,6 +43,7 @@ class JobKind(StrEnum):
     ALERTS = "alerts"  # match a sitting's newly public segments against the subscriptions
     MAIL = "mail"  # compose due alerts and send every unsent mail over SMTP
     CLIP = "clip"  # an MP4 of a range of a sitting, asked for by a viewer
+    ENROLL_VOICE = "enroll_voice"  # a voice profile from samples an admin uploaded (transcribe/enrolment.py)
 
 
 # Hours-long kinds; a worker runs them in their own slots so they never starve short jobs.
@@ -180,6 +181,22 @@ class VoiceProfilePayload(Payload):
 
     def dedupe_key(self) -> str | None:
         return f"{self.kind}:{self.sitting}:{self.person}"
+
+
+@dataclass(frozen=True)
+class EnrolPayload(Payload):
+    """Store ``person``'s voice profile from the samples uploaded under the private storage
+    prefix ``upload`` (deleted by the job); ``names`` are the files' names, one a line, in the
+    order of their keys (for the admin's messages)."""
+
+    kind: ClassVar[JobKind] = JobKind.ENROLL_VOICE
+    person: int
+    upload: str
+    names: str
+
+    def __post_init__(self) -> None:
+        if self.person < 1 or not self.upload.startswith("work/enrol/"):
+            raise PayloadError(f"{self.kind} job: needs a person and an upload under work/enrol/")
 
 
 @dataclass(frozen=True)

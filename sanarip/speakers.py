@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sanarip import livestate
 from sanarip.errors import NotFound
 from sanarip.models import Person, SegmentSource, Sitting, TranscriptSegment, VoiceProfile
 from sanarip.stenogram import Segment
@@ -344,3 +345,27 @@ def relabel(s: Session, sitting_id: int, label: str, person_id: int, editor_id: 
     if not rows:
         raise NotFound(f"sitting {sitting_id} has no speaker label {label!r}")
     return _attribute(s, rows, person_id, editor_id)
+
+
+# --- the live draft's proposals, for the live-state file -------------------------------------
+
+LIVE_PROPOSALS = 20  # the newest live lines with a proposal that the live-state file carries
+
+
+def live_proposals(s: Session, sitting_id: int) -> list[dict[str, Any]]:
+    """The ``speaker_proposals`` slot of the live-state file: for the newest live lines whose
+    voice matched a profile, ``{"segment", "start", "end", "person_id", "name", "score",
+    "source", "automatic": true}``, oldest first (``segment`` is the line's subtitle cue id)."""
+    rows = s.execute(select(TranscriptSegment.id, TranscriptSegment.start, TranscriptSegment.end,
+                            TranscriptSegment.speaker_proposal)
+                     .where(TranscriptSegment.sitting_id == sitting_id, TranscriptSegment.source == SegmentSource.LIVE)
+                     .order_by(TranscriptSegment.start.desc(), TranscriptSegment.id.desc())
+                     .limit(10 * LIVE_PROPOSALS)).all()
+    out = [{"segment": sid, "start": round(float(a), 3), "end": round(float(b), 3),
+            "person_id": p["person_id"], "name": p["name"], "score": p["score"], "source": p.get("source", "voice"),
+            "automatic": True}
+           for sid, a, b, p in rows if isinstance(p, dict) and p.get("person_id") is not None]
+    return out[:LIVE_PROPOSALS][::-1]
+
+
+livestate.register_slot("speaker_proposals", live_proposals)

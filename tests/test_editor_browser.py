@@ -277,12 +277,12 @@ def search(site, **args) -> dict:
 
 
 def test_a_clerk_edits_the_agenda_with_times_from_the_player(site, page):
-    """Add items at the player's time (Alt+A), end one (Alt+Shift+]), retime (Alt+Shift+[), rename,
+    """Add items at the player's time (Alt+N), end one (Alt+Shift+]), retime (Alt+Shift+[), rename,
     delete (Alt+Shift+Delete), save; a bad agenda is refused whole; search and history follow."""
     open_editor(page, site)
-    page.locator(f"#text-{transcript(site)[0]['id']}").click()  # typing a line: Alt+A still adds an item
+    page.locator(f"#text-{transcript(site)[0]['id']}").click()  # typing a line: Alt+N still adds an item
     seek(page, 5.0)  # after the click: the player follows the cursor to the line
-    page.keyboard.press("Alt+A")
+    page.keyboard.press("Alt+N")
     page.keyboard.type("Bill 7")
     page.keyboard.press("Tab")
     page.keyboard.type("On water")
@@ -304,7 +304,7 @@ def test_a_clerk_edits_the_agenda_with_times_from_the_player(site, page):
     assert page.locator(".agenda-row").nth(1).locator(".agenda-start").inner_text() == "0:00:13.0"
     page.locator(".agenda-row").nth(0).locator(".agenda-title").fill("On drinking water")
     seek(page, 25.0)
-    page.keyboard.press("Alt+A")
+    page.keyboard.press("Alt+N")
     page.keyboard.type("Bill 9")
     assert page.locator(".agenda-row").count() == 3
     page.keyboard.press("Alt+Shift+Delete")

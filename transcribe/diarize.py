@@ -312,6 +312,8 @@ def embed_speech(audio: Audio | np.ndarray, enc: VoiceEncoder | None = None,
     seconds = round(sum(b - a for a, b in regions), 3)
     if seconds < min_seconds:
         found = "no speech" if not regions else f"only {seconds:.1f} s of speech"
-        raise NotEnoughSpeech(f"{found}; a voice sample needs at least {min_seconds:g} s")
+        problem = NotEnoughSpeech(f"{found}; a voice sample needs at least {min_seconds:g} s")
+        problem.seconds = seconds  # type: ignore[attr-defined] - for messages in other words
+        raise problem
     emb = embed_windows(audio, windows(regions), enc)
     return normed(emb.mean(axis=0)), seconds

@@ -66,6 +66,7 @@ from transcribe.engine import (
     decide_language,
     waiting_for_clerks,
 )
+from transcribe.live_speakers import LiveVoices
 from transcribe.models import language_model_paths, load_language_models, load_model, needs_whisper
 from transcribe.sentences import MAX_SECONDS, MIN_WORDS, PAUSE_SECONDS, SENTENCE_END
 
@@ -309,8 +310,10 @@ def run_live_job(ctx: JobContext) -> None:
     options.ctc = load_language_models(paths, rt.settings.device)
     model = (load_model(model_name, rt.settings.effective_model_cache, rt.settings.device)
              if needs_whisper(options.language, options.ctc) else None)
+    voices = LiveVoices(rt)
 
     def save(seg: Segment) -> None:
+        seg.speaker_proposal = voices.propose(seg)  # the live page shows it, marked automatic
         with rt.db.session() as s:
             if s.scalar(select(TranscriptSegment.id).where(TranscriptSegment.sitting_id == sitting_id,
                                                            TranscriptSegment.source != SegmentSource.LIVE)
@@ -357,6 +360,7 @@ def run_live_job(ctx: JobContext) -> None:
                     except NotFound:  # the final pass finished and deleted the chunks: nothing left to draft
                         break
                     live.feed(offset, audio)
+                    voices.feed(offset, audio)
                 seq += 1
                 if drain or not rt.storage.list(audio_chunk_prefix(sitting_id, seq)):  # caught up: transcribe now
                     live.step()

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         speakers,
         subscriptions,
         vendor,
+        voices,
     )
 
     i18n.init_app(app)
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.init_app(app)
     limits.init_app(app)
     for module in (public, clips, live, feeds, api, subscriptions, media, ops, auth, clerk, speakers, dashboard,
-                   kyrgyzqueue, record, vendor, site):
+                   kyrgyzqueue, record, vendor, site, voices):
         app.register_blueprint(module.bp)
     from web.views import search_args
 

@@ -233,6 +233,10 @@ def editor_messages() -> dict[str, str]:
         "key.agendaStart": _("agenda item starts at the player's time"),
         "key.agendaEnd": _("agenda item ends at the player's time"),
         "key.agendaDelete": _("delete the agenda item"),
+        "key.acceptProposal": _("accept the proposed speaker (of the selected lines, or the line's turn)"),
+        "key.acceptAbove": _("accept every proposal scoring at least the score in the bar"),
+        "key.selectTurn": _("select the line's whole turn (then Alt+S gives it one speaker)"),
+        "key.relabel": _("this voice cluster is…: choose the person for every line of its label"),
     }
 
 

@@ -30,6 +30,11 @@ MESSAGES: dict[str, str] = {
     "error": N_("Error %(status)s"),
     "reverted": N_("Reverted ✓"),
     "saved": N_("Saved ✓"),
+    "noProposal": N_("No speaker is proposed for these lines."),
+    "noLabel": N_("This line has no voice cluster."),
+    "badScore": N_("Enter a score from 0 to 1."),
+    "autoSpeaker": N_("%(name)s (automatic)"),
+    "autoSpeakerHint": N_("Proposed from the voice, not confirmed by a clerk"),
 }
 
 def plural_(singular: str, plural: str, n: int = 2) -> tuple[str, str]:
@@ -42,6 +47,7 @@ ngettext = plural_  # the name pybabel's default keywords extract as a plural en
 # (singular, plural) msgids; the browser picks the form by the count
 PLURALS: dict[str, tuple[str, str]] = {
     "matches": ngettext("%(num)s match", "%(num)s matches", 2),
+    "attributed": ngettext("%(num)s line attributed", "%(num)s lines attributed", 2),
 }
 
 SAMPLES = [*range(0, 200), 0.5, 1.5]  # numbers that reach every CLDR plural category

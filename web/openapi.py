@@ -158,7 +158,9 @@ def _schemas() -> dict[str, Any]:
             "segments": {"type": "array", "minItems": 1, "maxItems": 5000, "items": ID}, "person": ID}},
         "SpeakerRelabel": {**closed, "required": ["label", "person"], "properties": {
             "label": {"type": "string", "pattern": "^S[0-9]{1,15}$"}, "person": ID}},
-        "SpeakerChange": {"type": "object", "properties": {"changed": {"type": "array", "items": integer}}},
+        "SpeakerChange": {"type": "object", "properties": {
+            "changed": {"type": "array", "items": integer, "description": "The ids of the segments changed"},
+            "segments": {"type": "array", "items": segment, "description": "Those segments as they now are"}}},
         "SegmentSplit": {**closed, "required": ["version", "offset"], "properties": {
             "version": version, "offset": {**ID, "minimum": 1, "description": "Character offset in the text"}}},
         "SegmentMerge": {**closed, "required": ["version", "next_version"], "properties": {

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from sanarip.editing import EditError
+from sanarip.editing import EditError, segment_json
 from sanarip.limits import is_id
+from sanarip.models import TranscriptSegment
 from sanarip.pipeline import VoiceProfilePayload
 from sanarip.speakers import accept_proposals, assign_speaker, relabel
 from web.auth import require_role
@@ -22,6 +23,12 @@ def _person(body: dict) -> int:
     if not is_id(body.get("person")):
         raise EditError("'person' must be a person id")
     return int(body["person"])
+
+
+def _changed(s, ids: list[int]) -> dict:
+    """The action's answer: the ids changed and those segments as they now are (the editor
+    takes their new versions and speakers without reloading)."""
+    return {"changed": ids, "segments": [segment_json(s, s.get(TranscriptSegment, i)) for i in ids]}
 
 
 def _write_and_learn(action, sitting_id: int, people: set[int]):
@@ -48,7 +55,7 @@ def accept(sitting_id: int):
             raise EditError("'min_score' must be a number from 0 to 1")
         changed, people = accept_proposals(s, sitting_id, float(score), g.user.id, segments)
         learn.update(people)
-        return {"changed": changed}, sitting_id
+        return _changed(s, changed), sitting_id
 
     learn: set[int] = set()
     return _write_and_learn(action, sitting_id, learn)
@@ -63,7 +70,7 @@ def assign(sitting_id: int):
         segments = body.get("segments")
         if not (isinstance(segments, list) and segments and all(is_id(x) for x in segments)) or len(segments) > 5000:
             raise EditError("'segments' must be a non-empty list of segment ids")
-        return {"changed": assign_speaker(s, sitting_id, segments, _person(body), g.user.id)}, sitting_id
+        return _changed(s, assign_speaker(s, sitting_id, segments, _person(body), g.user.id)), sitting_id
 
     return _write_and_learn(action, sitting_id, {body["person"]} if is_id(body.get("person")) else set())
 
@@ -77,6 +84,6 @@ def relabel_cluster(sitting_id: int):
         label = body.get("label")
         if not isinstance(label, str) or not label.startswith("S") or not label[1:].isdigit() or len(label) > 16:
             raise EditError("'label' must be a speaker label such as S3")
-        return {"changed": relabel(s, sitting_id, label, _person(body), g.user.id)}, sitting_id
+        return _changed(s, relabel(s, sitting_id, label, _person(body), g.user.id)), sitting_id
 
     return _write_and_learn(action, sitting_id, {body["person"]} if is_id(body.get("person")) else set())

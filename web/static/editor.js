@@ -19,6 +19,7 @@
   let cursor = null;
   let anchor = null; // first line of a multi-line selection (Alt+Shift+↓/↑), or null
   let pickerRows = [];
+  let pickerChoice = null; // a module's own use of the picker (editor-speakers.js), or null
 
   function t(key, ...values) {
     let i = 0;
@@ -212,7 +213,8 @@
     else pickerInput.removeAttribute("aria-activedescendant");
   }
 
-  function openPicker() {
+  function openPicker(onChosen) {
+    pickerChoice = onChosen || null;
     pickerRows = selection();
     if (!pickerRows.length) return;
     cursor.querySelector(".meta").after(picker);
@@ -232,6 +234,7 @@
     const id = li ? li.dataset.id : "";
     const chosen = pickerRows;
     closePicker();
+    if (pickerChoice && (await pickerChoice(id, chosen)) !== false) return;
     for (const row of chosen) {
       row.dataset.speaker = id;
       row.querySelector(".speaker-name").textContent = id ? personName(id) : t("noSpeaker");
@@ -277,7 +280,7 @@
     if (!list.length) return false;
     saveAll(list.length > 1 ? list : list.filter((r) => r.classList.contains("dirty") || r === cursor));
   });
-  define("speaker", () => { if (!here()) return false; if (!cursor) setCursor(here(), false, false); openPicker(); });
+  define("speaker", () => { if (!here()) return false; if (!cursor) setCursor(here(), false, false); openPicker(window.SanaripEditor.onSpeaker); });
   define("setStart", () => { if (!cursor) return false; setTime(cursor, "start"); });
   define("setEnd", () => { if (!cursor) return false; setTime(cursor, "end"); });
   define("split", () => { if (!cursor) return false; split(cursor); });
@@ -326,7 +329,9 @@
       row.dataset.saved = ev.target.textContent;
     }
   });
-  root.addEventListener("input", (ev) => { const row = rowOf(ev.target); if (row) markDirty(row, true); });
+  root.addEventListener("input", (ev) => { // typing in the speaker picker (placed inside a line) is no edit of it
+    const row = rowOf(ev.target); if (row && !ev.target.closest(".picker")) markDirty(row, true);
+  });
   // A pasted text arrives as plain text wherever contenteditable="plaintext-only" is unknown.
   root.addEventListener("paste", (ev) => {
     if (!ev.target.closest(".text")) return;
@@ -348,6 +353,15 @@
       if (row && row !== cursor) { setCursor(row, false, false); row.scrollIntoView({ block: "nearest" }); }
     });
   }
+
+  // What other editor modules (editor-speakers.js) build on: the lines, the selection, the picker.
+  window.SanaripEditor = {
+    root, call, rows, selection, say, personName, openPicker,
+    cursor: () => cursor || null,
+    select(first, last) { setCursor(first, false, false); if (last && last !== first) { anchor = first; setCursor(last, false, true); } textOf(last || first).focus(); },
+    status(text) { status.textContent = text; },
+    onSpeaker: null, // set by a module: (personId, rows) → a promise; false falls back to saving each line
+  };
 
   // --- persons, review, publish ------------------------------------------------------------
   const addPerson = document.getElementById("add-person");

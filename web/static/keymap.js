@@ -12,7 +12,7 @@
     ["Alt+S", "speaker"], ["Alt+[", "setStart"], ["Alt+]", "setEnd"],
     ["Alt+B", "split"], ["Alt+M", "merge"], ["Escape", "cancel"], ["F1", "help"],
     // the agenda panel (agenda-editor.js): items, not lines
-    ["Alt+A", "agendaAdd"], ["Alt+Shift+[", "agendaStart"], ["Alt+Shift+]", "agendaEnd"],
+    ["Alt+N", "agendaAdd"], ["Alt+Shift+[", "agendaStart"], ["Alt+Shift+]", "agendaEnd"],
     ["Alt+Shift+Delete", "agendaDelete"],
   ];
   const actions = {};

@@ -7,6 +7,7 @@
   "use strict";
   const root = document.getElementById("live");
   if (!root) return;
+  const t = window.sanaripT;
   const video = document.getElementById("player");
   const list = document.getElementById("transcript");
   const follow = document.getElementById("follow");
@@ -18,6 +19,7 @@
   let track = null;
   let current = null;
   const lines = new Map();  // cue id → li
+  const proposed = new Map();  // cue (segment) id → the live-state file's speaker proposal
   // The words heard but not yet committed to a line: shown last, greyed, replaced as they firm up.
   const partial = document.createElement("li");
   partial.className = "seg partial";
@@ -66,6 +68,7 @@
       const text = cue.text.replace(/<[^>]*>/g, "");  // drop a voice span (<v Name>); the rest is text
       fill(li, cue.startTime, text, null);
       lines.set(cue.id, li);
+      markSpeaker(li);
       let next = null;
       for (const el of list.children) {
         if (el !== partial && parseFloat(el.dataset.start) > cue.startTime) { next = el; break; }
@@ -100,6 +103,28 @@
     if (follow.checked) partial.scrollIntoView({ block: "nearest" });
   }
 
+  // A proposed speaker (the line's voice matched a profile) beside the line, marked automatic:
+  // nobody has confirmed it. Text nodes only: a name is never parsed as HTML.
+  function markSpeaker(li) {
+    const p = proposed.get(li.dataset.cue);
+    let mark = li.querySelector(".auto-speaker");
+    if (!p) { if (mark) mark.remove(); return; }
+    if (!mark) {
+      mark = document.createElement("span");
+      mark.className = "auto-speaker";
+      li.insertBefore(mark, li.querySelector(".ts").nextSibling);
+    }
+    mark.dataset.person = p.person_id;
+    mark.title = t("autoSpeakerHint");
+    mark.textContent = t("autoSpeaker", { name: p.name });
+  }
+
+  function showProposals(list) {
+    proposed.clear();
+    for (const p of Array.isArray(list) ? list : []) proposed.set(String(p.segment), p);
+    for (const li of lines.values()) markSpeaker(li);
+  }
+
   // The live-state file: a conditional GET every 2 s (the browser sends If-None-Match).
   let state = null;
   function pollState() {
@@ -107,6 +132,7 @@
       if (doc && doc.version === 1) state = doc;
       if (state) document.dispatchEvent(new CustomEvent("sanarip:livestate", { detail: state }));  // live-record.js
       showPartial(state && state.partial);
+      showProposals(state && state.speaker_proposals);
       if (state && state.status !== "live" && state.status !== "scheduled") {
         partial.remove();
         ended.hidden = false;
