@@ -104,6 +104,7 @@ class LiveTranscriber:
         self.language: str | None = None
         self.language_prob: float | None = None
         self.unreliable = False
+        self._decided: tuple[float, float] = (-1.0, 0.0)  # buffer start and length at the last language decision
 
     # --- audio in ------------------------------------------------------------------------
     def feed(self, offset: float, samples: np.ndarray) -> None:
@@ -120,9 +121,20 @@ class LiveTranscriber:
         return len(self.state.buffer) / SAMPLE_RATE
 
     # --- one pass ----------------------------------------------------------------------------
+    def _decide_language(self) -> None:
+        """The buffer's language, decided again only when the buffer starts anew (a new line) or has
+        doubled since the last decision: detection is a second encoder pass, and a pass every 2 s
+        doing it twice made the draft fall behind the stream on a busy CPU."""
+        st = self.state
+        at, length = self._decided
+        if self.language is not None and at == st.buffer_start and self.buffered < 2 * length:
+            return
+        self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer, self.options)
+        self._decided = (st.buffer_start, self.buffered)
+
     def _hypothesis(self) -> list[Word]:
         st = self.state
-        self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer, self.options)
+        self._decide_language()
         segments, _ = self.model.transcribe(
             st.buffer, language=self.language, beam_size=1, word_timestamps=True, vad_filter=True,
             condition_on_previous_text=False, temperature=0.0, max_new_tokens=min(400, int(self.buffered * 10) + 20))
@@ -159,8 +171,11 @@ class LiveTranscriber:
         elif agreed and agreed is hyp:  # a pause after a fragment: it waits for the next words, not a line
             self._trim(st.committed_until)
         elif self.buffered > MAX_BUFFER:
-            # Nothing agreed for too long: commit the oldest part of the hypothesis.
-            cut = st.buffer_start + MAX_BUFFER / 2
+            # Nothing agreed for too long, or a backlog (the model loaded while chunks arrived, the CPU
+            # was busy): commit the hypothesis but its last MAX_BUFFER / 2 seconds, so one pass catches
+            # up however far behind it began (committing only the oldest 7.5 s, a 60 s backlog took
+            # minutes of passes over the whole buffer, and every line meanwhile came a minute late).
+            cut = max(st.buffer_start + MAX_BUFFER / 2, buffer_end - MAX_BUFFER / 2)
             for w in [w for w in st.previous if w.end <= cut]:
                 self._commit(w)
             st.previous = [w for w in st.previous if w.end > cut]
