@@ -97,18 +97,40 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-LOGGER = """() => {
+LOGGER = r"""() => {
   window.benchLog = [];
-  const list = document.getElementById('transcript');
-  new MutationObserver(() => {
-    const now = Date.now();
-    for (const li of list.querySelectorAll('li.seg')) {
-      if (li.classList.contains('partial')) continue;
-      if (li.dataset.logged) continue;
-      li.dataset.logged = '1';
-      window.benchLog.push({kind: 'line', cue: li.dataset.cue, t: now});
-    }
-  }).observe(list, {childList: true, subtree: true, characterData: true});
+  document.addEventListener('DOMContentLoaded', () => {
+    const list = document.getElementById('transcript');
+    new MutationObserver(() => {
+      const now = Date.now();
+      for (const li of list.querySelectorAll('li.seg')) {
+        if (li.classList.contains('partial')) continue;
+        if (li.dataset.logged) continue;
+        li.dataset.logged = '1';
+        window.benchLog.push({kind: 'line', cue: li.dataset.cue, t: now});
+      }
+    }).observe(list, {childList: true, subtree: true, characterData: true});
+  });
+  // A partial's first word is visible once the live page has shown that partial (live.js fires
+  // "sanarip:livestate" just before it renders the document). A partial whose opening words the
+  // previous one already showed (its older words went into a line) shows no new speech: skipped.
+  window.benchPartials = {};
+  const opened = Date.now();  // what is on screen when the page opens was not just spoken: skipped
+  let shownText = '';
+  const words = (t) => t.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, '').split(/\s+/).filter(Boolean);
+  document.addEventListener('sanarip:livestate', (ev) => {
+    const p = ev.detail && ev.detail.partial;
+    setTimeout(() => {
+      const li = document.querySelector('#transcript li.partial');
+      if (!p || !li || !li.isConnected) return;
+      const head = words(p.text).slice(0, 2).join(' ');
+      const seen = head && (' ' + words(shownText).join(' ') + ' ').includes(' ' + head + ' ');
+      if (!seen && Date.now() - opened > 3000 && !(p.start in window.benchPartials)) {
+        window.benchPartials[p.start] = Date.now();
+      }
+      shownText = p.text;
+    }, 0);
+  });
   window.benchPicture = [];
   setInterval(() => {
     const h = window.sanaripHls;
@@ -123,24 +145,17 @@ def latency_phase(base: str, sitting: int, seconds: float) -> dict:
 
     from tests.conftest import CHROMIUM
 
-    partial_seen: dict[float, float] = {}  # partial start (media s) → first time visible (ms)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                     args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
         page = browser.new_page()
+        page.add_init_script(f"({LOGGER})()")  # before live.js runs: its first live-state event counts
+        with urllib.request.urlopen(f"{base}/live/{sitting}/segments?after=-1", timeout=10) as resp:
+            before = {str(r["id"]) for r in json.loads(resp.read())["segments"]}  # the window's old lines
         page.goto(f"{base}/live/{sitting}")
-        page.evaluate(LOGGER)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            shown = page.evaluate("""() => { const li = document.querySelector('#transcript li.partial');
-                return li && li.isConnected ? li.textContent : null; }""")
-            if shown:
-                state = page.evaluate("() => fetch(document.getElementById('live').dataset.state, "
-                                      "{cache: 'no-cache'}).then((r) => r.json())")
-                if state.get("partial"):
-                    partial_seen.setdefault(state["partial"]["start"], time.time() * 1000)
-            time.sleep(0.2)
-        log = page.evaluate("window.benchLog")
+        time.sleep(seconds)
+        partial_seen = {float(k): v for k, v in page.evaluate("window.benchPartials").items()}
+        log = [e for e in page.evaluate("window.benchLog") if e["cue"] not in before]
         picture = page.evaluate("window.benchPicture")
         cues = page.evaluate("""() => { const h = window.sanaripHls;
             const frag = h.levels[0].details.fragments[0];
