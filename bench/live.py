@@ -157,8 +157,11 @@ def latency_phase(base: str, sitting: int, seconds: float) -> dict:
         partial_seen = {float(k): v for k, v in page.evaluate("window.benchPartials").items()}
         log = [e for e in page.evaluate("window.benchLog") if e["cue"] not in before]
         picture = page.evaluate("window.benchPicture")
+        # Player time ↔ media time through a fragment hls.js has loaded (its start comes from the
+        # segment's PTS); the window's first fragment was never loaded, its start is an estimate.
         cues = page.evaluate("""() => { const h = window.sanaripHls;
-            const frag = h.levels[0].details.fragments[0];
+            const frags = h.levels[0].details.fragments;
+            const frag = frags.filter((f) => Number.isFinite(f.startPTS)).pop() || frags[0];
             const t = Array.from(document.getElementById('player').textTracks).find((x) => x.cues && x.cues.length);
             return {sn: frag.sn, start: frag.start,
                     cues: t ? Array.from(t.cues).map((c) => ({id: c.id, start: c.startTime})) : []}; }""")
