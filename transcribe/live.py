@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 import time
 import wave
 from collections.abc import Callable
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 MAX_BUFFER = 15.0  # seconds of uncommitted audio re-transcribed at most
 SILENCE = 1.0
 POLL = 0.25
+PUBLISH_EVERY = 0.5  # seconds between rendition updates while a pass runs
 
 
 def _norm(word: str) -> str:
@@ -284,12 +286,31 @@ def run_live_job(ctx: JobContext) -> None:
     rendition = LiveRendition(rt.storage, sitting_id)
     shown: dict[str, Any] | None = None
 
+    publishing = threading.Lock()
+
     def publish(ended: bool = False) -> None:
         """The subtitle rendition and the live-state file: what viewers fetch as static files."""
         nonlocal shown
-        with rt.db.session(readonly=True) as s:
-            rendition.update(s, float("inf") if ended else live.settled_until, ended=ended)
-        shown = livestate.write(rt, sitting_id, shown)
+        with publishing:
+            with rt.db.session(readonly=True) as s:
+                rendition.update(s, float("inf") if ended else live.settled_until, ended=ended)
+            shown = livestate.write(rt, sitting_id, shown)
+
+    # A pass takes seconds on a busy CPU, and players sit only two segments behind the edge: a
+    # VTT segment written after the playhead passed its time is never loaded (and its lines never
+    # shown). So the rendition is also extended from a thread every PUBLISH_EVERY seconds, while
+    # the model runs (it releases the GIL): each VTT segment is out MAX_WAIT after its media.
+    stop_publishing = threading.Event()
+
+    def keep_publishing() -> None:
+        while not stop_publishing.wait(PUBLISH_EVERY):
+            try:
+                publish()
+            except Exception:  # a failed update is retried at the next tick or pass
+                log.exception("sitting %s: live rendition update failed", sitting_id)
+
+    publisher = threading.Thread(target=keep_publishing, name=f"live-publish-{sitting_id}", daemon=True)
+    publisher.start()
 
     seq = int(ctx.progress.get("seq", 0))
     drain = args.drain
@@ -321,6 +342,8 @@ def run_live_job(ctx: JobContext) -> None:
             time.sleep(POLL)
         live.step(final=True)
     finally:
+        stop_publishing.set()
+        publisher.join()
         show_partial(None)
     publish(ended=True)
     log.info("sitting %s: live draft finished after %d chunks", sitting_id, seq)
