@@ -1,53 +1,79 @@
 """Live delivery figures, one run on this machine, everything served on 127.0.0.1.
 
-A real ffmpeg publishes a live HLS source (speech on loop, 1 s keyframes, program-date-time);
-`sanarip record` ingests it, a `sanarip worker --kinds live` drafts it (default `base` model),
-`sanarip serve` (gunicorn, one process) serves pages and the public media itself (no nginx in
-this run: say so in the figures). Clocks: the source's program-date-time is the truth; a
-word is "spoken at" its segment's source PDT plus its offset; "visible" is when Chromium's
-DOM of the live page shows it; "picture" is hls.js ``playingDate`` at that moment.
+A real ffmpeg publishes a live HLS source (about 100 s of the shared test speech on loop: JFK,
+the LibriVox sonnet, the MFA spontaneous clip and a LibriSpeech line, 1.5 s pauses between,
+1 s keyframes, program-date-time); `sanarip record` ingests it, a `sanarip worker --kinds live`
+drafts it (`base` model by default), `sanarip serve` (gunicorn, one process) serves the pages
+and nginx — the README's documented deployment, when installed — serves the public media
+folder itself and proxies the rest (`--no-nginx`: the app serves the media; the figures say
+which). Clocks: the source's program-date-time is the truth; a word is "spoken at" its
+segment's source PDT plus its offset; "visible" is when Chromium's DOM of the live page shows
+it; "picture" is hls.js ``playingDate`` at that moment.
 
-Phase 1 (latency): a live page in Chromium logs when each partial and each committed line
-appears; printed: spoken → visible p50/p95 (partial, committed line), picture behind the
-source (median), and caption cue start vs the line's first word on the media timeline.
+Phase 0 (warm-up): the model loads and the draft's first line is written (not timed).
+
+Phase 1 (latency, ``--latency-seconds``): a live page in Chromium logs when each partial and
+each committed line appears; printed: spoken → visible p50/p95 (partial, committed line),
+picture behind the source (median), and caption cue start vs the line's first word on the
+media timeline.
 
 Phase 2 (audience): the home, sitting and search pages are timed one request at a time with
-no viewers (the baseline, same run), then again while ``--viewers`` simulated viewers (each
-polling the edge and subtitle playlists and the live-state file with conditional GETs every
-2 s, and fetching each new media and VTT segment) and ``--idle`` idle sockets load the server.
-Printed: each page's p95 under load against its idle p95 (goal ≤ 2×), errors, requests/s
-served and server CPU per viewer.
+no viewers (the baseline, same run), then again while ``--viewers`` simulated viewers
+(bench/liveload.py: asyncio processes, one keep-alive connection per viewer, each polling the
+edge and subtitle playlists and the live-state file with conditional GETs every 2 s and
+fetching each new media and VTT segment) and ``--idle`` idle sockets held open against the
+application server (gunicorn itself, not nginx) load the machine. Printed: each page's p95
+under load against its idle p95 (goal ≤ 2×), errors, requests/s served and server CPU
+(gunicorn + nginx) per viewer, and the load generator's own CPU (it shares the 2 cores).
 
-    python bench/live.py [--viewers 500] [--idle 200] [--seconds 30] [--model base]
+    python bench/live.py [--viewers 500] [--idle 200] [--seconds 30] [--model base] [--no-nginx]
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
+import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import m3u8  # noqa: E402
+from liveload import NOT_MODIFIED, Audience, LoadSpec  # noqa: E402
+from nginxfront import start_nginx  # noqa: E402
 
+from ingest.media import ffmpeg_exe  # noqa: E402
 from sanarip.pipeline import JobKind  # noqa: E402
 from tests.services import end_process, free_port, wait_for_port  # noqa: E402
 from tests.streams import HlsPublisher, http_folder, make_clip  # noqa: E402
 
 SANARIP = str(Path(sys.executable).parent / "sanarip")
-SPEECH = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "testdata")) / \
-    "en/librivox_shakespeare_sonnet001.wav"
+TESTDATA = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "testdata"))
+SPEECH = ["en/jfk.flac", "en/librivox_shakespeare_sonnet001.wav", "en/mfa_acoustic_corpus_spontaneous.wav",
+          "en/librispeech_test-clean_61-70968-0000.flac"]
+PAUSE = 1.5  # seconds of silence after each recording: a speaker's pause, where lines end
+
+
+def speech_track(out: Path) -> tuple[Path, float]:
+    """The shared English speech joined into one 16 kHz mono WAV with pauses; (path, seconds)."""
+    inputs, chains = [], []
+    for i, name in enumerate(SPEECH):
+        inputs += ["-i", str(TESTDATA / name)]
+        chains.append(f"[{i}:a]aresample=16000,aformat=channel_layouts=mono,apad=pad_dur={PAUSE}[a{i}]")
+    graph = ";".join(chains) + ";" + "".join(f"[a{i}]" for i in range(len(SPEECH))) + \
+        f"concat=n={len(SPEECH)}:v=0:a=1[out]"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
+                    "-map", "[out]", "-c:a", "pcm_s16le", str(out)], check=True)
+    with wave.open(str(out)) as wav:
+        return out, wav.getnframes() / wav.getframerate()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -71,18 +97,40 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-LOGGER = """() => {
+LOGGER = r"""() => {
   window.benchLog = [];
-  const list = document.getElementById('transcript');
-  new MutationObserver(() => {
-    const now = Date.now();
-    for (const li of list.querySelectorAll('li.seg')) {
-      if (li.classList.contains('partial')) continue;
-      if (li.dataset.logged) continue;
-      li.dataset.logged = '1';
-      window.benchLog.push({kind: 'line', cue: li.dataset.cue, t: now});
-    }
-  }).observe(list, {childList: true, subtree: true, characterData: true});
+  document.addEventListener('DOMContentLoaded', () => {
+    const list = document.getElementById('transcript');
+    new MutationObserver(() => {
+      const now = Date.now();
+      for (const li of list.querySelectorAll('li.seg')) {
+        if (li.classList.contains('partial')) continue;
+        if (li.dataset.logged) continue;
+        li.dataset.logged = '1';
+        window.benchLog.push({kind: 'line', cue: li.dataset.cue, t: now});
+      }
+    }).observe(list, {childList: true, subtree: true, characterData: true});
+  });
+  // A partial's first word is visible once the live page has shown that partial (live.js fires
+  // "sanarip:livestate" just before it renders the document). A partial whose opening words the
+  // previous one already showed (its older words went into a line) shows no new speech: skipped.
+  window.benchPartials = {};
+  const opened = Date.now();  // what is on screen when the page opens was not just spoken: skipped
+  let shownText = '';
+  const words = (t) => t.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, '').split(/\s+/).filter(Boolean);
+  document.addEventListener('sanarip:livestate', (ev) => {
+    const p = ev.detail && ev.detail.partial;
+    setTimeout(() => {
+      const li = document.querySelector('#transcript li.partial');
+      if (!p || !li || !li.isConnected) return;
+      const head = words(p.text).slice(0, 2).join(' ');
+      const seen = head && (' ' + words(shownText).join(' ') + ' ').includes(' ' + head + ' ');
+      if (!seen && Date.now() - opened > 3000 && !(p.start in window.benchPartials)) {
+        window.benchPartials[p.start] = Date.now();
+      }
+      shownText = p.text;
+    }, 0);
+  });
   window.benchPicture = [];
   setInterval(() => {
     const h = window.sanaripHls;
@@ -97,85 +145,28 @@ def latency_phase(base: str, sitting: int, seconds: float) -> dict:
 
     from tests.conftest import CHROMIUM
 
-    partial_seen: dict[float, float] = {}  # partial start (media s) → first time visible (ms)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                     args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
         page = browser.new_page()
+        page.add_init_script(f"({LOGGER})()")  # before live.js runs: its first live-state event counts
+        with urllib.request.urlopen(f"{base}/live/{sitting}/segments?after=-1", timeout=10) as resp:
+            before = {str(r["id"]) for r in json.loads(resp.read())["segments"]}  # the window's old lines
         page.goto(f"{base}/live/{sitting}")
-        page.evaluate(LOGGER)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            shown = page.evaluate("""() => { const li = document.querySelector('#transcript li.partial');
-                return li && li.isConnected ? li.textContent : null; }""")
-            if shown:
-                state = page.evaluate("() => fetch(document.getElementById('live').dataset.state, "
-                                      "{cache: 'no-cache'}).then((r) => r.json())")
-                if state.get("partial"):
-                    partial_seen.setdefault(state["partial"]["start"], time.time() * 1000)
-            time.sleep(0.2)
-        log = page.evaluate("window.benchLog")
+        time.sleep(seconds)
+        partial_seen = {float(k): v for k, v in page.evaluate("window.benchPartials").items()}
+        log = [e for e in page.evaluate("window.benchLog") if e["cue"] not in before]
         picture = page.evaluate("window.benchPicture")
+        # Player time ↔ media time through a fragment hls.js has loaded (its start comes from the
+        # segment's PTS); the window's first fragment was never loaded, its start is an estimate.
         cues = page.evaluate("""() => { const h = window.sanaripHls;
-            const frag = h.levels[0].details.fragments[0];
+            const frags = h.levels[0].details.fragments;
+            const frag = frags.filter((f) => Number.isFinite(f.startPTS)).pop() || frags[0];
             const t = Array.from(document.getElementById('player').textTracks).find((x) => x.cues && x.cues.length);
             return {sn: frag.sn, start: frag.start,
                     cues: t ? Array.from(t.cues).map((c) => ({id: c.id, start: c.startTime})) : []}; }""")
         browser.close()
     return {"partials": partial_seen, "lines": log, "picture": picture, "cues": cues}
-
-
-def viewer_load(base: str, sitting: int, viewers: int, seconds: float, stop: threading.Event,
-                counts: dict) -> list[threading.Thread]:
-    """``viewers`` players over 50 keep-alive connections, each polling at the player's cadence."""
-    host, port = base.removeprefix("http://").split(":")
-    prefix = f"/media/sittings/{sitting}/"
-    threads = []
-
-    def run(share: int) -> None:
-        conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        etags: list[dict[str, str]] = [{} for _ in range(share)]
-        seen: list[set[str]] = [set() for _ in range(share)]
-
-        def get(path: str, etag: dict | None = None) -> bytes:
-            nonlocal conn
-            headers = {"If-None-Match": etag[path]} if etag is not None and path in etag else {}
-            try:
-                conn.request("GET", path, headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-            except (OSError, http.client.HTTPException):
-                counts["errors"] += 1
-                conn.close()
-                conn = http.client.HTTPConnection(host, int(port), timeout=10)
-                return b""
-            counts["requests"] += 1
-            if resp.status >= 400:
-                counts["errors"] += 1
-            if etag is not None and resp.getheader("ETag"):
-                etag[path] = resp.getheader("ETag")
-            return body if resp.status == 200 else b""
-
-        while not stop.is_set():
-            began = time.monotonic()
-            for v in range(share):
-                for name, folder in (("edge.m3u8", ""), ("subs/live.m3u8", "subs/")):
-                    body = get(prefix + name, etags[v])
-                    if body:
-                        for seg in m3u8.loads(body.decode()).segments[-1:]:  # the newest segment, once
-                            if seg.uri not in seen[v]:
-                                seen[v].add(seg.uri)
-                                get(prefix + folder + seg.uri)
-                get(prefix + "live.json", etags[v])
-            stop.wait(max(0.0, 2.0 - (time.monotonic() - began)))
-        conn.close()
-
-    per = [viewers // 50 + (1 if i < viewers % 50 else 0) for i in range(50)]
-    for share in per:
-        t = threading.Thread(target=run, args=(share,), daemon=True)
-        t.start()
-        threads.append(t)
-    return threads
 
 
 def probe_pages(base: str, sitting: int, seconds: float) -> dict[str, list[float]]:
@@ -197,66 +188,126 @@ def probe_pages(base: str, sitting: int, seconds: float) -> dict[str, list[float
     return out
 
 
-def main() -> int:
+def wait_for_draft(base: str, sitting: int, timeout: float) -> float:
+    """Seconds until the live draft has written its first line (the model loads first)."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        try:
+            with urllib.request.urlopen(f"{base}/live/{sitting}/segments?after=-1", timeout=10) as resp:
+                if json.loads(resp.read())["segments"]:
+                    return time.monotonic() - began
+        except OSError:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"the live draft wrote no line in {timeout:.0f} s (model {os.environ.get('SANARIP_MODEL')})")
+
+
+def media_server(front: str, sitting: int) -> str:
+    """Who answers a public media request (``Server`` header) and with what status."""
+    with urllib.request.urlopen(f"{front}/media/sittings/{sitting}/edge.m3u8", timeout=10) as resp:
+        text = resp.read().decode()
+        server = resp.headers.get("Server", "?")
+    seg = m3u8.loads(text).segments[-1].uri
+    with urllib.request.urlopen(f"{front}/media/sittings/{sitting}/{seg}", timeout=10) as resp:
+        return f"{server}, {resp.status} for {seg} (Cache-Control: {resp.headers.get('Cache-Control')})"
+
+
+def tree_cpu(pids: list[int]) -> float:
+    return sum(cpu_seconds(p) for p in pids)
+
+
+def main() -> int:  # noqa: C901 - one run, phase after phase
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, default=500)
     parser.add_argument("--idle", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="each page-timing phase")
+    parser.add_argument("--latency-seconds", type=float, default=75.0)
+    parser.add_argument("--warmup", type=float, default=240.0, help="most seconds to wait for the first line")
     parser.add_argument("--model", default="base")
+    parser.add_argument("--load-procs", type=int, default=2, help="load generator processes")
+    parser.add_argument("--no-nginx", action="store_true", help="let the app serve the media")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    tmp.chmod(0o755)  # nginx's workers (www-data) traverse it to the media folder, like /var/lib/sanarip
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
-    env.update(SANARIP_DATA_DIR=str(tmp / "data"), SANARIP_MODEL=args.model, SANARIP_SECRET_KEY="bench")
+    # The model is assembled once into the user's cache (not per run); probes must not hit the rate limits.
+    env.update(SANARIP_DATA_DIR=str(tmp / "data"), SANARIP_MODEL=args.model, SANARIP_SECRET_KEY="bench",
+               SANARIP_MODEL_CACHE=os.environ.get("SANARIP_MODEL_CACHE",
+                                                  str(Path.home() / ".cache" / "sanarip" / "models")),
+               SANARIP_SEARCH_RATE_LIMIT="0", SANARIP_API_RATE_LIMIT="0")
+    os.environ["SANARIP_MODEL"] = args.model
     cli("committee", "add", "budget", "--name", "Budget committee", "--language", "en", env=env)
-    clip = make_clip(tmp / "clip.mp4", 53, SPEECH, gop=1.0)
+    speech, seconds = speech_track(tmp / "speech.wav")
+    clip = make_clip(tmp / "clip.mp4", round(seconds, 2), speech, gop=1.0)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    app = f"http://127.0.0.1:{port}"
+    nginx = None if args.no_nginx else start_nginx(tmp / "nginx", free_port(), port, tmp / "data" / "media")
+    if nginx is not None:
+        env["SANARIP_TRUSTED_PROXIES"] = "1"
+        front_port = int((tmp / "nginx" / "nginx.conf").read_text().split("listen 127.0.0.1:")[1].split()[0])
+    else:
+        front_port = port
+    front = f"http://127.0.0.1:{front_port}"
     server = subprocess.Popen([SANARIP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     live_worker = subprocess.Popen([SANARIP, "worker", "--kinds", JobKind.LIVE.value], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pub = HlsPublisher(clip, tmp / "src", segment=1.0, loop=True)
-    total = 70 + 3 * args.seconds
+    audience = None
+    recorder = None
     try:
         with http_folder(tmp / "src") as src:
             pub.start()
             time.sleep(3)
             recorder = subprocess.Popen([SANARIP, "record", f"{src}/live.m3u8", "--committee", "budget",
-                                         "--duration", str(total)], env=env, stdout=subprocess.PIPE,
+                                         "--duration", "3600"], env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
             sitting = int(recorder.stdout.readline())
             wait_for_port(port, proc=server)
-            time.sleep(8)
-            lat = latency_phase(base, sitting, 55)
-            idle_pages = probe_pages(base, sitting, args.seconds)
-            cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+            if nginx is not None:
+                wait_for_port(front_port, proc=nginx)
+            warm = wait_for_draft(app, sitting, args.warmup)
+            time.sleep(15)  # the draft's first passes catch up the chunks that arrived while the model loaded
+            served_by = media_server(front, sitting)
+            lat = latency_phase(front, sitting, args.latency_seconds)
+            idle_pages = probe_pages(front, sitting, args.seconds)
+            server_pids = [server.pid] + ([nginx.pid] if nginx else [])
+            cpu0, t0 = tree_cpu(server_pids), time.monotonic()
             time.sleep(5)
-            idle_cpu = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
-            idle_socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(args.idle)]
-            stop, counts = threading.Event(), {"requests": 0, "errors": 0}
-            threads = viewer_load(base, sitting, args.viewers, args.seconds, stop, counts)
-            time.sleep(4)  # the first round of every viewer
-            req0, cpu0, t0 = counts["requests"], cpu_seconds(server.pid), time.monotonic()
-            loaded_pages = probe_pages(base, sitting, args.seconds)
+            idle_cpu = (tree_cpu(server_pids) - cpu0) / (time.monotonic() - t0)
+            audience = Audience(LoadSpec("127.0.0.1", front_port, f"/media/sittings/{sitting}/", args.viewers,
+                                         idle_port=port, idle=args.idle), processes=args.load_procs)
+            audience.start()
+            time.sleep(6)  # every viewer's first round, every idle socket open
+            c0, cpu0, gen0, t0 = audience.totals(), tree_cpu(server_pids), tree_cpu(audience.pids), time.monotonic()
+            loaded_pages = probe_pages(front, sitting, args.seconds)
             elapsed = time.monotonic() - t0
-            load_cpu = (cpu_seconds(server.pid) - cpu0) / elapsed
-            served = (counts["requests"] - req0) / elapsed
-            stop.set()
-            for t in threads:
-                t.join(15)
-            for s in idle_socks:
-                s.close()
+            c1 = audience.totals()
+            load_cpu = (tree_cpu(server_pids) - cpu0) / elapsed
+            gen_cpu = (tree_cpu(audience.pids) - gen0) / elapsed
+            audience.stop()
             end_process(recorder)
-            with urllib.request.urlopen(f"{base}/live/{sitting}/segments?after=-1") as resp:
-                import json
-
+            with urllib.request.urlopen(f"{app}/live/{sitting}/segments?after=-1") as resp:
                 rows = {str(r["id"]): r for r in json.loads(resp.read())["segments"]}
-            with urllib.request.urlopen(f"{base}/media/sittings/{sitting}/live.m3u8") as resp:
+            with urllib.request.urlopen(f"{app}/media/sittings/{sitting}/live.m3u8") as resp:
                 event = m3u8.loads(resp.read().decode())
     finally:
+        if audience is not None:
+            audience.stop()
+        if recorder is not None:
+            end_process(recorder)
         pub.kill()
         end_process(live_worker)
         end_process(server)
+        if nginx is not None:
+            end_process(nginx)
+    report(args, lat, rows, event, idle_pages, loaded_pages, c0, c1, elapsed, idle_cpu, load_cpu, gen_cpu,
+           warm, served_by, seconds, nginx is not None)
+    return 0
+
+
+def report(args, lat, rows, event, idle_pages, loaded_pages, c0, c1, elapsed, idle_cpu, load_cpu, gen_cpu,
+           warm, served_by, seconds, with_nginx) -> None:
     # Clocks: media time m of the sitting was at the source's PDT (first segment's PDT) + m.
     first_pdt = event.segments[0].program_date_time.timestamp() * 1000
     partial = [t - (first_pdt + start * 1000) for start, t in lat["partials"].items()]
@@ -265,9 +316,10 @@ def main() -> int:
     durations = [s.duration for s in event.segments]
     offset = sum(durations[:lat["cues"]["sn"]]) - lat["cues"]["start"]
     cue_error = [abs(c["start"] + offset - rows[c["id"]]["start"]) for c in lat["cues"]["cues"] if c["id"] in rows]
-    print("bench/live.py — one run, 2 shared cores, 127.0.0.1; media served by the app (gunicorn), not nginx")
-    print(f"model {args.model}; source: 1 s keyframes, 1 s source segments; sitting segments "
-          f"{statistics.median(durations):.2f} s median")
+    who = "nginx served the media (app behind it for pages)" if with_nginx else "the app (gunicorn) served the media"
+    print(f"bench/live.py — one run, 2 shared cores, 127.0.0.1; {who}; media answered by: {served_by}")
+    print(f"model {args.model}; speech {seconds:.1f} s on loop; source: 1 s keyframes, 1 s source segments; "
+          f"sitting segments {statistics.median(durations):.2f} s median; first draft line after {warm:.0f} s")
     print(f"spoken → visible as partial (first word of the partial): n={len(partial)} "
           f"p50 {pct(partial, 0.5) / 1000:.2f} s, p95 {pct(partial, 0.95) / 1000:.2f} s (goal ≤ 4 s)")
     print(f"spoken (line's last word) → committed line visible: n={len(lines)} p50 {pct(lines, 0.5) / 1000:.2f} s, "
@@ -281,11 +333,17 @@ def main() -> int:
         idle95, load95 = pct(idle_pages[name], 0.95), pct(loaded_pages[name], 0.95)
         print(f"{name} page p95: idle {idle95 * 1000:.1f} ms, with {args.viewers} viewers + {args.idle} idle sockets "
               f"{load95 * 1000:.1f} ms = {load95 / idle95:.2f}× (goal ≤ 2×; n={len(loaded_pages[name])})")
-    print(f"errors: viewers {counts['errors']}, page probes {loaded_pages['errors'][0]}")
-    print(f"viewer requests served: {served:.0f}/s (a viewer at the player's cadence asks ~3 per 2 s)")
-    print(f"server CPU: idle {idle_cpu * 100:.1f}% of a core, loaded {load_cpu * 100:.1f}%; "
-          f"per viewer {(load_cpu - idle_cpu) / args.viewers * 1000:.2f} ms CPU per second")
-    return 0
+    requests, errors, sent = (c1[i] - c0[i] for i in range(3))
+    print(f"errors: viewers {errors:.0f} (of {requests:.0f} requests), page probes idle {idle_pages['errors'][0]}, "
+          f"loaded {loaded_pages['errors'][0]}; idle sockets closed by the server (idle timeout) and reopened: "
+          f"{c1[4] - c0[4]:.0f}")
+    not_modified = (c1[NOT_MODIFIED] - c0[NOT_MODIFIED]) / elapsed
+    print(f"viewer requests served: {requests / elapsed:.0f}/s ({not_modified:.0f}/s 304), "
+          f"{sent / elapsed / 1e6:.2f} MB/s; a viewer at the player's cadence asks ~3/s")
+    print(f"server CPU (gunicorn{' + nginx' if with_nginx else ''}): idle {idle_cpu * 100:.1f}% of a core, loaded "
+          f"{load_cpu * 100:.1f}%; per viewer {(load_cpu - idle_cpu) / args.viewers * 1000:.2f} ms CPU per second; "
+          f"load generator {gen_cpu * 100:.1f}% of a core ({args.load_procs} processes)")
+    print(f"machine load: {Path('/proc/loadavg').read_text().strip()}")
 
 
 if __name__ == "__main__":

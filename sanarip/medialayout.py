@@ -25,14 +25,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sanarip.storage import LocalStorage, NotFound, Storage
+from sanarip.storage import PUBLIC_ROOT, LocalStorage, NotFound, Storage
 
 URI_RE = re.compile(r"^[^#\s].*$", re.MULTILINE)
 WORK_ROOT = "work"  # private working files: never under the public "sittings/"
 
 
 def sitting_prefix(sitting_id: int) -> str:
-    return f"sittings/{int(sitting_id)}"
+    return f"{PUBLIC_ROOT}/{int(sitting_id)}"
 
 
 def segment_key(sitting_id: int, seq: int) -> str:

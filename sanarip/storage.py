@@ -20,6 +20,11 @@ from sanarip.errors import NotFound, SanaripError
 CHUNK = 256 * 1024
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3 refuses smaller parts (but the last)
+PUBLIC_ROOT = "sittings"  # the public part of storage (see sanarip/medialayout.py); the rest is private
+# Public media is read by a static server running as another user (nginx's www-data): world-readable
+# files and traversable folders. Private files keep mkstemp's owner-only 0600 and get 0700 folders.
+PUBLIC_FILE_MODE, PUBLIC_DIR_MODE = 0o644, 0o755
+PRIVATE_FILE_MODE, PRIVATE_DIR_MODE = 0o600, 0o700
 
 
 class StorageError(SanaripError):
@@ -34,6 +39,11 @@ def clean_key(key: str) -> str:
     if norm.startswith("..") or norm == "." or any(part == ".." for part in key.split("/")):
         raise StorageError(f"invalid storage key {key!r}")
     return norm
+
+
+def is_public_key(key: str) -> bool:
+    """Whether ``key`` (a clean key) lies in public storage, the part browsers and CDNs may read."""
+    return key.split("/", 1)[0] == PUBLIC_ROOT
 
 
 class Storage(ABC):
@@ -96,11 +106,19 @@ class Storage(ABC):
 
 
 class LocalStorage(Storage):
-    """A folder on this machine."""
+    """A folder on this machine.
+
+    File modes do not depend on the process's umask: public keys are written 0644 in 0755
+    folders so that nginx (another user) serves them directly, private ones 0600 in 0700
+    folders. A root this class creates is 0755 (the static server must traverse it); an
+    existing root keeps the mode its operator gave it.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            self.root.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.root, PUBLIC_DIR_MODE)
 
     def path(self, key: str) -> Path:
         """The file behind ``key``, guaranteed to lie inside the root."""
@@ -109,11 +127,27 @@ class LocalStorage(Storage):
             raise StorageError(f"invalid storage key {key!r}")
         return path
 
+    def _make_folders(self, folder: Path, mode: int) -> None:
+        """Create ``folder`` and its missing parents below the root, each with ``mode`` (not umask's)."""
+        missing = []
+        while folder != self.root and not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+            except FileExistsError:  # another writer made it first
+                continue
+            os.chmod(path, mode)
+
     def _atomic_write(self, key: str, write) -> None:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        public = is_public_key(clean_key(key))
+        self._make_folders(target.parent, PUBLIC_DIR_MODE if public else PRIVATE_DIR_MODE)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
         try:
+            if public:  # mkstemp makes 0600 files; chmod before the rename, so no reader sees them closed
+                os.fchmod(fd, PUBLIC_FILE_MODE)
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
                 fh.flush()
@@ -250,7 +284,7 @@ class S3Storage(Storage):
     def _headers(key: str, content_type: str | None) -> dict[str, str]:
         """Content type, and for public media its Cache-Control (served as stored, by S3 or a CDN)."""
         extra = {"ContentType": content_type} if content_type else {}
-        if key.startswith("sittings/"):
+        if is_public_key(key):
             extra["CacheControl"] = cache_control(key)
         return extra
 

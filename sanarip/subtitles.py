@@ -39,9 +39,10 @@ from sanarip.transcripts import public_stenogram, row_to_segment
 
 WINDOW = 12  # segments in a live sliding-window playlist (24 s of 2 s segments)
 # Seconds of newer media after which a live VTT segment is written even if unsettled: a player
-# loads only the subtitle segments ahead of its playhead (about 6 s behind the edge), so one
-# written later would never be read. A line committed after its segment was written goes into
-# the next one instead, with its own (earlier) times.
+# loads only the subtitle segments from its playhead on (about 4 s, two segments, behind the
+# edge; live.js), so one written later would never be read; the live job updates the rendition
+# every half second even while a pass runs. A line committed after its segment was written goes
+# into the next one instead, with its own (earlier) times.
 MAX_WAIT = 2.0
 LIVE_TAG = SegmentSource.LIVE.value  # the live draft's VTT folder
 GROUP = "subs"

@@ -138,3 +138,32 @@ def test_failed_upload_is_storage_error(s3_endpoint, tmp_path):
     src.write_bytes(b"x" * (MIN_PART_SIZE + 1))
     with pytest.raises(StorageError):
         store.put_file("a/b.bin", src)
+
+
+def test_local_public_files_readable_by_other_users_private_not(tmp_path):
+    """nginx (another user) serves public media from the folder: 0644 files in 0755 folders
+    whatever the writer's umask; private working files stay owner-only."""
+    old = os.umask(0o077)  # a hardened service's umask: without explicit modes everything is 0600/0700
+    try:
+        storage = LocalStorage(tmp_path / "media")
+        storage.put_bytes("sittings/7/live.json", b"{}")
+        src = tmp_path / "seg.ts"
+        src.write_bytes(b"\x47" * 188)
+        storage.put_file("sittings/7/subs/seg_00001.vtt", src)
+        storage.put_bytes("sittings/7/subs/seg_00001.vtt", b"WEBVTT\n")  # a rewrite keeps the mode
+        storage.put_bytes("work/sittings/7/audio/chunk.wav", b"RIFF")
+    finally:
+        os.umask(old)
+
+    def mode(rel: str) -> int:
+        return (tmp_path / "media" / rel).stat().st_mode & 0o777
+
+    assert mode("") == 0o755
+    for folder in ("sittings", "sittings/7", "sittings/7/subs"):
+        assert mode(folder) == 0o755, folder
+    for name in ("sittings/7/live.json", "sittings/7/subs/seg_00001.vtt"):
+        assert mode(name) == 0o644, name
+    for folder in ("work", "work/sittings", "work/sittings/7", "work/sittings/7/audio"):
+        assert mode(folder) == 0o700, folder
+    assert mode("work/sittings/7/audio/chunk.wav") == 0o600
+    assert not [p for p in (tmp_path / "media").rglob(".tmp-*")]

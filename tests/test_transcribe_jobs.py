@@ -191,3 +191,25 @@ def test_live_partial_words_come_before_their_line(sqlite_runtime, testdata):
     assert partials[-1][1] is None  # nothing left over once the draft ends
     for c, p in partials[:-1]:  # a partial line never repeats words already in a committed line
         assert p is None or all(p["start"] >= seg.end - 0.05 for c2, seg in segments if c2 < c)
+
+
+def test_live_draft_catches_up_a_backlog_in_one_pass(sqlite_runtime, testdata):
+    """A draft that starts behind (the model loaded, or the CPU was busy, while 40 s of chunks
+    arrived) commits all but the newest MAX_BUFFER / 2 seconds in one pass: committing the
+    oldest 7.5 s a pass, each over the whole backlog, kept every line a minute late."""
+    from transcribe.engine import SAMPLE_RATE, Options
+    from transcribe.live import MAX_BUFFER, LiveTranscriber
+
+    segments: list[Segment] = []
+    model = load_model("tiny.en", sqlite_runtime.settings.data_dir / "models", "cpu", 2)
+    live = LiveTranscriber(model, Options(language="en"), on_segment=segments.append)
+    audio = decode(str(testdata / "en/librivox_shakespeare_sonnet001.wav"))[: 40 * SAMPLE_RATE]
+    step = 2 * SAMPLE_RATE
+    for chunk in range(20):
+        live.feed(chunk * 2.0, audio[chunk * step:(chunk + 1) * step])
+    live.step()
+    assert live.state.previous, "the backlog should end mid-speech (a tail still tentative)"
+    assert live.state.committed_until >= 40 - MAX_BUFFER / 2 - 2.0
+    assert live.buffered <= MAX_BUFFER / 2 + 2.0
+    assert segments and segments[-1].end >= 40 - MAX_BUFFER / 2 - 2.0
+    assert [s.start for s in segments] == sorted(s.start for s in segments)

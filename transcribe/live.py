@@ -36,6 +36,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 import time
 import wave
 from collections.abc import Callable
@@ -75,6 +76,7 @@ log = logging.getLogger(__name__)
 MAX_BUFFER = 15.0  # seconds of uncommitted audio re-transcribed at most
 SILENCE = 1.0
 POLL = 0.25
+PUBLISH_EVERY = 0.5  # seconds between rendition updates while a pass runs
 
 
 def _norm(word: str) -> str:
@@ -126,6 +128,7 @@ class LiveTranscriber:
         self.language: str | None = None
         self.language_prob: float | None = None
         self.unreliable = False
+        self._decided: tuple[float, float] = (-1.0, 0.0)  # buffer start and length at the last language decision
 
     # --- audio in ------------------------------------------------------------------------
     def feed(self, offset: float, samples: np.ndarray) -> None:
@@ -142,6 +145,20 @@ class LiveTranscriber:
         return len(self.state.buffer) / SAMPLE_RATE
 
     # --- one pass ----------------------------------------------------------------------------
+    def _decide_language(self) -> None:
+        """The buffer's language, decided again only when the buffer starts anew (a new line) or has
+        doubled since the last decision: detection is a second encoder pass, and a pass every 2 s
+        doing it twice made the draft fall behind the stream on a busy CPU."""
+        st = self.state
+        at, length = self._decided
+        if self.language is None:
+            if self.buffered < 0.3:
+                return
+        elif self.buffered < MIN_DETECT_SECONDS or (at == st.buffer_start and self.buffered < 2 * length):
+            return  # a short buffer keeps the last decision, as a short chunk does in the final pass
+        self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer, self.options)
+        self._decided = (st.buffer_start, self.buffered)
+
     def _hypothesis(self) -> list[Word]:
         st = self.state
         if self.language in self.options.ctc:  # the Kyrgyz model: deterministic frames, no VAD needed
@@ -169,10 +186,7 @@ class LiveTranscriber:
         st = self.state
         if self.buffered < 0.5 and not final:
             return
-        if self.buffered >= MIN_DETECT_SECONDS or (self.language is None and self.buffered >= 0.3):
-            # A shorter buffer keeps the last decision, as a short chunk does in the final pass.
-            self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer,
-                                                                                 self.options)
+        self._decide_language()
         if self.buffered >= 0.3:
             if self.language == KYRGYZ and KYRGYZ not in self.options.ctc:
                 self._waiting(final)
@@ -195,8 +209,11 @@ class LiveTranscriber:
         elif agreed and agreed is hyp:  # a pause after a fragment: it waits for the next words, not a line
             self._trim(st.committed_until)
         elif self.buffered > MAX_BUFFER:
-            # Nothing agreed for too long: commit the oldest part of the hypothesis.
-            cut = st.buffer_start + MAX_BUFFER / 2
+            # Nothing agreed for too long, or a backlog (the model loaded while chunks arrived, the CPU
+            # was busy): commit the hypothesis but its last MAX_BUFFER / 2 seconds, so one pass catches
+            # up however far behind it began (committing only the oldest 7.5 s, a 60 s backlog took
+            # minutes of passes over the whole buffer, and every line meanwhile came a minute late).
+            cut = max(st.buffer_start + MAX_BUFFER / 2, buffer_end - MAX_BUFFER / 2)
             for w in [w for w in st.previous if w.end <= cut]:
                 self._commit(w)
             st.previous = [w for w in st.previous if w.end > cut]
@@ -334,12 +351,31 @@ def run_live_job(ctx: JobContext) -> None:
     rendition = LiveRendition(rt.storage, sitting_id)
     shown: dict[str, Any] | None = None
 
+    publishing = threading.Lock()
+
     def publish(ended: bool = False) -> None:
         """The subtitle rendition and the live-state file: what viewers fetch as static files."""
         nonlocal shown
-        with rt.db.session(readonly=True) as s:
-            rendition.update(s, float("inf") if ended else live.settled_until, ended=ended)
-        shown = livestate.write(rt, sitting_id, shown)
+        with publishing:
+            with rt.db.session(readonly=True) as s:
+                rendition.update(s, float("inf") if ended else live.settled_until, ended=ended)
+            shown = livestate.write(rt, sitting_id, shown)
+
+    # A pass takes seconds on a busy CPU, and players sit only two segments behind the edge: a
+    # VTT segment written after the playhead passed its time is never loaded (and its lines never
+    # shown). So the rendition is also extended from a thread every PUBLISH_EVERY seconds, while
+    # the model runs (it releases the GIL): each VTT segment is out MAX_WAIT after its media.
+    stop_publishing = threading.Event()
+
+    def keep_publishing() -> None:
+        while not stop_publishing.wait(PUBLISH_EVERY):
+            try:
+                publish()
+            except Exception:  # a failed update is retried at the next tick or pass
+                log.exception("sitting %s: live rendition update failed", sitting_id)
+
+    publisher = threading.Thread(target=keep_publishing, name=f"live-publish-{sitting_id}", daemon=True)
+    publisher.start()
 
     seq = int(ctx.progress.get("seq", 0))
     drain = args.drain
@@ -372,6 +408,8 @@ def run_live_job(ctx: JobContext) -> None:
             time.sleep(POLL)
         live.step(final=True)
     finally:
+        stop_publishing.set()
+        publisher.join()
         show_partial(None)
     publish(ended=True)
     log.info("sitting %s: live draft finished after %d chunks", sitting_id, seq)

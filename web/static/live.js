@@ -13,8 +13,13 @@
   const follow = document.getElementById("follow");
   const ended = document.getElementById("ended");
   const toLive = document.getElementById("to-live");
-  const SYNC = 6;  // seconds behind the live edge hls.js holds (three 2 s segments)
+  // Seconds behind the live edge (the end of the newest listed segment) hls.js holds: two 2 s
+  // segments. The edge itself is ~4 s behind the room (the source's own segment, the keyframe
+  // that closes ours, the playlist reload), so the picture is ~8 s behind; at 6 s (three
+  // segments) it was 11 s. Less than two segments leaves no buffer when a reload is late.
+  const SYNC = 4;
   const EDGE = SYNC + 6;  // within this of the edge the player counts as live
+  const STATE_POLL = 1000;  // ms between conditional GETs of the live-state file (cached ≤ 1 s anyway)
   let hls = null;
   let track = null;
   let current = null;
@@ -125,7 +130,7 @@
     for (const li of lines.values()) markSpeaker(li);
   }
 
-  // The live-state file: a conditional GET every 2 s (the browser sends If-None-Match).
+  // The live-state file: a conditional GET every second (the browser sends If-None-Match; mostly a 304).
   let state = null;
   function pollState() {
     fetch(root.dataset.state, { cache: "no-cache" }).then((r) => (r.ok ? r.json() : null)).then((doc) => {
@@ -138,8 +143,8 @@
         ended.hidden = false;
         return;
       }
-      setTimeout(pollState, 2000);
-    }).catch(() => setTimeout(pollState, 4000));
+      setTimeout(pollState, STATE_POLL);
+    }).catch(() => setTimeout(pollState, 4 * STATE_POLL));
   }
 
   function seekTo(el) {
@@ -169,7 +174,10 @@
     const src = video.dataset.src;
     if (window.Hls && window.Hls.isSupported()) {
       hls = new window.Hls({
-        liveSyncDuration: SYNC, liveMaxLatencyDuration: EDGE + 6, maxLiveSyncPlaybackRate: 1.2,
+        // Behind by more than liveMaxLatencyDuration: seek to the sync point; behind by less, play
+        // up to 1.5x until back there (a stall costs seconds, not the rest of the sitting).
+        liveSyncDuration: SYNC, liveMaxLatencyDuration: EDGE + 6, maxLiveSyncPlaybackRate: 1.5,
+        lowLatencyMode: false,  // plain HLS (no EXT-X-PART): nothing for LL-HLS to do
         subtitleDisplay: false,  // the panel shows the text; the track stays "hidden" but loads its cues
       });
       window.sanaripHls = hls;
