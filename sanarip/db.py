@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +59,22 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """INSERT ``rows`` (tuples in ``columns`` order) with the driver's own executemany.
+
+    For bulk writes of plain values (votes: 1,200 rows per push): SQLAlchemy's per-row parameter
+    processing costs several times what SQLite spends storing the row. No type conversion runs, so
+    give values the driver takes as they are (no naive-UTC datetimes on SQLite: use Core there).
+    """
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    conn.exec_driver_sql(sql, list(rows))
 
 
 class Database:
