@@ -2,14 +2,17 @@
 
 * vote import throughput: ``store_vote_events`` (checks, placement on the timeline, faction per
   voter, group results) against a bare ``executemany`` of the same vote rows into the same table
-  layout, measured in the same run (goal: ratio ≥ 0.5);
+  layout, measured in the same run (goal: ratio ≥ 0.5). Each sitting's bare batch runs right after
+  its import, so both see the same machine load (other processes come and go on a shared machine);
 * deputy record page and faction comparison page p95 through the Flask app, one process
   (goal: ≤ 100 ms with one process per core).
 
 The full parliament is 120 deputies, 6 factions, 5 years, 2,000 sittings and 20,000 vote events
 × 120 votes; ``--scale 0.1`` builds a tenth of the sittings and vote events (same deputies).
 
-    python bench/record.py [--scale 1.0] [--database-url postgresql://…] [--requests 40]
+    python bench/record.py [--scale 1.0] [--database-url postgresql://… | --postgres] [--requests 40]
+
+``--postgres`` starts a throwaway PostgreSQL cluster on 127.0.0.1 (as the tests do) for the run.
 """
 
 from __future__ import annotations
@@ -61,8 +64,9 @@ def vote_events(rng: random.Random, sitting: int, start: datetime) -> list[dict]
     return out
 
 
-def build(rt: Runtime, sittings: int) -> tuple[list[int], float, int]:
-    """The parliament, its sittings and vote events; returns (sitting ids, seconds importing votes, votes)."""
+def build(rt: Runtime, sittings: int) -> tuple[list[int], float, float, int]:
+    """The parliament, its sittings and vote events; returns (sitting ids, seconds importing votes,
+    seconds of the bare executemany of the same rows, votes)."""
     rng = random.Random(23)
     with rt.db.session() as s:
         committee = add_committee(s, "plenary", "Plenary")
@@ -77,7 +81,9 @@ def build(rt: Runtime, sittings: int) -> tuple[list[int], float, int]:
             s.add(row)
             s.flush()
             ids.append(row.id)
-    spent, votes = 0.0, 0
+    with rt.db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE bench_vote AS SELECT * FROM vote WHERE 1 = 0")
+    spent, bare, votes = 0.0, 0.0, 0
     for n, sid in enumerate(ids):
         with rt.db.session(readonly=True) as s:
             start = s.get(Sitting, sid).started_at
@@ -86,22 +92,20 @@ def build(rt: Runtime, sittings: int) -> tuple[list[int], float, int]:
         with rt.db.session() as s:
             store_vote_events(s, sid, batch, UTC)
         spent += time.perf_counter() - began
+        bare += bare_executemany(rt, votes, len(batch) * DEPUTIES)
         votes += len(batch) * DEPUTIES
-    return ids, spent, votes
+    return ids, spent, bare, votes
 
 
-def bare_executemany(rt: Runtime, votes: int) -> float:
-    """Seconds to insert ``votes`` rows of the same shape with one executemany per sitting's batch."""
-    with rt.db.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE bench_vote AS SELECT * FROM vote WHERE 1 = 0")
-    rows = [(i // DEPUTIES + 1, i % DEPUTIES + 1, OPTIONS[i % 4], i % FACTIONS + 1) for i in range(votes)]
-    per_batch = EVENTS_PER_SITTING * DEPUTIES
+def bare_executemany(rt: Runtime, first: int, count: int) -> float:
+    """Seconds to insert vote rows ``first`` … ``first + count - 1`` of the same shape with one executemany."""
+    rows = [(i // DEPUTIES + 1, i % DEPUTIES + 1, OPTIONS[i % 4], i % FACTIONS + 1)
+            for i in range(first, first + count)]
     began = time.perf_counter()
-    for lo in range(0, len(rows), per_batch):
-        with rt.db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO bench_vote (vote_event_id, person_id, option, group_id) "
-                              "VALUES (:e, :p, :o, :g)"),
-                         [{"e": e, "p": p, "o": o, "g": g} for e, p, o, g in rows[lo:lo + per_batch]])
+    with rt.db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO bench_vote (vote_event_id, person_id, option, group_id) "
+                          "VALUES (:e, :p, :o, :g)"),
+                     [{"e": e, "p": p, "o": o, "g": g} for e, p, o, g in rows])
     return time.perf_counter() - began
 
 
@@ -119,19 +123,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--database-url", default="")
+    ap.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL cluster for the run")
     ap.add_argument("--requests", type=int, default=40)
     args = ap.parse_args()
+    if args.postgres:
+        from tests.services import postgres_cluster
+
+        with postgres_cluster() as url:
+            run(args, url)
+    else:
+        run(args, args.database_url)
+
+
+def run(args: argparse.Namespace, database_url: str) -> None:
     sittings = max(1, int(SITTINGS * args.scale))
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
         env.update(SANARIP_DATA_DIR=str(Path(tmp) / "data"), SANARIP_SECRET_KEY="bench")
-        if args.database_url:
-            env["SANARIP_DATABASE_URL"] = args.database_url
+        if database_url:
+            env["SANARIP_DATABASE_URL"] = database_url
         settings = load_settings(env)
         rt = Runtime(settings)
         rt.db.upgrade()
-        ids, spent, votes = build(rt, sittings)
-        bare = bare_executemany(rt, votes)
+        ids, spent, bare, votes = build(rt, sittings)
         backend = rt.db.engine.dialect.name
         print(f"synthetic parliament on {backend}: {DEPUTIES} deputies, {FACTIONS} factions, {sittings} sittings, "
               f"{sittings * EVENTS_PER_SITTING} vote events, {votes} votes (scale {args.scale})")
@@ -149,6 +163,7 @@ def main() -> None:
         compare = p95(client, ranges)
         print(f"deputy page p95: {deputy:.0f} ms; faction comparison p95: {compare:.0f} ms "
               f"(one process, {args.requests} requests each; goal ≤ 100 ms)")
+        print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
         rt.close()
 
 

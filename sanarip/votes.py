@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sanarip import livestate
@@ -61,18 +61,24 @@ class VoterIndex:
     """Who a ``voter_id`` names (``person/<id>`` or any identifier value) and their faction on a day."""
 
     def __init__(self, s: Session) -> None:
-        self.ids = set(s.scalars(select(Person.id)))
+        # Two queries: every push builds one, and a push is a few milliseconds of work in all.
+        self.ids: set[int] = set()
         self.by_value: dict[str, int] = {}
-        for value, pid in s.execute(select(Identifier.identifier, Identifier.person_id)
-                                    .where(Identifier.person_id.is_not(None)).order_by(Identifier.id)):
-            self.by_value.setdefault(value, pid)
+        for pid, value in s.execute(select(Person.id, Identifier.identifier)
+                                    .outerjoin(Identifier, Identifier.person_id == Person.id)
+                                    .order_by(Identifier.id)):
+            self.ids.add(pid)
+            if value is not None:
+                self.by_value.setdefault(value, pid)
         self.factions: dict[int, list[tuple[str, str, int]]] = {}
-        rows = s.execute(select(Membership.person_id, Membership.start_date, Membership.end_date, Organization.id)
+        self.names: dict[int, str] = {}  # the factions' names, for group_results
+        rows = s.execute(select(Membership.person_id, Membership.start_date, Membership.end_date, Organization.id,
+                                Organization.name)
                          .join(Organization, Membership.organization_id == Organization.id)
                          .where(Organization.classification.in_(FACTION_CLASSES)))
-        for pid, start, end, org in rows:
+        for pid, start, end, org, name in rows:
             self.factions.setdefault(pid, []).append((start or "", end or "9999", org))
-        self.names = {oid: name for oid, name in s.execute(select(Organization.id, Organization.name))}
+            self.names[org] = name
         self._on_day: dict[str, dict[int, int]] = {}
 
     def person(self, voter: Any) -> int | None:
@@ -132,11 +138,12 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     if not isinstance(listed, list) or len(listed) > MAX_VOTES:
         raise VoteError(f"{where}: 'votes' must be a list of at most {MAX_VOTES} {{voter_id, option}}")
     votes: dict[int, str] = {}
-    person = voters.person
+    person, by_value = voters.person, voters.by_value
     for j, v in enumerate(listed):  # a vote event lists every member: the hot loop of an import
         if not isinstance(v, dict):
             raise VoteError(f"{where}: votes[{j}] must be an object")
-        pid = person(v.get("voter_id"))
+        voter = v.get("voter_id")
+        pid = by_value.get(voter) if type(voter) is str and not voter.startswith("person/") else person(voter)
         if pid is None:
             raise VoteError(f"{where}: votes[{j}]: unknown voter {v.get('voter_id')!r}")
         if pid in votes:
@@ -163,12 +170,11 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     else:
         counts = dict(tally)
     on_day = voters.factions_on(when.date().isoformat())
+    groups = {pid: on_day.get(pid) for pid in votes}
     per_group: dict[int, Counter] = {}
-    groups = {}
-    for pid, option in votes.items():
-        org = groups[pid] = on_day.get(pid)
+    for (org, option), n in Counter((groups[pid], option) for pid, option in votes.items()).items():
         if org is not None:
-            per_group.setdefault(org, Counter())[option] += 1
+            per_group.setdefault(org, Counter())[option] = n
     group_results = _group_results(rec.get("group_results"), per_group, voters, where)
     first_result: dict[Any, Any] = {}
     for g in group_results:
@@ -239,18 +245,17 @@ def store_vote_events(s: Session, sitting_id: int, records: Any, tz: Any) -> lis
 
 
 def _insert_votes(s: Session, rows: list[VoteEvent], parsed: list[dict[str, Any]]) -> None:
-    """The votes and the faction tallies, one executemany each through Core: the ORM's bulk path costs
-    more per row than the database does (issue 23's figure compares with a bare executemany)."""
+    """The votes and the faction tallies, one driver executemany each: the ORM's bulk path costs more
+    per row than the database does (issue 23's figure compares with a bare executemany)."""
     conn = s.connection()
     insert_many(conn, Vote.__table__, ("vote_event_id", "person_id", "option", "group_id"),
                 [(row.id, pid, option, group) for row, p in zip(rows, parsed, strict=True)
                  for pid, option, group in p["votes"]])
-    tally_rows = [{"vote_event_id": row.id, "group_id": org, "start_date": row.start_date, "yes": yes, "no": no,
-                   "listed": listed, "present": present, "result": result}
-                  for row, p in zip(rows, parsed, strict=True)
-                  for org, yes, no, listed, present, result in p["tallies"]]
-    if tally_rows:
-        conn.execute(insert(VoteGroupTally.__table__), tally_rows)
+    insert_many(conn, VoteGroupTally.__table__, ("vote_event_id", "group_id", "start_date", "yes", "no", "listed",
+                                                 "present", "result"),
+                [(row.id, org, row.start_date, yes, no, listed, present, result)
+                 for row, p in zip(rows, parsed, strict=True)
+                 for org, yes, no, listed, present, result in p["tallies"]])
 
 
 def events_of(s: Session, sitting_id: int) -> list[VoteEvent]:
