@@ -127,7 +127,8 @@ class MediaSegment(Base):
 
 class TranscriptSegment(Base):
     __tablename__ = "transcript_segment"
-    __table_args__ = (Index("ix_segment_sitting_start", "sitting_id", "start"),)
+    __table_args__ = (Index("ix_segment_sitting_start", "sitting_id", "start"),
+                      Index("ix_segment_speaker", "speaker_id"))  # a deputy's speeches (records)
     id: Mapped[int] = mapped_column(primary_key=True)
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"))
     start: Mapped[float] = mapped_column(Float)
@@ -314,7 +315,8 @@ class VoteEvent(Base):
     """A Popolo vote event with its motion; ``identifier`` is the idempotency key of pushes and imports."""
 
     __tablename__ = "vote_event"
-    __table_args__ = (Index("ix_vote_event_sitting_time", "sitting_id", "media_time"),)
+    __table_args__ = (Index("ix_vote_event_sitting_time", "sitting_id", "media_time"),
+                      Index("ix_vote_event_start", "start_date", "id"))  # a deputy's votes, newest first
     id: Mapped[int] = mapped_column(primary_key=True)
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"))
     identifier: Mapped[str] = mapped_column(String(200), unique=True)
@@ -331,10 +333,12 @@ class VoteEvent(Base):
 
 class Vote(Base):
     __tablename__ = "vote"
-    __table_args__ = (UniqueConstraint("vote_event_id", "person_id"),)
+    # (person, option) covers a deputy's attendance count; it replaced the index on person_id alone.
+    __table_args__ = (UniqueConstraint("vote_event_id", "person_id"),
+                      Index("ix_vote_person_option", "person_id", "option"))
     id: Mapped[int] = mapped_column(primary_key=True)
     vote_event_id: Mapped[int] = mapped_column(ForeignKey("vote_event.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     option: Mapped[str] = mapped_column(String(16))  # yes | no | abstain | absent | not voting
     group_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from sanarip.models import (
@@ -55,14 +55,19 @@ def deputy_record(s: Session, person: Person) -> dict[str, Any]:
                          .group_by(TranscriptSegment.sitting_id, Sitting.title, Sitting.started_at)
                          .order_by(Sitting.started_at.desc())).all()
     listed, present = s.execute(select(func.count(), _present()).where(Vote.person_id == person.id)).one()
+    # The newest vote events first, each probed for the deputy's vote, until the page is full: about
+    # MAX_VOTES_LISTED probes, where joining every vote of five years and sorting them cost 20,000.
+    newest = (select(VoteEvent.id).where(exists().where(Vote.vote_event_id == VoteEvent.id,
+                                                        Vote.person_id == person.id))
+              .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(MAX_VOTES_LISTED).subquery())
     tally = VoteGroupTally
     rows = s.execute(select(VoteEvent.sitting_id, VoteEvent.identifier, VoteEvent.motion_identifier,
                             VoteEvent.motion_text, VoteEvent.start_date, VoteEvent.media_time, VoteEvent.result,
                             Vote.option, tally.result)
-                     .join(Vote, Vote.vote_event_id == VoteEvent.id)
+                     .join(newest, newest.c.id == VoteEvent.id)
+                     .join(Vote, and_(Vote.vote_event_id == VoteEvent.id, Vote.person_id == person.id))
                      .outerjoin(tally, and_(tally.vote_event_id == Vote.vote_event_id, tally.group_id == Vote.group_id))
-                     .where(Vote.person_id == person.id)
-                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(MAX_VOTES_LISTED)).all()
+                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc())).all()
     votes = [{"sitting": sitting_id, "identifier": identifier, "motion": motion_identifier or motion_text,
               "start_date": when.isoformat(), "media_time": media_time, "result": result, "option": option,
               "faction_majority": majority}
@@ -108,28 +113,51 @@ def _cohesion(s: Session, org_ids: list[int], start: date | None = None,
     return out
 
 
-def _speaking(s: Session, person_ids: list[int], start: date | None = None, end: date | None = None) -> float:
-    if not person_ids:
-        return 0.0
-    q = (select(func.sum(TranscriptSegment.end - TranscriptSegment.start))
-         .where(TranscriptSegment.speaker_id.in_(person_ids)))
+def _sittings_in(q, start: date | None, end: date | None):
+    """``q`` (over transcript segments) limited to the sittings that started in the date range."""
     if start or end:
         q = q.join(Sitting, Sitting.id == TranscriptSegment.sitting_id)
         if start:
             q = q.where(Sitting.started_at >= datetime.combine(start, time(0), UTC))
         if end:
             q = q.where(Sitting.started_at < datetime.combine(end + timedelta(days=1), time(0), UTC))
-    return round(s.scalar(q) or 0.0, 1)
+    return q
+
+
+def _speaking(s: Session, person_ids: list[int], start: date | None = None, end: date | None = None) -> float:
+    if not person_ids:
+        return 0.0
+    q = (select(func.sum(TranscriptSegment.end - TranscriptSegment.start))
+         .where(TranscriptSegment.speaker_id.in_(person_ids)))
+    return round(s.scalar(_sittings_in(q, start, end)) or 0.0, 1)
+
+
+def _overlapping(start: date | None, end: date | None) -> list:
+    """Memberships that overlap the date range (open ends count as overlapping)."""
+    out = []
+    if end:
+        out.append((Membership.start_date.is_(None)) | (Membership.start_date <= end.isoformat()))
+    if start:
+        out.append((Membership.end_date.is_(None)) | (Membership.end_date >= start.isoformat()))
+    return out
 
 
 def _members(s: Session, org_id: int, start: date | None = None, end: date | None = None) -> list:
     q = (select(Membership, Person).join(Person, Person.id == Membership.person_id)
-         .where(Membership.organization_id == org_id).order_by(Person.name))
-    if end:
-        q = q.where((Membership.start_date.is_(None)) | (Membership.start_date <= end.isoformat()))
-    if start:
-        q = q.where((Membership.end_date.is_(None)) | (Membership.end_date >= start.isoformat()))
+         .where(Membership.organization_id == org_id, *_overlapping(start, end)).order_by(Person.name))
     return s.execute(q).all()
+
+
+def _members_and_speaking(s: Session, org_ids: list[int], start: date | None,
+                          end: date | None) -> dict[int, tuple[int, float]]:
+    """Per faction: (members in the range, their speaking seconds in it), two queries for all factions."""
+    members = (select(Membership.organization_id.label("org"), Membership.person_id.label("person"))
+               .where(Membership.organization_id.in_(org_ids), *_overlapping(start, end)).distinct().subquery())
+    counts = dict(s.execute(select(members.c.org, func.count()).group_by(members.c.org)).all())
+    q = (select(members.c.org, func.sum(TranscriptSegment.end - TranscriptSegment.start))
+         .join(members, members.c.person == TranscriptSegment.speaker_id).group_by(members.c.org))
+    seconds = dict(s.execute(_sittings_in(q, start, end)).all())
+    return {org: (counts.get(org, 0), round(seconds.get(org) or 0.0, 1)) for org in org_ids}
 
 
 def faction_record(s: Session, org: Organization) -> dict[str, Any]:
@@ -157,12 +185,12 @@ def compare_factions(s: Session, start: date | None = None, end: date | None = N
     orgs = list(s.scalars(select(Organization).where(Organization.classification.in_(FACTION_CLASSES))
                           .order_by(Organization.name)))
     stats = _cohesion(s, [o.id for o in orgs], start, end)
+    people = _members_and_speaking(s, [o.id for o in orgs], start, end)
     rows = []
     for org in orgs:
         mean, events, listed, present = stats.get(org.id, (None, 0, 0, 0))
-        members = _members(s, org.id, start, end)
-        rows.append({"id": org.id, "faction": org.name, "members": len({p.id for _, p in members}),
-                     "vote_events": events, "cohesion": mean,
-                     "attendance": round(present / listed, 4) if listed else None,
-                     "speaking_seconds": _speaking(s, list({p.id for _, p in members}), start, end)})
+        members, seconds = people[org.id]
+        rows.append({"id": org.id, "faction": org.name, "members": members, "vote_events": events,
+                     "cohesion": mean, "attendance": round(present / listed, 4) if listed else None,
+                     "speaking_seconds": seconds})
     return rows

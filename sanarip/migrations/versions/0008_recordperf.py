@@ -1,4 +1,5 @@
-"""Record figures at a parliament's scale: a tally per faction per vote event, filled from the votes
+"""Record figures at a parliament's scale: a tally per faction per vote event, filled from the votes;
+indexes for a deputy's votes (newest first), attendance and speeches
 
 Revision ID: 0008_recordperf
 Revises: 0005
@@ -32,6 +33,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_vote_group_tally_range", "vote_group_tally",
                     ["group_id", "start_date", "yes", "no", "listed", "present"])
+    op.create_index("ix_vote_event_start", "vote_event", ["start_date", "id"])
+    op.create_index("ix_vote_person_option", "vote", ["person_id", "option"])
+    op.drop_index("ix_vote_person_id", "vote")
+    op.create_index("ix_segment_speaker", "transcript_segment", ["speaker_id"])
     present = ", ".join(f"'{o}'" for o in PRESENT)
     op.execute(
         "INSERT INTO vote_group_tally (vote_event_id, group_id, start_date, yes, no, listed, present) "
@@ -57,5 +62,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_segment_speaker", "transcript_segment")
+    op.create_index("ix_vote_person_id", "vote", ["person_id"])
+    op.drop_index("ix_vote_person_option", "vote")
+    op.drop_index("ix_vote_event_start", "vote_event")
     op.drop_index("ix_vote_group_tally_range", "vote_group_tally")
     op.drop_table("vote_group_tally")
