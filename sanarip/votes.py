@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from sanarip import livestate
@@ -170,9 +170,10 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     else:
         counts = dict(tally)
     on_day = voters.factions_on(when.date().isoformat())
-    groups = {pid: on_day.get(pid) for pid in votes}
+    on = on_day.get
+    cast = [(pid, option, on(pid)) for pid, option in votes.items()]
     per_group: dict[int, Counter] = {}
-    for (org, option), n in Counter((groups[pid], option) for pid, option in votes.items()).items():
+    for (org, option), n in Counter((org, option) for _, option, org in cast).items():
         if org is not None:
             per_group.setdefault(org, Counter())[option] = n
     group_results = _group_results(rec.get("group_results"), per_group, voters, where)
@@ -187,7 +188,7 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
                    "result": _short(rec.get("result"), f"{where}: 'result'", limit=100),
                    "counts": [{"option": o, "value": counts[o]} for o in OPTIONS if o in counts],
                    "group_results": group_results},
-        "votes": [(pid, option, groups[pid]) for pid, option in votes.items()],
+        "votes": cast,
         "tallies": [(org, t["yes"], t["no"], t.total(), sum(t[o] for o in PRESENT),
                      first_result.get(f"organization/{org}")) for org, t in sorted(per_group.items())],
     }
@@ -229,32 +230,44 @@ def store_vote_events(s: Session, sitting_id: int, records: Any, tz: Any) -> lis
         replaced = [r.id for r in existing.values()]
         s.execute(delete(Vote).where(Vote.vote_event_id.in_(replaced)))
         s.execute(delete(VoteGroupTally).where(VoteGroupTally.vote_event_id.in_(replaced)))
+    new_ids = iter(_insert_events(s, sitting_id, [p["values"] for p in parsed
+                                                  if p["values"]["identifier"] not in existing]))
     rows = []
     for p in parsed:
         row = existing.get(p["values"]["identifier"])
-        if row is None:
-            row = VoteEvent(sitting_id=sitting_id, **p["values"])
-            s.add(row)
+        if row is None:  # written above; this copy is not attached to the session
+            row = VoteEvent(id=next(new_ids), sitting_id=sitting_id, **p["values"])
         else:
             for k, v in p["values"].items():
                 setattr(row, k, v)
         rows.append(row)
-    s.flush()
+    if existing:
+        s.flush()
     _insert_votes(s, rows, parsed)
     return rows
+
+
+def _insert_events(s: Session, sitting_id: int, values: list[dict[str, Any]]) -> list[int]:
+    """New vote events in one INSERT … RETURNING (the ORM's unit of work cost more than the insert);
+    their ids in the order given."""
+    if not values:
+        return []
+    table = VoteEvent.__table__
+    result = s.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                    [{"sitting_id": sitting_id, **v} for v in values])
+    return list(result.scalars())
 
 
 def _insert_votes(s: Session, rows: list[VoteEvent], parsed: list[dict[str, Any]]) -> None:
     """The votes and the faction tallies, one driver executemany each: the ORM's bulk path costs more
     per row than the database does (issue 23's figure compares with a bare executemany)."""
     conn = s.connection()
+    events = [(row.id, row.start_date, p) for row, p in zip(rows, parsed, strict=True)]
     insert_many(conn, Vote.__table__, ("vote_event_id", "person_id", "option", "group_id"),
-                [(row.id, pid, option, group) for row, p in zip(rows, parsed, strict=True)
-                 for pid, option, group in p["votes"]])
+                [(event_id, pid, option, group) for event_id, _, p in events for pid, option, group in p["votes"]])
     insert_many(conn, VoteGroupTally.__table__, ("vote_event_id", "group_id", "start_date", "yes", "no", "listed",
                                                  "present", "result"),
-                [(row.id, org, row.start_date, yes, no, listed, present, result)
-                 for row, p in zip(rows, parsed, strict=True)
+                [(event_id, org, when, yes, no, listed, present, result) for event_id, when, p in events
                  for org, yes, no, listed, present, result in p["tallies"]])
 
 
