@@ -15,6 +15,8 @@ from sanarip.errors import SanaripError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_CACHE_KIB = 64 * 1024
+SQLITE_MMAP_BYTES = 1 << 30
 
 
 class DatabaseError(SanaripError):
@@ -33,6 +35,12 @@ def _sqlite_pragmas(busy_timeout: float):
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        # A parliament's record is millions of vote rows: with SQLite's default 2 MB page cache each
+        # vote import re-reads the index pages it appends to and each record page reads its pages
+        # through system calls. Up to 64 MB of cache per connection (grown only as used) and reads
+        # through a memory map keep the hot pages at hand (issue 23's figures).
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cur.close()
 
     return apply
