@@ -161,9 +161,9 @@ def run(args: argparse.Namespace, database_url: str) -> None:
         print(f"vote import: {votes / spent[0]:,.0f} votes/s; bare executemany: {votes / bare[0]:,.0f} rows/s; "
               f"ratio {bare[0] / spent[0]:.2f} (goal ≥ 0.5)")
         print(f"  CPU time of this process: ratio {bare[1] / spent[1]:.2f}")
-        from web import create_app
+        from web import serving_app
 
-        client = create_app(settings).test_client()
+        client = serving_app(settings).test_client()  # as `sanarip serve` runs it
         with rt.db.session(readonly=True) as s:
             people = [pid for (pid,) in s.execute(text("SELECT id FROM person ORDER BY id"))]
             assert s.query(Vote).count() == votes

@@ -333,9 +333,10 @@ class VoteEvent(Base):
 
 class Vote(Base):
     __tablename__ = "vote"
-    # (person, option) covers a deputy's attendance count; it replaced the index on person_id alone.
+    # (person, vote event, option) covers a deputy's attendance count and replaced the index on
+    # person_id alone; an import appends to each deputy's range (120 places, not 120 × 5 options).
     __table_args__ = (UniqueConstraint("vote_event_id", "person_id"),
-                      Index("ix_vote_person_option", "person_id", "option"))
+                      Index("ix_vote_person_event", "person_id", "vote_event_id", "option"))
     id: Mapped[int] = mapped_column(primary_key=True)
     vote_event_id: Mapped[int] = mapped_column(ForeignKey("vote_event.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))

@@ -34,7 +34,7 @@ def upgrade() -> None:
     op.create_index("ix_vote_group_tally_range", "vote_group_tally",
                     ["group_id", "start_date", "yes", "no", "listed", "present"])
     op.create_index("ix_vote_event_start", "vote_event", ["start_date", "id"])
-    op.create_index("ix_vote_person_option", "vote", ["person_id", "option"])
+    op.create_index("ix_vote_person_event", "vote", ["person_id", "vote_event_id", "option"])
     op.drop_index("ix_vote_person_id", "vote")
     op.create_index("ix_segment_speaker", "transcript_segment", ["speaker_id"])
     present = ", ".join(f"'{o}'" for o in PRESENT)
@@ -64,7 +64,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_segment_speaker", "transcript_segment")
     op.create_index("ix_vote_person_id", "vote", ["person_id"])
-    op.drop_index("ix_vote_person_option", "vote")
+    op.drop_index("ix_vote_person_event", "vote")
     op.drop_index("ix_vote_event_start", "vote_event")
     op.drop_index("ix_vote_group_tally_range", "vote_group_tally")
     op.drop_table("vote_group_tally")
