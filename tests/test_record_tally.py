@@ -144,8 +144,8 @@ def test_figures_follow_the_votes_through_imports_pushes_again_and_deletion(runt
         assert s.scalar(select(VoteGroupTally).join(VoteEvent).where(VoteEvent.sitting_id == ids[0])) is None
 
 
-def test_the_migration_fills_the_tallies_from_the_votes(sqlite_runtime):
-    rt = sqlite_runtime
+def test_the_migration_fills_the_tallies_from_the_votes(runtime):
+    rt = runtime
     rng = random.Random(7)
     ids = _sittings(rt)
     for sid in ids:
