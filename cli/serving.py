@@ -47,7 +47,7 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
     """Serve the web front end (gunicorn); a worker that dies is replaced."""
     from gunicorn.app.base import BaseApplication
 
-    from web import create_app
+    from web import create_app, serving_app
 
     settings = ready_runtime().settings  # migrated once, before any worker starts
     if flask_debug:
@@ -72,7 +72,7 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
                 self.cfg.set(key, value)
 
         def load(self):
-            return create_app(settings)  # in each worker, after the fork: its own connections
+            return serving_app(settings)  # in each worker, after the fork: its own connections
 
     click.echo(f"serving on http://{host}:{port}/ ({processes} process(es) x {threads} threads)", err=True)
     Server().run()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +15,8 @@ from sanarip.errors import SanaripError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_CACHE_KIB = 64 * 1024
+SQLITE_MMAP_BYTES = 1 << 30
 
 
 class DatabaseError(SanaripError):
@@ -33,6 +35,12 @@ def _sqlite_pragmas(busy_timeout: float):
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        # A parliament's record is millions of vote rows: with SQLite's default 2 MB page cache each
+        # vote import re-reads the index pages it appends to and each record page reads its pages
+        # through system calls. Up to 64 MB of cache per connection (grown only as used) and reads
+        # through a memory map keep the hot pages at hand (issue 23's figures).
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cur.close()
 
     return apply
@@ -59,6 +67,26 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """INSERT ``rows`` (tuples in ``columns`` order) with the driver's own executemany.
+
+    For bulk writes (votes: 1,200 rows per push): SQLAlchemy's per-row handling of parameter dicts
+    costs several times what SQLite spends storing the row. Columns whose type converts values
+    (UTC datetimes, JSON) still get their type's conversion, so the stored values are the same.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    convert = [table.c[c].type.bind_processor(dialect) for c in columns]
+    if any(convert):
+        rows = [tuple(f(v) if f else v for f, v in zip(convert, row, strict=True)) for row in rows]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    conn.exec_driver_sql(sql, list(rows))
 
 
 class Database:

@@ -4,6 +4,10 @@ Attendance: of the vote events that list a deputy (the e-voting system lists eve
 ones as ``absent``), the share at which they voted or were recorded present. Cohesion: the Rice
 index of a faction in a vote event, |yes − no| / (yes + no) over its members' votes, averaged
 over the vote events in which its members cast yes or no.
+
+The faction figures read ``vote_group_tally`` (one row per faction per vote event, written with the
+votes), and a deputy's faction majority is that row's result: a page aggregates thousands of rows,
+not millions of votes, and decodes no JSON.
 """
 
 from __future__ import annotations
@@ -11,10 +15,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from sanarip.models import Membership, Organization, Person, Sitting, TranscriptSegment, Vote, VoteEvent
+from sanarip.models import (
+    Membership,
+    Organization,
+    Person,
+    Sitting,
+    TranscriptSegment,
+    Vote,
+    VoteEvent,
+    VoteGroupTally,
+)
 from sanarip.popolo import FACTION_CLASSES
 from sanarip.votes import PRESENT
 
@@ -42,17 +55,24 @@ def deputy_record(s: Session, person: Person) -> dict[str, Any]:
                          .group_by(TranscriptSegment.sitting_id, Sitting.title, Sitting.started_at)
                          .order_by(Sitting.started_at.desc())).all()
     listed, present = s.execute(select(func.count(), _present()).where(Vote.person_id == person.id)).one()
-    rows = s.execute(select(VoteEvent, Vote.option, Vote.group_id).join(Vote, Vote.vote_event_id == VoteEvent.id)
-                     .where(Vote.person_id == person.id)
-                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(MAX_VOTES_LISTED)).all()
-    votes = []
-    for ve, option, group_id in rows:
-        gid = f"organization/{group_id}" if group_id else None
-        majority = next((g["result"] for g in ve.group_results if gid and g.get("group_id") == gid), None)
-        votes.append({"sitting": ve.sitting_id, "identifier": ve.identifier,
-                      "motion": ve.motion_identifier or ve.motion_text, "start_date": ve.start_date.isoformat(),
-                      "media_time": ve.media_time, "result": ve.result, "option": option,
-                      "faction_majority": majority})
+    # The newest vote events first, each probed for the deputy's vote, until the page is full: about
+    # MAX_VOTES_LISTED probes, where joining every vote of five years and sorting them cost 20,000.
+    newest = (select(VoteEvent.id).where(exists().where(Vote.vote_event_id == VoteEvent.id,
+                                                        Vote.person_id == person.id))
+              .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc()).limit(MAX_VOTES_LISTED).subquery())
+    tally = VoteGroupTally
+    rows = s.execute(select(VoteEvent.sitting_id, VoteEvent.identifier, VoteEvent.motion_identifier,
+                            VoteEvent.motion_text, VoteEvent.start_date, VoteEvent.media_time, VoteEvent.result,
+                            Vote.option, tally.result)
+                     .join(newest, newest.c.id == VoteEvent.id)
+                     .join(Vote, and_(Vote.vote_event_id == VoteEvent.id, Vote.person_id == person.id))
+                     .outerjoin(tally, and_(tally.vote_event_id == Vote.vote_event_id, tally.group_id == Vote.group_id))
+                     .order_by(VoteEvent.start_date.desc(), VoteEvent.id.desc())).all()
+    votes = [{"sitting": sitting_id, "identifier": identifier, "motion": motion_identifier or motion_text,
+              "start_date": when.isoformat(), "media_time": media_time, "result": result, "option": option,
+              "faction_majority": majority}
+             for sitting_id, identifier, motion_identifier, motion_text, when, media_time, result, option, majority
+             in rows]
     memberships = s.execute(select(Membership, Organization).join(Organization)
                             .where(Membership.person_id == person.id)
                             .order_by(Membership.start_date, Membership.id)).all()
@@ -73,30 +93,35 @@ def deputy_record(s: Session, person: Person) -> dict[str, Any]:
 def _bounds(start: date | None, end: date | None) -> list:
     out = []
     if start:
-        out.append(VoteEvent.start_date >= datetime.combine(start, time(0), UTC))
+        out.append(VoteGroupTally.start_date >= datetime.combine(start, time(0), UTC))
     if end:
-        out.append(VoteEvent.start_date < datetime.combine(end + timedelta(days=1), time(0), UTC))
+        out.append(VoteGroupTally.start_date < datetime.combine(end + timedelta(days=1), time(0), UTC))
     return out
 
 
 def _cohesion(s: Session, org_ids: list[int], start: date | None = None,
               end: date | None = None) -> dict[int, tuple[float | None, int, int, int]]:
     """Per faction: (mean Rice index, vote events, listed votes, present votes)."""
-    yes = func.sum(case((Vote.option == "yes", 1), else_=0))
-    no = func.sum(case((Vote.option == "no", 1), else_=0))
-    per_event = (select(Vote.group_id.label("g"), yes.label("yes"), no.label("no"), func.count().label("listed"),
-                        _present().label("present"))
-                 .join(VoteEvent, VoteEvent.id == Vote.vote_event_id)
-                 .where(Vote.group_id.in_(org_ids), *_bounds(start, end))
-                 .group_by(Vote.group_id, Vote.vote_event_id).subquery())
-    decided = per_event.c.yes + per_event.c.no
-    rice = case((decided > 0, func.abs(per_event.c.yes - per_event.c.no) * 1.0 / decided), else_=None)
+    t = VoteGroupTally
+    decided = t.yes + t.no
+    rice = case((decided > 0, func.abs(t.yes - t.no) * 1.0 / decided), else_=None)
     out = {}
     for g, mean, events, listed, present in s.execute(
-            select(per_event.c.g, func.avg(rice), func.count(), func.sum(per_event.c.listed),
-                   func.sum(per_event.c.present)).group_by(per_event.c.g)):
+            select(t.group_id, func.avg(rice), func.count(), func.sum(t.listed), func.sum(t.present))
+            .where(t.group_id.in_(org_ids), *_bounds(start, end)).group_by(t.group_id)):
         out[g] = (round(mean, 4) if mean is not None else None, events, listed or 0, present or 0)
     return out
+
+
+def _sittings_in(q, start: date | None, end: date | None):
+    """``q`` (over transcript segments) limited to the sittings that started in the date range."""
+    if start or end:
+        q = q.join(Sitting, Sitting.id == TranscriptSegment.sitting_id)
+        if start:
+            q = q.where(Sitting.started_at >= datetime.combine(start, time(0), UTC))
+        if end:
+            q = q.where(Sitting.started_at < datetime.combine(end + timedelta(days=1), time(0), UTC))
+    return q
 
 
 def _speaking(s: Session, person_ids: list[int], start: date | None = None, end: date | None = None) -> float:
@@ -104,35 +129,44 @@ def _speaking(s: Session, person_ids: list[int], start: date | None = None, end:
         return 0.0
     q = (select(func.sum(TranscriptSegment.end - TranscriptSegment.start))
          .where(TranscriptSegment.speaker_id.in_(person_ids)))
-    if start or end:
-        q = q.join(Sitting, Sitting.id == TranscriptSegment.sitting_id)
-        if start:
-            q = q.where(Sitting.started_at >= datetime.combine(start, time(0), UTC))
-        if end:
-            q = q.where(Sitting.started_at < datetime.combine(end + timedelta(days=1), time(0), UTC))
-    return round(s.scalar(q) or 0.0, 1)
+    return round(s.scalar(_sittings_in(q, start, end)) or 0.0, 1)
+
+
+def _overlapping(start: date | None, end: date | None) -> list:
+    """Memberships that overlap the date range (open ends count as overlapping)."""
+    out = []
+    if end:
+        out.append((Membership.start_date.is_(None)) | (Membership.start_date <= end.isoformat()))
+    if start:
+        out.append((Membership.end_date.is_(None)) | (Membership.end_date >= start.isoformat()))
+    return out
 
 
 def _members(s: Session, org_id: int, start: date | None = None, end: date | None = None) -> list:
     q = (select(Membership, Person).join(Person, Person.id == Membership.person_id)
-         .where(Membership.organization_id == org_id).order_by(Person.name))
-    if end:
-        q = q.where((Membership.start_date.is_(None)) | (Membership.start_date <= end.isoformat()))
-    if start:
-        q = q.where((Membership.end_date.is_(None)) | (Membership.end_date >= start.isoformat()))
+         .where(Membership.organization_id == org_id, *_overlapping(start, end)).order_by(Person.name))
     return s.execute(q).all()
+
+
+def _members_and_speaking(s: Session, org_ids: list[int], start: date | None,
+                          end: date | None) -> dict[int, tuple[int, float]]:
+    """Per faction: (members in the range, their speaking seconds in it), two queries for all factions."""
+    members = (select(Membership.organization_id.label("org"), Membership.person_id.label("person"))
+               .where(Membership.organization_id.in_(org_ids), *_overlapping(start, end)).distinct().subquery())
+    counts = dict(s.execute(select(members.c.org, func.count()).group_by(members.c.org)).all())
+    q = (select(members.c.org, func.sum(TranscriptSegment.end - TranscriptSegment.start))
+         .join(members, members.c.person == TranscriptSegment.speaker_id).group_by(members.c.org))
+    seconds = dict(s.execute(_sittings_in(q, start, end)).all())
+    return {org: (counts.get(org, 0), round(seconds.get(org) or 0.0, 1)) for org in org_ids}
 
 
 def faction_record(s: Session, org: Organization) -> dict[str, Any]:
     members = _members(s, org.id)
     mean, events, listed, present = _cohesion(s, [org.id]).get(org.id, (None, 0, 0, 0))
-    yes = func.sum(case((Vote.option == "yes", 1), else_=0))
-    no = func.sum(case((Vote.option == "no", 1), else_=0))
-    per_event = s.execute(select(VoteEvent.identifier, VoteEvent.motion_identifier, VoteEvent.start_date, yes, no)
-                          .join(Vote, Vote.vote_event_id == VoteEvent.id).where(Vote.group_id == org.id)
-                          .group_by(VoteEvent.id, VoteEvent.identifier, VoteEvent.motion_identifier,
-                                    VoteEvent.start_date)
-                          .order_by(VoteEvent.start_date.desc()).limit(MAX_VOTES_LISTED)).all()
+    t = VoteGroupTally
+    per_event = s.execute(select(VoteEvent.identifier, VoteEvent.motion_identifier, VoteEvent.start_date, t.yes, t.no)
+                          .join(t, t.vote_event_id == VoteEvent.id).where(t.group_id == org.id)
+                          .order_by(t.start_date.desc()).limit(MAX_VOTES_LISTED)).all()
     return {
         "id": org.id, "name": org.name, "classification": org.classification,
         "members": [{"id": p.id, "name": p.name, "start_date": m.start_date, "end_date": m.end_date, "role": m.role}
@@ -151,12 +185,12 @@ def compare_factions(s: Session, start: date | None = None, end: date | None = N
     orgs = list(s.scalars(select(Organization).where(Organization.classification.in_(FACTION_CLASSES))
                           .order_by(Organization.name)))
     stats = _cohesion(s, [o.id for o in orgs], start, end)
+    people = _members_and_speaking(s, [o.id for o in orgs], start, end)
     rows = []
     for org in orgs:
         mean, events, listed, present = stats.get(org.id, (None, 0, 0, 0))
-        members = _members(s, org.id, start, end)
-        rows.append({"id": org.id, "faction": org.name, "members": len({p.id for _, p in members}),
-                     "vote_events": events, "cohesion": mean,
-                     "attendance": round(present / listed, 4) if listed else None,
-                     "speaking_seconds": _speaking(s, list({p.id for _, p in members}), start, end)})
+        members, seconds = people[org.id]
+        rows.append({"id": org.id, "faction": org.name, "members": members, "vote_events": events,
+                     "cohesion": mean, "attendance": round(present / listed, 4) if listed else None,
+                     "speaking_seconds": seconds})
     return rows

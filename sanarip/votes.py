@@ -16,8 +16,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from sanarip import livestate
+from sanarip.db import insert_many
 from sanarip.errors import SanaripError
-from sanarip.models import Identifier, Membership, Organization, Person, Sitting, Vote, VoteEvent
+from sanarip.models import Identifier, Membership, Organization, Person, Sitting, Vote, VoteEvent, VoteGroupTally
 from sanarip.popolo import FACTION_CLASSES
 from sanarip.sittings import get_sitting
 from sanarip.texthygiene import checked_text
@@ -25,6 +26,7 @@ from sanarip.timeline import Timeline
 
 OPTIONS = ("yes", "no", "abstain", "absent", "not voting")
 PRESENT = ("yes", "no", "abstain", "not voting")  # recorded in the room
+CANONICAL = frozenset(OPTIONS)  # spelled as stored: no normalizing needed
 FIELDS = {"id", "identifier", "motion", "start_date", "end_date", "result", "counts", "votes", "group_results",
           "organization_id", "legislative_session_id", "classification", "motion_id"}
 MAX_VOTE_EVENTS = 5000
@@ -59,18 +61,25 @@ class VoterIndex:
     """Who a ``voter_id`` names (``person/<id>`` or any identifier value) and their faction on a day."""
 
     def __init__(self, s: Session) -> None:
-        self.ids = set(s.scalars(select(Person.id)))
+        # Two queries: every push builds one, and a push is a few milliseconds of work in all.
+        self.ids: set[int] = set()
         self.by_value: dict[str, int] = {}
-        for value, pid in s.execute(select(Identifier.identifier, Identifier.person_id)
-                                    .where(Identifier.person_id.is_not(None)).order_by(Identifier.id)):
-            self.by_value.setdefault(value, pid)
+        for pid, value in s.execute(select(Person.id, Identifier.identifier)
+                                    .outerjoin(Identifier, Identifier.person_id == Person.id)
+                                    .order_by(Identifier.id)):
+            self.ids.add(pid)
+            if value is not None:
+                self.by_value.setdefault(value, pid)
         self.factions: dict[int, list[tuple[str, str, int]]] = {}
-        rows = s.execute(select(Membership.person_id, Membership.start_date, Membership.end_date, Organization.id)
+        self.names: dict[int, str] = {}  # the factions' names, for group_results
+        rows = s.execute(select(Membership.person_id, Membership.start_date, Membership.end_date, Organization.id,
+                                Organization.name)
                          .join(Organization, Membership.organization_id == Organization.id)
                          .where(Organization.classification.in_(FACTION_CLASSES)))
-        for pid, start, end, org in rows:
+        for pid, start, end, org, name in rows:
             self.factions.setdefault(pid, []).append((start or "", end or "9999", org))
-        self.names = {oid: name for oid, name in s.execute(select(Organization.id, Organization.name))}
+            self.names[org] = name
+        self._on_day: dict[str, dict[int, int]] = {}
 
     def person(self, voter: Any) -> int | None:
         if not isinstance(voter, str):
@@ -84,6 +93,14 @@ class VoterIndex:
             if start <= day <= end:
                 return org
         return None
+
+    def factions_on(self, day: str) -> dict[int, int]:
+        """Every deputy's faction on ``day``, worked out once per day: a batch's vote events share days."""
+        found = self._on_day.get(day)
+        if found is None:
+            found = self._on_day[day] = {pid: org for pid in self.factions
+                                         if (org := self.faction(pid, day)) is not None}
+        return found
 
 
 def majority(options: Counter) -> str:
@@ -121,15 +138,19 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     if not isinstance(listed, list) or len(listed) > MAX_VOTES:
         raise VoteError(f"{where}: 'votes' must be a list of at most {MAX_VOTES} {{voter_id, option}}")
     votes: dict[int, str] = {}
-    for j, v in enumerate(listed):
+    person, by_value = voters.person, voters.by_value
+    for j, v in enumerate(listed):  # a vote event lists every member: the hot loop of an import
         if not isinstance(v, dict):
             raise VoteError(f"{where}: votes[{j}] must be an object")
-        pid = voters.person(v.get("voter_id"))
+        voter = v.get("voter_id")
+        pid = by_value.get(voter) if type(voter) is str and not voter.startswith("person/") else person(voter)
         if pid is None:
             raise VoteError(f"{where}: votes[{j}]: unknown voter {v.get('voter_id')!r}")
         if pid in votes:
             raise VoteError(f"{where}: votes[{j}]: {v.get('voter_id')!r} votes twice")
-        votes[pid] = _option(v.get("option"), f"{where}: votes[{j}]")
+        option = v.get("option")
+        votes[pid] = option if isinstance(option, str) and option in CANONICAL else \
+            _option(option, f"{where}: votes[{j}]")
     tally = Counter(votes.values())
     counts_in = rec.get("counts")
     if counts_in is not None:
@@ -148,8 +169,17 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
                                     f"({counts.get(option, 0)} counted, {tally.get(option, 0)} votes)")
     else:
         counts = dict(tally)
-    day = when.date().isoformat()
-    groups = {pid: voters.faction(pid, day) for pid in votes}
+    on_day = voters.factions_on(when.date().isoformat())
+    on = on_day.get
+    cast = [(pid, option, on(pid)) for pid, option in votes.items()]
+    per_group: dict[int, Counter] = {}
+    for (org, option), n in Counter((org, option) for _, option, org in cast).items():
+        if org is not None:
+            per_group.setdefault(org, Counter())[option] = n
+    group_results = _group_results(rec.get("group_results"), per_group, voters, where)
+    first_result: dict[Any, Any] = {}
+    for g in group_results:
+        first_result.setdefault(g["group_id"], g["result"])
     return {
         "values": {"identifier": identifier, "motion_identifier": _short(motion.get("identifier"),
                                                                          f"{where}: 'motion.identifier'"),
@@ -157,12 +187,14 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
                    "start_date": when, "media_time": round(placed.media_time, 3), "in_gap": placed.in_gap,
                    "result": _short(rec.get("result"), f"{where}: 'result'", limit=100),
                    "counts": [{"option": o, "value": counts[o]} for o in OPTIONS if o in counts],
-                   "group_results": _group_results(rec.get("group_results"), votes, groups, voters, where)},
-        "votes": [(pid, option, groups[pid]) for pid, option in votes.items()],
+                   "group_results": group_results},
+        "votes": cast,
+        "tallies": [(org, t["yes"], t["no"], t.total(), sum(t[o] for o in PRESENT),
+                     first_result.get(f"organization/{org}")) for org, t in sorted(per_group.items())],
     }
 
 
-def _group_results(given: Any, votes: dict[int, str], groups: dict[int, int | None], voters: VoterIndex,
+def _group_results(given: Any, per_group: dict[int, Counter], voters: VoterIndex,
                    where: str) -> list[dict[str, Any]]:
     """Each faction's majority option and counts, computed from the votes (or as given)."""
     if given:
@@ -171,10 +203,6 @@ def _group_results(given: Any, votes: dict[int, str], groups: dict[int, int | No
             raise VoteError(f"{where}: 'group_results' must be a list of {{group_id, result}}")
         return [{"group_id": _short(g.get("group_id"), f"{where}: group_id"), "group": None,
                  "result": _short(g["result"], f"{where}: result", 100), "counts": []} for g in given]
-    per_group: dict[int, Counter] = {}
-    for pid, option in votes.items():
-        if groups[pid] is not None:
-            per_group.setdefault(groups[pid], Counter())[option] += 1
     return [{"group_id": f"organization/{org}", "group": voters.names.get(org), "result": majority(tally),
              "counts": [{"option": o, "value": tally[o]} for o in OPTIONS if tally.get(o)]}
             for org, tally in sorted(per_group.items())]
@@ -199,23 +227,48 @@ def store_vote_events(s: Session, sitting_id: int, records: Any, tz: Any) -> lis
         if row.sitting_id != sitting_id:
             raise VoteError(f"vote event {key!r} belongs to sitting {row.sitting_id}")
     if existing:
-        s.execute(delete(Vote).where(Vote.vote_event_id.in_([r.id for r in existing.values()])))
+        replaced = [r.id for r in existing.values()]
+        s.execute(delete(Vote).where(Vote.vote_event_id.in_(replaced)))
+        s.execute(delete(VoteGroupTally).where(VoteGroupTally.vote_event_id.in_(replaced)))
+    new_ids = iter(_insert_events(s, sitting_id, [p["values"] for p in parsed
+                                                  if p["values"]["identifier"] not in existing]))
     rows = []
     for p in parsed:
         row = existing.get(p["values"]["identifier"])
-        if row is None:
-            row = VoteEvent(sitting_id=sitting_id, **p["values"])
-            s.add(row)
+        if row is None:  # written above; this copy is not attached to the session
+            row = VoteEvent(id=next(new_ids), sitting_id=sitting_id, **p["values"])
         else:
             for k, v in p["values"].items():
                 setattr(row, k, v)
         rows.append(row)
-    s.flush()
-    vote_rows = [{"vote_event_id": row.id, "person_id": pid, "option": option, "group_id": group}
-                 for row, p in zip(rows, parsed, strict=True) for pid, option, group in p["votes"]]
-    if vote_rows:
-        s.execute(insert(Vote), vote_rows)
+    if existing:
+        s.flush()
+    _insert_votes(s, rows, parsed)
     return rows
+
+
+def _insert_events(s: Session, sitting_id: int, values: list[dict[str, Any]]) -> list[int]:
+    """New vote events in one INSERT … RETURNING (the ORM's unit of work cost more than the insert);
+    their ids in the order given."""
+    if not values:
+        return []
+    table = VoteEvent.__table__
+    result = s.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                    [{"sitting_id": sitting_id, **v} for v in values])
+    return list(result.scalars())
+
+
+def _insert_votes(s: Session, rows: list[VoteEvent], parsed: list[dict[str, Any]]) -> None:
+    """The votes and the faction tallies, one driver executemany each: the ORM's bulk path costs more
+    per row than the database does (issue 23's figure compares with a bare executemany)."""
+    conn = s.connection()
+    events = [(row.id, row.start_date, p) for row, p in zip(rows, parsed, strict=True)]
+    insert_many(conn, Vote.__table__, ("vote_event_id", "person_id", "option", "group_id"),
+                [(event_id, pid, option, group) for event_id, _, p in events for pid, option, group in p["votes"]])
+    insert_many(conn, VoteGroupTally.__table__, ("vote_event_id", "group_id", "start_date", "yes", "no", "listed",
+                                                 "present", "result"),
+                [(event_id, org, when, yes, no, listed, present, result) for event_id, when, p in events
+                 for org, yes, no, listed, present, result in p["tallies"]])
 
 
 def events_of(s: Session, sitting_id: int) -> list[VoteEvent]:

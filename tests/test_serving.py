@@ -67,3 +67,19 @@ def test_home_page_within_a_second_while_200_sockets_sit_idle(served):
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_a_serving_process_keeps_its_startup_objects_out_of_full_collections(sqlite_runtime):
+    """serving_app (what each `sanarip serve` worker loads) freezes what exists once the app is built,
+    so a full collection walks only what requests made since."""
+    import gc
+
+    from web import serving_app
+
+    gc.unfreeze()
+    try:
+        app = serving_app(sqlite_runtime.settings)
+        assert gc.get_freeze_count() > 10_000  # modules, the app, SQLAlchemy's metadata
+        assert app.test_client().get("/factions").status_code == 200
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as usual

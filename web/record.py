@@ -235,7 +235,10 @@ def _faction_or_404(s, org_id: int) -> Organization:
 def person_record_page(person_id: int):
     with runtime().db.session(readonly=True) as s:
         person = person_or_404(s, person_id)
-        return render_template("deputy.html", person=person, record=deputy_record(s, person))
+        record = deputy_record(s, person)
+    # One url_for per sitting, not per vote: building a thousand links was most of the page's time.
+    links = {sid: url_for("public.sitting_page", sitting_id=sid) for sid in {v["sitting"] for v in record["votes"]}}
+    return render_template("deputy.html", person=person, record=record, sitting_links=links)
 
 
 @bp.route("/f/<int:org_id>")
