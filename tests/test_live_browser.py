@@ -9,6 +9,7 @@ playlist and VTT segment published meanwhile is checked strictly.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -114,8 +115,11 @@ def test_live_page_follows_the_subtitle_rendition(tmp_path, testdata, browser):
                 if shown > first:
                     break
                 time.sleep(0.5)
-            new_line_after = timeline[-1][0]
-            assert shown > first and new_line_after <= 10, f"no new line within 10 s: {timeline}"
+            # A line the draft has stored reaches the page within 10 s (its cue is published and the
+            # player reaches it); how soon the draft stores the next line depends on the speech.
+            stored_at = next((t for t, _, n, _ in timeline if n > timeline[0][2]), None)
+            assert shown > first and stored_at is not None, f"no new line within 30 s: {timeline}"
+            assert timeline[-1][0] - stored_at <= 10, f"a stored line took over 10 s to show: {timeline}"
             # The highlighted line is the cue under the playhead. At the live edge the newest words are
             # not cues yet, so the viewer steps back into the newest line (as after a click on it).
             page.evaluate("""() => { const v = document.getElementById('player');
@@ -149,7 +153,7 @@ def test_live_page_follows_the_subtitle_rendition(tmp_path, testdata, browser):
             for cue in snapshot["cues"]:
                 row = rows[cue["id"]]
                 assert abs(cue["start"] + offset - row["start"]) <= 0.5, (cue, row, offset)
-                assert cue["text"] == row["text"]
+                assert re.sub(r"<[^>]*>", "", cue["text"]) == row["text"]  # a <lang xx> span marks the language
             while recorder.poll() is None:
                 published.check()
                 time.sleep(1)

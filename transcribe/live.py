@@ -128,7 +128,7 @@ class LiveTranscriber:
         self.language: str | None = None
         self.language_prob: float | None = None
         self.unreliable = False
-        self._decided: tuple[float, float] = (-1.0, 0.0)  # buffer start and length at the last language decision
+        self._decided: tuple[float, float] = (-1.0, 0.0)  # buffer start and length at the last decision
 
     # --- audio in ------------------------------------------------------------------------
     def feed(self, offset: float, samples: np.ndarray) -> None:
@@ -146,16 +146,21 @@ class LiveTranscriber:
 
     # --- one pass ----------------------------------------------------------------------------
     def _decide_language(self) -> None:
-        """The buffer's language, decided again only when the buffer starts anew (a new line) or has
-        doubled since the last decision: detection is a second encoder pass, and a pass every 2 s
-        doing it twice made the draft fall behind the stream on a busy CPU."""
+        """The buffer's language. Detection is a second encoder pass, and doing it on every pass
+        made the draft fall behind the stream on a busy CPU; so it is decided again only when the
+        buffer starts anew (a new line) or has doubled since the last decision, except with a
+        Kyrgyz model configured: then every pass of at least ``MIN_DETECT_SECONDS`` decides, so
+        that a passage switching to Kyrgyz reaches that model in the pass that hears it. A
+        shorter buffer keeps the last decision, as a short chunk does in the final pass."""
         st = self.state
         at, length = self._decided
         if self.language is None:
             if self.buffered < 0.3:
                 return
-        elif self.buffered < MIN_DETECT_SECONDS or (at == st.buffer_start and self.buffered < 2 * length):
-            return  # a short buffer keeps the last decision, as a short chunk does in the final pass
+        elif self.buffered < MIN_DETECT_SECONDS:
+            return
+        elif not self.options.ctc and at == st.buffer_start and self.buffered < 2 * length:
+            return
         self.language, self.language_prob, self.unreliable = decide_language(self.model, st.buffer, self.options)
         self._decided = (st.buffer_start, self.buffered)
 
