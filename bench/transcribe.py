@@ -235,7 +235,8 @@ def main() -> None:
         _rss_child(args.rss_child)
         return
     if args.final_pass:
-        final_pass_speed(args.minutes)
+        if args.minutes > 0:
+            final_pass_speed(args.minutes)
         if args.rss_hours > 0:
             final_pass_rss(args.rss_hours)
         if args.import_hours > 0:
