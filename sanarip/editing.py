@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sanarip import clock
 from sanarip.accounts import audit
 from sanarip.errors import NotFound, SanaripError
 from sanarip.langid import committee_languages, label
@@ -312,7 +313,7 @@ def revert(s: Session, revision_id: int, editor_id: int | None) -> TranscriptSeg
 def revision_json(s: Session, rev: Revision) -> dict[str, Any]:
     editor = s.scalar(select(User.username).where(User.id == rev.editor_id)) if rev.editor_id else None
     return {"id": rev.id, "segment": rev.segment_id, "action": rev.action, "before": rev.before, "after": rev.after,
-            "editor": editor, "at": rev.at.isoformat()}
+            "editor": editor, "at": clock.local_iso(rev.at)}
 
 
 def publish(s: Session, sitting_id: int, editor_id: int | None) -> Publication:

@@ -126,6 +126,7 @@ def test_edit_keeps_history_and_reverts(app):
             assert (w["start"], w["end"]) == old[w["word"].strip()]  # unchanged words keep their times
     revs = clerk.get(f"/api/v1/segments/{seg.id}/revisions").get_json()["items"]
     assert revs[0]["editor"] == "clara" and revs[0]["before"]["segments"][0]["text"] == seg.text
+    assert revs[0]["at"].endswith("+06:00")  # the configured zone (Asia/Bishkek), as every date the API gives
     history = clerk.get(f"/s/{app.config['ids']['sitting']}/history").get_data(as_text=True)
     assert "<ins>подробно</ins>" in history
     back = clerk.post(f"/api/v1/revisions/{revs[0]['id']}/revert", headers=headers)
