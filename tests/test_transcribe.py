@@ -165,7 +165,7 @@ def test_exports_round_trip(tmp_path):
     assert [s.start.total_seconds() for s in subs] == [0.0, 2.5, 3661.25, 3664.0]
     check_webvtt(to_webvtt(st))
     check_srt(to_srt(st))
-    assert subs[2].content == "Smith: Thank you, chair."
+    assert subs[2].content == "[en] Smith: Thank you, chair."  # a line in another language than the file's is marked
     doc = json.loads(to_json(st))
     assert doc["sitting"]["status"] == "automatic" and doc["segments"][0]["words"][1]["start"] == 1.3
     assert Segment.from_dict(doc["segments"][0]) == st.segments[0]
