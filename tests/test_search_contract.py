@@ -303,7 +303,7 @@ def connect(request, tmp_path):
             from search.elastic import ElasticIndex
 
             idx = ElasticIndex(request.getfixturevalue(f"elasticsearch{request.param}_url"),
-                               prefix=f"r{tmp_path.name[-12:].lower()}")
+                               prefix=f"r{tmp_path.name[-12:].lower()}", timeout=60)  # 10,500-segment bulks
         opened.append(idx)
         return idx
 
