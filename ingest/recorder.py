@@ -227,15 +227,15 @@ class Recorder:
         self.state.next_seq = row.seq + 1
 
     def _publish_playlist(self, final: bool) -> None:
-        """The EVENT (or, when final, VOD) playlist; while live also the sliding window players
-        load, and the multivariant ``main.m3u8`` (once live, again when final)."""
+        """The EVENT (or, when final, VOD) playlist, the sliding window live players load (ended
+        when final), and the multivariant ``main.m3u8`` (once live, again when final)."""
         segments, storage = self.state.segments, self.rt.storage
         text = build_playlist(segments, final)
         key = vod_playlist_key(self.sitting_id) if final else live_playlist_key(self.sitting_id)
         storage.put_bytes(key, text.encode(), PLAYLIST_TYPE)
-        if not final:
-            edge = build_playlist(segments, False, window=WINDOW, target=self._target)
-            storage.put_bytes(edge_playlist_key(self.sitting_id), edge.encode(), PLAYLIST_TYPE)
+        # The window players load; once final it ends there (EXT-X-ENDLIST), at the same media sequence.
+        edge = build_playlist(segments, final, window=WINDOW, target=self._target)
+        storage.put_bytes(edge_playlist_key(self.sitting_id), edge.encode(), PLAYLIST_TYPE)
         if final or not self._main_written:
             write_main(storage, self.sitting_id, segments, live=not final)
             self._main_written = True

@@ -131,10 +131,11 @@ def build_playlist(segments: list, final: bool, uri=lambda seg: seg.path.rsplit(
                    window: int | None = None, target: int | None = None) -> str:
     """An HLS media playlist for MediaSegment rows in order (gap rows mark discontinuities).
 
-    ``final`` adds ``EXT-X-ENDLIST`` (VOD); otherwise it is an EVENT playlist that grows, or with
-    ``window`` a sliding window of the newest ``window`` segments (a live player's reload costs
-    the same at any sitting length; ``EXT-X-MEDIA-SEQUENCE`` and ``EXT-X-DISCONTINUITY-SEQUENCE``
-    count what slid out). ``uri`` maps a segment to the URI written (relative file name by
+    ``final`` adds ``EXT-X-ENDLIST``: a VOD playlist, or the last reload of a window. Without it
+    the playlist is an EVENT playlist that grows, or with ``window`` a sliding window of the
+    newest ``window`` segments (a live player's reload costs the same at any sitting length;
+    ``EXT-X-MEDIA-SEQUENCE`` and ``EXT-X-DISCONTINUITY-SEQUENCE`` count what slid out, and never
+    go back, not even when the window ends). ``uri`` maps a segment to the URI written (relative file name by
     default; the web app passes presigned URLs for S3). ``target`` fixes EXT-X-TARGETDURATION.
     """
     media = [s for s in segments if not s.is_gap]
@@ -147,11 +148,11 @@ def build_playlist(segments: list, final: bool, uri=lambda seg: seg.path.rsplit(
             continue
         entries.append((bool(seg.discontinuity or after_gap) and bool(entries), seg))
         after_gap = False
-    first = max(0, len(entries) - window) if window and not final else 0
+    first = max(0, len(entries) - window) if window else 0
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
     if first:
         lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{sum(d for d, _ in entries[:first + 1])}")
-    if not window or final:
+    if not window:
         lines.append(f"#EXT-X-PLAYLIST-TYPE:{'VOD' if final else 'EVENT'}")
     lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
     for i, (discontinuity, seg) in enumerate(entries[first:]):

@@ -272,7 +272,7 @@ class LiveRendition:
         target = _target(self.rows)
         uri = lambda r: vtt_name(LIVE_TAG, r.seq)  # noqa: E731
         if self.published and any(not r.is_gap for r in self.published):
-            window = build_playlist(self.published, ended, uri=uri, window=None if ended else WINDOW, target=target)
+            window = build_playlist(self.published, ended, uri=uri, window=WINDOW, target=target)
             self.storage.put_bytes(live_subs_key(self.sitting_id), window.encode(), PLAYLIST_TYPE)
         if ended and not self.storage.exists(vod_subs_key(self.sitting_id)):
             vod = build_playlist(self.published, True, uri=uri, target=target)

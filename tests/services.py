@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -249,8 +250,9 @@ def elasticsearch_node(major: str = "8", timeout: float = 180.0) -> Iterator[str
     cmd = as_user + [str(jdk / "bin" / "java"), "-Xms512m", "-Xmx1g", "-Dtests.security.manager=false",
                      f"-Dsanarip.es.home={home}", "-Djava.io.tmpdir=" + str(home),
                      "-cp", f"{target / 'classes'}:{target / 'lib'}/*", "sanarip.Launcher"]
-    log = open(home.parent / f"{home.name}.log", "w+b")  # noqa: SIM115 - closed below
+    log = open(home.parent / f"{home.name}.log", "a+b")  # noqa: SIM115 - closed below; appends: two writers
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    drain: threading.Thread | None = None
     try:
         url = None
         deadline = time.monotonic() + timeout
@@ -263,11 +265,17 @@ def elasticsearch_node(major: str = "8", timeout: float = 180.0) -> Iterator[str
                 raise RuntimeError("Elasticsearch launcher exited:\n" + log.read().decode(errors="replace")[-3000:])
             if time.monotonic() > deadline:
                 raise TimeoutError("Elasticsearch did not start in time")
+        # The node logs to stdout too: an unread pipe fills (64 KiB) and blocks its master thread
+        # inside a cluster-state update, so keep draining it into the log.
+        drain = threading.Thread(target=shutil.copyfileobj, args=(proc.stdout, log), daemon=True)
+        drain.start()
         yield url
     finally:
         if proc.stdin:
             proc.stdin.close()  # the launcher stops the node when its stdin closes
         end_process(proc, 30, terminate=False)
+        if drain is not None:
+            drain.join(10)
         log.close()
         shutil.rmtree(home, ignore_errors=True)
         Path(log.name).unlink(missing_ok=True)

@@ -3,10 +3,8 @@
 from datetime import date
 
 import pytest
-from elastic_transport import ConnectionTimeout
 
 from search import Document, Filters, QueryError
-from search.base import SearchUnavailable
 from search.query import parse
 from tests.services import ES_BUILDS
 
@@ -305,7 +303,7 @@ def connect(request, tmp_path):
             from search.elastic import ElasticIndex
 
             idx = ElasticIndex(request.getfixturevalue(f"elasticsearch{request.param}_url"),
-                               prefix=f"r{tmp_path.name[-12:].lower()}", timeout=60)  # 10,500-segment bulks
+                               prefix=f"r{tmp_path.name[-12:].lower()}")
         opened.append(idx)
         return idx
 
@@ -436,8 +434,6 @@ def test_a_crashed_rebuild_is_taken_over_once_stale(connect, tmp_path):
     assert ids(idx.search("депутат")) == {1, 2, 3, 9} and idx.search("сегмент").total == 0
 
 
-@pytest.mark.xfail(raises=(SearchUnavailable, ConnectionTimeout), strict=False,
-                   reason="open defect: late in this module the 9.x node stops answering within the timeout")
 def test_replace_sitting_with_over_10000_segments(connect):
     idx = connect()
     idx.rebuild(docs())
@@ -457,8 +453,6 @@ def test_replace_sitting_with_over_10000_segments(connect):
     assert idx.search("строка").total == 0
 
 
-@pytest.mark.xfail(raises=(SearchUnavailable, ConnectionTimeout), strict=False,
-                   reason="open defect: late in this module the 9.x node stops answering within the timeout")
 def test_an_index_from_before_agenda_items_gains_them(connect, tmp_path):
     """An index written before segments carried agenda items keeps serving, and takes them from the
     next write (FTS5: columns added to a version-3 index; Elasticsearch: the fields added to the mapping)."""

@@ -156,6 +156,9 @@ def test_sliding_window_counts_what_slid_out(recorded):
     grown = build_playlist(rows + [Row(30)], False, window=WINDOW)
     check_hls_reload(text, grown)
     assert m3u8.loads(grown).media_sequence == 29 - WINDOW
+    ended = build_playlist(rows + [Row(30)], True, window=WINDOW)  # the last reload of a live window
+    check_hls_reload(grown, ended)
+    assert check_hls(ended).is_endlist and ended.replace("#EXT-X-ENDLIST\n", "") == grown
 
 
 def test_playlist_route_redirects_to_the_multivariant_file(recorded, settings_env):
