@@ -27,12 +27,16 @@ from sanarip.stenogram import Segment
 from sanarip.transcripts import replace_automatic, working_segments
 
 # Cosine similarity of a turn to a person's profile above which the person is proposed. Calibrated
-# by ``bench/speakers.py --calibrate`` on the held-out utterances of the shared speakers: the lowest
-# value that at most 1% of them reach against the best *other* speaker's profile (each speaker
-# treated as never enrolled), the guest against everyone; never on ``sitting_shared``, on which
-# the figures are reported. A margin over the second-best profile was tried and separated nothing
-# the threshold did not.
-VOICE_THRESHOLD = 0.74
+# by ``bench/speakers.py --calibrate`` on the held-out utterances of the shared speakers, never on
+# ``sitting_shared``, on which the figures are reported: each utterance scored against the best
+# *other* speaker's profile (as if its speaker were never enrolled; the guest against everyone),
+# the threshold is the lowest at which the speech time so proposed stays within the issue's
+# budget for wrong proposals, :data:`WRONG_BUDGET` (3%). The earlier 1% rule came down to "no
+# held-out utterance at all" (one of 37 is 2.7%) and left a genuine speaker heard through another
+# microphone below it. A margin over the second-best profile, centring on the profiles' mean
+# (left-one-out) and denser or trimmed enrolment windows were tried and separated no better.
+WRONG_BUDGET = 0.03
+VOICE_THRESHOLD = 0.72
 CONFIRMED_CAP = 20  # confirmed-segment embeddings kept per person, most recent first
 MIN_CONFIRMED_SECONDS = 3.0
 
