@@ -41,6 +41,10 @@ def _sqlite_pragmas(busy_timeout: float):
         # through a memory map keep the hot pages at hand (issue 23's figures).
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+        # Checkpoint the WAL every 10,000 pages (40 MB) instead of 1,000: a vote import dirties a page per
+        # deputy and each checkpoint fsyncs twice; fewer, larger checkpoints copy a re-dirtied page once.
+        # Durability and isolation are unchanged (issue 23).
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     return apply

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from sanarip import livestate
 from sanarip.db import insert_many
 from sanarip.errors import SanaripError
-from sanarip.models import Identifier, Membership, Organization, Person, Sitting, Vote, VoteEvent, VoteGroupTally
+from sanarip.models import (
+    Identifier,
+    Membership,
+    Organization,
+    Person,
+    Sitting,
+    Vote,
+    VoteEvent,
+    VoteGroupTally,
+)
 from sanarip.popolo import FACTION_CLASSES
 from sanarip.sittings import get_sitting
 from sanarip.texthygiene import checked_text
@@ -57,34 +66,47 @@ def _short(value: Any, where: str, limit: int = 200, required: bool = False) -> 
         raise VoteError(str(exc)) from None
 
 
+# Built once: composing a statement costs about as much as running it on a parliament's 120 deputies.
+_PERSON_VALUES = (select(Person.id, Identifier.identifier)
+                  .outerjoin(Identifier, Identifier.person_id == Person.id).order_by(Identifier.id))
+_FACTION_MEMBERS = (select(Membership.person_id, Membership.start_date, Membership.end_date, Organization.id,
+                           Organization.name)
+                    .join(Organization, Membership.organization_id == Organization.id)
+                    .where(Organization.classification.in_(FACTION_CLASSES)))
+
+
 class VoterIndex:
     """Who a ``voter_id`` names (``person/<id>`` or any identifier value) and their faction on a day."""
 
     def __init__(self, s: Session) -> None:
-        # Two queries: every push builds one, and a push is a few milliseconds of work in all.
+        # Two Core queries on the session's connection (the ORM's per-statement handling cost more than
+        # the rows): every push builds one, and a push is a few milliseconds of work in all.
+        conn = s.connection()
         self.ids: set[int] = set()
         self.by_value: dict[str, int] = {}
-        for pid, value in s.execute(select(Person.id, Identifier.identifier)
-                                    .outerjoin(Identifier, Identifier.person_id == Person.id)
-                                    .order_by(Identifier.id)):
+        for pid, value in conn.execute(_PERSON_VALUES).all():
             self.ids.add(pid)
             if value is not None:
                 self.by_value.setdefault(value, pid)
+        # What ``person`` answers, as one dict for the one-get path of ``parse_vote_event``; a value that
+        # ``person`` reads as a sitting id of its own (``person/007``) is left to ``person``.
+        self.lookup: dict[str, int] = {k: v for k, v in self.by_value.items() if not self._own_id(k)}
+        self.lookup.update((f"person/{pid}", pid) for pid in self.ids)
         self.factions: dict[int, list[tuple[str, str, int]]] = {}
         self.names: dict[int, str] = {}  # the factions' names, for group_results
-        rows = s.execute(select(Membership.person_id, Membership.start_date, Membership.end_date, Organization.id,
-                                Organization.name)
-                         .join(Organization, Membership.organization_id == Organization.id)
-                         .where(Organization.classification.in_(FACTION_CLASSES)))
-        for pid, start, end, org, name in rows:
+        for pid, start, end, org, name in conn.execute(_FACTION_MEMBERS).all():
             self.factions.setdefault(pid, []).append((start or "", end or "9999", org))
             self.names[org] = name
         self._on_day: dict[str, dict[int, int]] = {}
 
+    def _own_id(self, voter: str) -> bool:
+        """``person/<id>`` of a known person (any spelling of the number)."""
+        return voter.startswith("person/") and voter[7:].isdigit() and int(voter[7:]) in self.ids
+
     def person(self, voter: Any) -> int | None:
         if not isinstance(voter, str):
             return None
-        if voter.startswith("person/") and voter[7:].isdigit() and int(voter[7:]) in self.ids:
+        if self._own_id(voter):
             return int(voter[7:])
         return self.by_value.get(voter)
 
@@ -105,8 +127,9 @@ class VoterIndex:
 
 def majority(options: Counter) -> str:
     """The option most of a group chose (ties: the first in OPTIONS order)."""
-    cast = {k: v for k, v in options.items() if k != "absent"} or dict(options)
-    return max(OPTIONS, key=lambda o: (cast.get(o, 0), -OPTIONS.index(o)))
+    cast = {k: v for k, v in options.items() if k != "absent"} or options
+    most = max(cast.values(), default=0)
+    return next(o for o in OPTIONS if cast.get(o, 0) == most)
 
 
 def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, tz: Any) -> dict[str, Any]:
@@ -137,20 +160,9 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     listed = rec.get("votes") or []
     if not isinstance(listed, list) or len(listed) > MAX_VOTES:
         raise VoteError(f"{where}: 'votes' must be a list of at most {MAX_VOTES} {{voter_id, option}}")
-    votes: dict[int, str] = {}
-    person, by_value = voters.person, voters.by_value
-    for j, v in enumerate(listed):  # a vote event lists every member: the hot loop of an import
-        if not isinstance(v, dict):
-            raise VoteError(f"{where}: votes[{j}] must be an object")
-        voter = v.get("voter_id")
-        pid = by_value.get(voter) if type(voter) is str and not voter.startswith("person/") else person(voter)
-        if pid is None:
-            raise VoteError(f"{where}: votes[{j}]: unknown voter {v.get('voter_id')!r}")
-        if pid in votes:
-            raise VoteError(f"{where}: votes[{j}]: {v.get('voter_id')!r} votes twice")
-        option = v.get("option")
-        votes[pid] = option if isinstance(option, str) and option in CANONICAL else \
-            _option(option, f"{where}: votes[{j}]")
+    votes = _plain_votes(listed, voters.lookup)
+    if votes is None:
+        votes = _checked_votes(listed, voters, where)
     tally = Counter(votes.values())
     counts_in = rec.get("counts")
     if counts_in is not None:
@@ -170,12 +182,14 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     else:
         counts = dict(tally)
     on_day = voters.factions_on(when.date().isoformat())
-    on = on_day.get
-    cast = [(pid, option, on(pid)) for pid, option in votes.items()]
+    groups = list(map(on_day.get, votes))
+    cast = list(zip(votes, votes.values(), groups, strict=True))
     per_group: dict[int, Counter] = {}
-    for (org, option), n in Counter((org, option) for _, option, org in cast).items():
+    for (org, option), n in Counter(zip(groups, votes.values(), strict=True)).items():
         if org is not None:
-            per_group.setdefault(org, Counter())[option] = n
+            if (group := per_group.get(org)) is None:
+                group = per_group[org] = Counter()
+            group[option] = n
     group_results = _group_results(rec.get("group_results"), per_group, voters, where)
     first_result: dict[Any, Any] = {}
     for g in group_results:
@@ -189,9 +203,39 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
                    "counts": [{"option": o, "value": counts[o]} for o in OPTIONS if o in counts],
                    "group_results": group_results},
         "votes": cast,
-        "tallies": [(org, t["yes"], t["no"], t.total(), sum(t[o] for o in PRESENT),
+        "tallies": [(org, t["yes"], t["no"], t.total(), t.total() - t["absent"],
                      first_result.get(f"organization/{org}")) for org, t in sorted(per_group.items())],
     }
+
+
+def _plain_votes(listed: list[Any], lookup: dict[str, int]) -> dict[int, str] | None:
+    """The votes of a list in the usual spelling (objects naming known voters once each, canonical
+    options), by person id, in one pass; None when anything is unusual, for ``_checked_votes`` to
+    resolve or name. A vote event lists every member: this is the hot loop of an import."""
+    try:
+        votes = {lookup[v["voter_id"]]: v["option"] for v in listed}
+        if len(votes) == len(listed) and CANONICAL.issuperset(votes.values()):
+            return votes
+    except (KeyError, TypeError):  # an unknown voter, a missing field, a non-object, an unhashable value
+        pass
+    return None
+
+
+def _checked_votes(listed: list[Any], voters: VoterIndex, where: str) -> dict[int, str]:
+    """The votes by person id, each checked in turn: the first problem raises VoteError naming it."""
+    votes: dict[int, str] = {}
+    for j, v in enumerate(listed):
+        if not isinstance(v, dict):
+            raise VoteError(f"{where}: votes[{j}] must be an object")
+        pid = voters.person(v.get("voter_id"))
+        if pid is None:
+            raise VoteError(f"{where}: votes[{j}]: unknown voter {v.get('voter_id')!r}")
+        if pid in votes:
+            raise VoteError(f"{where}: votes[{j}]: {v.get('voter_id')!r} votes twice")
+        option = v.get("option")
+        votes[pid] = option if isinstance(option, str) and option in CANONICAL else \
+            _option(option, f"{where}: votes[{j}]")
+    return votes
 
 
 def _group_results(given: Any, per_group: dict[int, Counter], voters: VoterIndex,
@@ -208,7 +252,16 @@ def _group_results(given: Any, per_group: dict[int, Counter], voters: VoterIndex
             for org, tally in sorted(per_group.items())]
 
 
-def store_vote_events(s: Session, sitting_id: int, records: Any, tz: Any) -> list[VoteEvent]:
+class Stored(NamedTuple):
+    """A vote event as stored: what the CLI prints and the push answers."""
+
+    id: int
+    identifier: str
+    media_time: float
+    in_gap: bool
+
+
+def store_vote_events(s: Session, sitting_id: int, records: Any, tz: Any) -> list[Stored]:
     """Check every record, then store them all (an identifier seen before is replaced)."""
     if isinstance(records, dict):
         records = [records]
@@ -222,52 +275,52 @@ def store_vote_events(s: Session, sitting_id: int, records: Any, tz: Any) -> lis
     keys = [p["values"]["identifier"] for p in parsed]
     if len(set(keys)) < len(keys):
         raise VoteError(f"identifier {next(k for k in keys if keys.count(k) > 1)!r} appears twice")
-    existing = {row.identifier: row for row in s.scalars(select(VoteEvent).where(VoteEvent.identifier.in_(keys)))}
-    for key, row in existing.items():
-        if row.sitting_id != sitting_id:
-            raise VoteError(f"vote event {key!r} belongs to sitting {row.sitting_id}")
-    if existing:
-        replaced = [r.id for r in existing.values()]
-        s.execute(delete(Vote).where(Vote.vote_event_id.in_(replaced)))
-        s.execute(delete(VoteGroupTally).where(VoteGroupTally.vote_event_id.in_(replaced)))
-    new_ids = iter(_insert_events(s, sitting_id, [p["values"] for p in parsed
-                                                  if p["values"]["identifier"] not in existing]))
-    rows = []
-    for p in parsed:
-        row = existing.get(p["values"]["identifier"])
-        if row is None:  # written above; this copy is not attached to the session
-            row = VoteEvent(id=next(new_ids), sitting_id=sitting_id, **p["values"])
-        else:
-            for k, v in p["values"].items():
-                setattr(row, k, v)
-        rows.append(row)
-    if existing:
-        s.flush()
-    _insert_votes(s, rows, parsed)
-    return rows
-
-
-def _insert_events(s: Session, sitting_id: int, values: list[dict[str, Any]]) -> list[int]:
-    """New vote events in one INSERT … RETURNING (the ORM's unit of work cost more than the insert);
-    their ids in the order given."""
-    if not values:
-        return []
+    conn = s.connection()
     table = VoteEvent.__table__
-    result = s.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                    [{"sitting_id": sitting_id, **v} for v in values])
-    return list(result.scalars())
+    found = {key: (event_id, owner) for key, event_id, owner in conn.execute(
+        select(table.c.identifier, table.c.id, table.c.sitting_id).where(table.c.identifier.in_(keys)))}
+    for key, (_, owner) in found.items():
+        if owner != sitting_id:
+            raise VoteError(f"vote event {key!r} belongs to sitting {owner}")
+    ids = {key: event_id for key, (event_id, _) in found.items()}
+    if ids:
+        _replace_events(s, [(ids[p["values"]["identifier"]], p["values"]) for p in parsed
+                            if p["values"]["identifier"] in ids])
+    ids.update(_insert_events(conn, sitting_id, [p["values"] for p in parsed
+                                                 if p["values"]["identifier"] not in ids]))
+    _insert_votes(conn, [(ids[p["values"]["identifier"]], p) for p in parsed])
+    return [Stored(ids[p["values"]["identifier"]], p["values"]["identifier"], p["values"]["media_time"],
+                   p["values"]["in_gap"]) for p in parsed]
 
 
-def _insert_votes(s: Session, rows: list[VoteEvent], parsed: list[dict[str, Any]]) -> None:
+def _replace_events(s: Session, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """Vote events pushed again: their votes and tallies go (new ones follow), their values change."""
+    replaced = [event_id for event_id, _ in rows]
+    s.execute(delete(Vote).where(Vote.vote_event_id.in_(replaced)))
+    s.execute(delete(VoteGroupTally).where(VoteGroupTally.vote_event_id.in_(replaced)))
+    for event_id, values in rows:
+        s.execute(update(VoteEvent).where(VoteEvent.id == event_id).values(**values))
+
+
+def _insert_events(conn: Connection, sitting_id: int, values: list[dict[str, Any]]) -> dict[str, int]:
+    """New vote events in one INSERT … RETURNING (the ORM's unit of work cost more than the insert);
+    returns {identifier: id}."""
+    if not values:
+        return {}
+    table = VoteEvent.__table__
+    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                          [{"sitting_id": sitting_id, **v} for v in values])
+    return {v["identifier"]: event_id for v, event_id in zip(values, result.scalars(), strict=True)}
+
+
+def _insert_votes(conn: Connection, events: list[tuple[int, dict[str, Any]]]) -> None:
     """The votes and the faction tallies, one driver executemany each: the ORM's bulk path costs more
     per row than the database does (issue 23's figure compares with a bare executemany)."""
-    conn = s.connection()
-    events = [(row.id, row.start_date, p) for row, p in zip(rows, parsed, strict=True)]
     insert_many(conn, Vote.__table__, ("vote_event_id", "person_id", "option", "group_id"),
-                [(event_id, pid, option, group) for event_id, _, p in events for pid, option, group in p["votes"]])
+                [(event_id, pid, option, group) for event_id, p in events for pid, option, group in p["votes"]])
     insert_many(conn, VoteGroupTally.__table__, ("vote_event_id", "group_id", "start_date", "yes", "no", "listed",
                                                  "present", "result"),
-                [(event_id, org, when, yes, no, listed, present, result) for event_id, when, p in events
+                [(event_id, org, p["values"]["start_date"], yes, no, listed, present, result) for event_id, p in events
                  for org, yes, no, listed, present, result in p["tallies"]])
 
 
