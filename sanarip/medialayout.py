@@ -135,8 +135,9 @@ def build_playlist(segments: list, final: bool, uri=lambda seg: seg.path.rsplit(
     the playlist is an EVENT playlist that grows, or with ``window`` a sliding window of the
     newest ``window`` segments (a live player's reload costs the same at any sitting length;
     ``EXT-X-MEDIA-SEQUENCE`` and ``EXT-X-DISCONTINUITY-SEQUENCE`` count what slid out, and never
-    go back, not even when the window ends). ``uri`` maps a segment to the URI written (relative file name by
-    default; the web app passes presigned URLs for S3). ``target`` fixes EXT-X-TARGETDURATION.
+    go back, not even when the window ends). ``uri`` maps a segment to the URI written (relative
+    file name by default; the web app passes presigned URLs for S3). ``target`` fixes
+    EXT-X-TARGETDURATION.
     """
     media = [s for s in segments if not s.is_gap]
     target = target or max([int(s.duration + 0.999) for s in media] or [6])

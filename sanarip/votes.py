@@ -187,9 +187,7 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     per_group: dict[int, Counter] = {}
     for (org, option), n in Counter(zip(groups, votes.values(), strict=True)).items():
         if org is not None:
-            if (group := per_group.get(org)) is None:
-                group = per_group[org] = Counter()
-            group[option] = n
+            per_group.setdefault(org, Counter())[option] = n
     group_results = _group_results(rec.get("group_results"), per_group, voters, where)
     first_result: dict[Any, Any] = {}
     for g in group_results:
@@ -203,7 +201,7 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
                    "counts": [{"option": o, "value": counts[o]} for o in OPTIONS if o in counts],
                    "group_results": group_results},
         "votes": cast,
-        "tallies": [(org, t["yes"], t["no"], t.total(), t.total() - t["absent"],
+        "tallies": [(org, t["yes"], t["no"], t.total(), sum(t[o] for o in PRESENT),
                      first_result.get(f"organization/{org}")) for org, t in sorted(per_group.items())],
     }
 
