@@ -12,11 +12,16 @@ With ``--final-pass`` instead, the batched final pass (issue figures):
   from the shared clips, identical decoding options (goal <= 0.6), and ÷ bare
   ``BatchedInferencePipeline`` with the same batch size (goal <= 1.05), with each one's WER;
 * peak RSS of the final pass on a long recording (``--rss-hours``, default 6, with tiny.en);
-* a whole ``sanarip import`` (remux, transcribe, index) of a ``--import-hours`` recording as a
-  fraction of its duration (goal <= 0.15).
+* a whole ``sanarip import`` (remux, transcribe, diarize, index) of a ``--import-hours`` recording
+  as a fraction of its duration (goal <= 0.15).
+
+With ``--detection``: the final pass's language detection (a shorter window first, the full 30 s
+window when unsure) against faster-whisper's ``detect_language`` on every speech chunk of the
+shared speech — decisions that agree, and the time ratio.
 
     python bench/transcribe.py
     python bench/transcribe.py --final-pass [--minutes 10] [--rss-hours 6] [--import-hours 1]
+    python bench/transcribe.py --detection
 """
 
 from __future__ import annotations
@@ -40,7 +45,16 @@ import numpy as np  # noqa: E402
 from ingest.media import ffmpeg_exe  # noqa: E402
 from sanarip.pipeline import JobKind  # noqa: E402
 from tests.helpers import concat_audio, wer  # noqa: E402
-from transcribe.engine import SAMPLE_RATE, Options, decode, transcribe_audio  # noqa: E402
+from transcribe.engine import (  # noqa: E402
+    MIN_DETECT_SECONDS,
+    SAMPLE_RATE,
+    Options,
+    decode,
+    detect_language,
+    language_rule,
+    speech_chunks,
+    transcribe_audio,
+)
 from transcribe.live import LiveTranscriber  # noqa: E402
 from transcribe.models import ModelError, load_model  # noqa: E402
 
@@ -221,11 +235,42 @@ def import_fraction(hours: float) -> None:
           f"{seconds:.0f} s = {seconds / duration:.3f} of its duration  (goal <= 0.15)")
 
 
+def detection() -> None:
+    """The final pass's language detection (``detect_language``: a shorter window first) against
+    faster-whisper's own ``WhisperModel.detect_language`` (the 30 s window) on every speech chunk
+    of the shared speech, Russian also played backwards (where Whisper is unsure): how many
+    decisions agree, and the time of each, alternating which goes first."""
+    model = load_model("base", CACHE, "cpu", THREADS)
+    options = Options(language="auto", kyrgyz=True)
+    every = sorted(DATA.glob("en/*.*")) + sorted(DATA.glob("ru/*.wav")) + sorted(DATA.glob("speakers/*/*.*"))
+    files = [f for f in every if f.suffix in (".wav", ".flac")]
+    pieces = []
+    for f in files:
+        audio = decode(str(f))
+        for samples in (audio, audio[::-1].copy()) if f.parent.name == "ru" else (audio,):
+            pieces += [samples[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)] for a, b in speech_chunks(samples)
+                       if b - a >= MIN_DETECT_SECONDS]
+    model.detect_language(pieces[0])  # warm
+    agree, spent = 0, {"full": 0.0, "product": 0.0}
+    for i, piece in enumerate(pieces):
+        answers = {}
+        for which in ("full", "product") if i % 2 else ("product", "full"):
+            t0 = time.perf_counter()
+            answers[which] = model.detect_language(piece) if which == "full" else detect_language(model, piece)
+            spent[which] += time.perf_counter() - t0
+        agree += language_rule(*answers["full"], options)[::2] == language_rule(*answers["product"], options)[::2]
+    print(f"language detection on {len(pieces)} speech chunks ({len(files)} files): "
+          f"decisions agree {agree}/{len(pieces)}; "
+          f"product {spent['product']:.1f} s vs faster-whisper's 30 s window {spent['full']:.1f} s = "
+          f"{spent['product'] / spent['full']:.2f}")
+
+
 def main() -> None:
     if not (DATA / "README.md").exists():
         sys.exit(f"test data not found at {DATA}")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--final-pass", action="store_true")
+    parser.add_argument("--detection", action="store_true", help="only the language-detection figure")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rss-hours", type=float, default=6.0)
     parser.add_argument("--import-hours", type=float, default=1.0)
@@ -233,6 +278,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.rss_child:
         _rss_child(args.rss_child)
+        return
+    if args.detection:
+        detection()
         return
     if args.final_pass:
         if args.minutes > 0:

@@ -23,7 +23,7 @@ from sanarip.runtime import Runtime
 from tests.conftest import run_cli
 from tests.tinyctc import FRAME, SAMPLE_RATE, build, speak
 from transcribe.ctc import CtcModelError, frame_logits, load_ctc_uncached, transcribe_piece, windows
-from transcribe.engine import KYRGYZ, Options, Span, decide_language, transcribe_span
+from transcribe.engine import KYRGYZ, Options, Span, language_rule, transcribe_span
 
 PHRASE = "бюджеттин долбоору комитетте каралды"
 
@@ -134,19 +134,6 @@ def test_broken_model_folders_fail_in_one_line(tiny, tmp_path, settings_env):
         load_ctc_uncached(wrong)
 
 
-class FakeDetector:
-    """Only ``detect_language``'s answer matters to the routing rule; the model's ``is_multilingual`` is true."""
-
-    class model:  # noqa: N801 - mirrors faster-whisper's attribute
-        is_multilingual = True
-
-    def __init__(self, lang: str, prob: float) -> None:
-        self.answer = (lang, prob, [(lang, prob), ("ru", 0.1)])
-
-    def detect_language(self, _piece):
-        return self.answer
-
-
 @pytest.mark.parametrize(("heard", "prob", "kyrgyz", "fallback", "decided"), [
     ("kk", 0.9, True, None, "ky"),    # a Turkic stand-in
     ("ru", 0.3, True, None, "ky"),    # low confidence
@@ -156,7 +143,7 @@ class FakeDetector:
 ])
 def test_routing_rule(heard, prob, kyrgyz, fallback, decided):
     options = Options(kyrgyz=kyrgyz, fallback_language=fallback)
-    assert decide_language(FakeDetector(heard, prob), np.zeros(1), options)[0] == decided
+    assert language_rule(heard, prob, [(heard, prob), ("ru", 0.1)], options)[0] == decided
 
 
 # --- end to end: an import of real Russian speech and a passage routed as Kyrgyz ----------------

@@ -13,7 +13,18 @@ from tests.conftest import run_cli
 from tests.helpers import bare_wer, concat_audio, normalise, wer
 from tests.validators import check_srt, check_webvtt
 from transcribe.audio import decoded
-from transcribe.engine import Options, Span, decode, plan, transcribe_audio
+from transcribe.engine import (
+    MIN_DETECT_SECONDS,
+    SAMPLE_RATE,
+    Options,
+    Span,
+    decode,
+    detect_language,
+    language_rule,
+    plan,
+    speech_chunks,
+    transcribe_audio,
+)
 from transcribe.models import ModelError, load_model, resolve_model
 
 # (model, file) pairs the product is held against bare faster-whisper on. The baseline is bare
@@ -116,6 +127,25 @@ def test_mixed_languages_keep_every_passage(testdata, model_cache, tmp_path):
     ru = [s for s in segments if s.language == "ru"]
     assert 11.0 < ru[0].start < 14.0  # media time of the second recording
 
+
+
+@pytest.mark.slow
+def test_shorter_language_detection_decides_as_the_full_window(testdata, model_cache):
+    """Every speech chunk of the shared speech (and of Russian played backwards, where Whisper is
+    unsure) gets the decision that faster-whisper's own 30 s detection would give it."""
+    whisper = model("base", model_cache)
+    options = Options(language="auto", kyrgyz=True)
+    pieces = []
+    for file in sorted((testdata / "en").glob("*.*")) + sorted((testdata / "ru").glob("*.wav")):
+        if file.suffix in (".wav", ".flac"):
+            audio = decode(str(file))
+            for samples in (audio, audio[::-1].copy()) if file.parent.name == "ru" else (audio,):
+                pieces += [samples[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)] for a, b in speech_chunks(samples)
+                           if b - a >= MIN_DETECT_SECONDS]
+    assert len(pieces) >= 30
+    for piece in pieces:
+        full = language_rule(*whisper.detect_language(piece), options)
+        assert language_rule(*detect_language(whisper, piece), options)[::2] == full[::2]
 
 @pytest.mark.slow
 def test_unreliable_chunks_are_marked_and_use_the_fallback(testdata, model_cache):
