@@ -32,14 +32,14 @@ from search.matcher import SittingWords, current_matcher
 
 def store_hits(s: Session, sitting_id: int, draft: bool, targets: list[str]) -> None:
     """Replace the sitting's row for this pass (none is made for no match) and bump its sequence."""
-    now = utcnow()
-    where = (AlertSitting.sitting_id == sitting_id, AlertSitting.draft == draft)
-    changed = s.execute(
-        update(AlertSitting).where(*where).values(targets=targets, seq=AlertSitting.seq + 1, updated_at=now)
+    now, table = utcnow(), AlertSitting.__table__
+    where = (table.c.sitting_id == sitting_id, table.c.draft == draft)
+    changed = s.execute(  # Core, not an ORM update: nothing in the session to synchronise
+        update(table).where(*where).values(targets=targets, seq=table.c.seq + 1, updated_at=now)
     ).rowcount
     if not changed and targets:
         s.execute(
-            insert(AlertSitting).values(
+            insert(table).values(
                 sitting_id=sitting_id, draft=draft, targets=targets, seq=1, immediate_seq=0, daily_seq=0, updated_at=now
             )
         )
@@ -53,7 +53,7 @@ def alerts_pass(runtime: Runtime, sitting_id: int, docs: list[Document], live: b
         if not matcher.targets:
             return {"segments": len(docs), "matches": 0, "modes": []}
         targets = matcher.matched(SittingWords(docs, complete=False), live=live)
-        store_hits(s, sitting_id, live, sorted(targets))
+        store_hits(s, sitting_id, live, list(targets))
     modes = [
         mode
         for mode, keys in ((Mode.IMMEDIATE, matcher.immediate), (Mode.DAILY, matcher.daily))

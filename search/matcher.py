@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -47,9 +47,10 @@ class Followed:
     committee: str | None = None  # a committee's slug: one match per sitting, its first public line
     draft: bool = False  # some subscriber also wants matches from the live draft
     modes: set[str] = field(default_factory=set)
-    # A checked query's clauses of plain words: one of each must occur in the sitting before its masks
-    # are worth looking at.
-    required: tuple[frozenset[str], ...] = ()
+    # What a checked query needs of the sitting's stems before its masks are worth looking at: all of
+    # ``must`` (the words of its one-atom clauses), one of each of ``some`` (its other clauses' first words).
+    must: frozenset[str] = frozenset()
+    some: tuple[frozenset[str], ...] = ()
 
     def accepts(self, doc: Document) -> bool:
         """The saved search's filters (the same as the search page's)."""
@@ -170,20 +171,21 @@ class SittingWords:
         return mask
 
 
-class PrefixMemo(dict):
-    """Stem → the saved searches' prefixes it begins with, kept with the compiled subscriptions (the
-    vocabulary of sittings is Zipfian: most stems of a new sitting were seen in earlier ones)."""
+class StemMemo(dict):
+    """Stem → what it leads to (``lookup(stem)``), kept with the compiled subscriptions: the vocabulary
+    of sittings is Zipfian, so most stems of a new sitting were seen in earlier ones, and a sitting's
+    distinct stems then go through it without a Python step each (``chain(map(memo.__getitem__, …))``)."""
 
     LIMIT = 500_000
 
-    def __init__(self, prefixes: set[str], lengths: set[int]) -> None:
+    def __init__(self, lookup: Callable[[str], tuple[str, ...]]) -> None:
         super().__init__()
-        self.prefixes, self.lengths = prefixes, sorted(lengths)
+        self.lookup = lookup
 
     def __missing__(self, stem: str) -> tuple[str, ...]:
         if len(self) >= self.LIMIT:
             self.clear()
-        found = self[stem] = tuple(stem[:n] for n in self.lengths if len(stem) >= n and stem[:n] in self.prefixes)
+        found = self[stem] = self.lookup(stem)
         return found
 
 
@@ -210,7 +212,8 @@ class Matcher:
         self.daily: set[str] = set()  # keys of the targets some daily subscriber follows
         self.immediate: set[str] = set()
         self.draft: set[str] = set()  # keys of the targets some subscriber follows in the live draft too
-        self._memo: PrefixMemo | None = None
+        self._memos: tuple[StemMemo, StemMemo] | None = None
+        self._checked: set[str] = set()  # the keys filed in by_term and by_prefix
 
     def add(self, target: Followed, mode: str, draft: bool) -> Followed:
         """File ``target`` (or add a subscriber's mode to the same target filed before)."""
@@ -233,7 +236,7 @@ class Matcher:
             self.by_committee.setdefault(t.committee, []).append(t.key)
             return
         assert t.query is not None
-        q, self._memo = t.query, None
+        q, self._memos = t.query, None
         for atom in [*q.positive_atoms, *q.excluded]:
             if atom.kind == "prefix":
                 self.prefix_lengths.add(len(atom.terms[0]))
@@ -243,31 +246,58 @@ class Matcher:
                     t.key
                 )
             return
-        t.required = tuple(frozenset(a.terms[0] for a in cl) for cl in q.clauses if all(a.kind == "word" for a in cl))
+        t.must = frozenset(term for cl in q.clauses if len(cl) == 1 and cl[0].kind != "prefix" for term in cl[0].terms)
+        t.some = tuple(
+            frozenset(a.terms[0] for a in cl) for cl in q.clauses if len(cl) > 1 and all(a.kind != "prefix" for a in cl)
+        )
         clause = max(q.clauses, key=lambda cl: min(len(a.terms[0]) for a in cl))
         for atom in clause:
             (self.by_prefix if atom.kind == "prefix" else self.by_term).setdefault(atom.terms[0], []).append(t.key)
 
-    def _prefixes(self, words: SittingWords) -> set[str]:
-        """The saved searches' prefixes the sitting's stems begin with (through the memo, C-level)."""
-        if not self.prefix_lengths:
-            return set()
-        if self._memo is None:
-            self._memo = PrefixMemo(self.by_word_prefix.keys() | self.by_prefix.keys(), self.prefix_lengths)
-        return set(chain.from_iterable(map(self._memo.__getitem__, words.distinct)))
+    def _stem_memos(self) -> tuple[StemMemo, StemMemo]:
+        """Stem → the saved searches' prefixes it begins with; stem → the keys of the searches filed under
+        it or its prefixes (the one-clause ones it matches, and the checked ones it makes candidates)."""
+        if self._memos is None:
+            lengths = sorted(self.prefix_lengths)
+            known = self.by_word_prefix.keys() | self.by_prefix.keys()
+
+            def prefixes(stem: str) -> tuple[str, ...]:
+                return tuple(stem[:n] for n in lengths if len(stem) >= n and stem[:n] in known)
+
+            def filed(stem: str) -> tuple[str, ...]:
+                cut = prefixes(stem)
+                return (
+                    *self.by_word.get(stem, ()),
+                    *self.by_term.get(stem, ()),
+                    *(k for p in cut for k in self.by_word_prefix.get(p, ())),
+                    *(k for p in cut for k in self.by_prefix.get(p, ())),
+                )
+
+            self._memos = (StemMemo(prefixes), StemMemo(filed))
+            self._checked = {
+                key for filed_keys in (*self.by_term.values(), *self.by_prefix.values()) for key in filed_keys
+            }
+        return self._memos
+
+    @staticmethod
+    def _through(memo: StemMemo, words: SittingWords) -> Iterator[str]:
+        return chain.from_iterable(map(memo.__getitem__, words.distinct))
 
     def matched(self, words: SittingWords, live: bool = False) -> set[str]:
         """The keys of the targets the sitting matches (``live``: the live draft, only the targets with a
-        subscriber who asked for it). The stored pass: set operations, a Python step only per checked query."""
+        subscriber who asked for it). The stored pass: the sitting's distinct stems through the memo, a
+        Python step only for the few queries that need their masks checked."""
         if live:
             return set(self.hits(words, live=True))
-        present, prefixes = words.distinct, self._prefixes(words)
-        keys = set(_keys(self.by_word, present))
-        keys.update(_keys(self.by_word_prefix, prefixes))
+        _, filed = self._stem_memos()
+        keys = set(self._through(filed, words))
+        candidates = keys & self._checked
+        keys -= candidates
+        present, targets = words.distinct, self.targets
         checks = [
-            self.targets[key]
-            for key in {*_keys(self.by_term, present), *_keys(self.by_prefix, prefixes)}
-            if not any(present.isdisjoint(words_of) for words_of in self.targets[key].required)
+            t
+            for t in map(targets.__getitem__, candidates)
+            if present >= t.must and not any(present.isdisjoint(first_words) for first_words in t.some)
         ]
         if checks:
             words.need({term for t in checks if t.query for a in t.query.positive_atoms for term in a.terms})
@@ -292,7 +322,7 @@ class Matcher:
     def hits(self, words: SittingWords, live: bool = False, only: set[str] | None = None) -> dict[str, list[int]]:
         """Each matched target's segments, as indexes into ``words.docs`` in order (the mail stage, for the
         targets ``only``; a committee: the sitting's first line). ``live``: only the draft's followers."""
-        docs, present, prefixes = words.docs, words.distinct, self._prefixes(words)
+        docs, present, prefixes = words.docs, words.distinct, set(self._through(self._stem_memos()[0], words))
         keep = (self.draft if live else self.targets.keys()) & (self.targets.keys() if only is None else only)
         found: dict[str, int] = {}
         for filed, have, mask_of in (
