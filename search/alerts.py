@@ -15,7 +15,7 @@ or per match, whatever the number of subscriptions.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from sanarip.jobs import JobContext
@@ -29,17 +29,22 @@ from search.base import Document
 from search.documents import sitting_documents
 from search.matcher import SittingWords, current_matcher
 
+_TABLE = AlertSitting.__table__
+_REPLACE = (  # built once: every index job runs it
+    update(_TABLE)
+    .where(_TABLE.c.sitting_id == bindparam("sitting"), _TABLE.c.draft == bindparam("pass_draft"))
+    .values(targets=bindparam("keys", type_=_TABLE.c.targets.type), seq=_TABLE.c.seq + 1, updated_at=bindparam("now"))
+)
+
 
 def store_hits(s: Session, sitting_id: int, draft: bool, targets: list[str]) -> None:
-    """Replace the sitting's row for this pass (none is made for no match) and bump its sequence."""
-    now, table = utcnow(), AlertSitting.__table__
-    where = (table.c.sitting_id == sitting_id, table.c.draft == draft)
-    changed = s.execute(  # Core, not an ORM update: nothing in the session to synchronise
-        update(table).where(*where).values(targets=targets, seq=table.c.seq + 1, updated_at=now)
-    ).rowcount
+    """Replace the sitting's row for this pass (none is made for no match) and bump its sequence. Core, not
+    an ORM update: nothing in the session to synchronise."""
+    now = utcnow()
+    changed = s.execute(_REPLACE, {"sitting": sitting_id, "pass_draft": draft, "keys": targets, "now": now}).rowcount
     if not changed and targets:
         s.execute(
-            insert(table).values(
+            insert(_TABLE).values(
                 sitting_id=sitting_id, draft=draft, targets=targets, seq=1, immediate_seq=0, daily_seq=0, updated_at=now
             )
         )

@@ -36,18 +36,19 @@ class SearchIndexer:
                 self._index = open_index(self.runtime.settings)
             return self._index
 
-    def sync_sitting(self, sitting_id: int, alerts: bool = False) -> int:
+    def sync_sitting(self, sitting_id: int, alerts: bool = False) -> dict:
         """Replace the sitting's documents with what the public sees now; raises if search is down.
         ``alerts`` (the index job): then match the same documents, whose stems the index has just
-        computed, against the subscriptions (``search.alerts``), and queue their mail."""
+        computed, against the subscriptions and store what they matched (``search.alerts``). Returns
+        the count indexed and, with ``alerts``, the pass's result (the caller queues the mail)."""
         with self.runtime.db.session(readonly=True) as s:
             docs = sitting_documents(s, get_sitting(s, sitting_id))
         self.index.replace_sitting(sitting_id, docs)
-        if alerts:
-            from search.alerts import alerts_pass, queue_delivery
+        if not alerts:
+            return {"indexed": len(docs)}
+        from search.alerts import alerts_pass
 
-            queue_delivery(self.runtime, alerts_pass(self.runtime, sitting_id, docs)["modes"])
-        return len(docs)
+        return {"indexed": len(docs), "matching": alerts_pass(self.runtime, sitting_id, docs)}
 
     def sitting_changed(self, sitting_id: int) -> None:
         try:

@@ -6,13 +6,16 @@ index job has just computed for the same texts). Subscriptions that follow the s
 the same query with the same filters, a deputy, a committee — are one *target*
 (``sanarip.subscriptions.target_key``), matched once however many people follow it.
 
-A sitting is analysed once into a bit mask per stem (bit ``i``: its ``i``-th public segment
-contains the stem). A one-clause query of plain words without filters (most saved searches)
-matches where its words' masks are non-zero: one set intersection of the sitting's stems with
-the matcher's words finds them all. Other queries are filed under one term of their rarest
-clause (prefix queries under their prefix) and checked with mask arithmetic; phrases look at
-word positions only in the segments that hold all their words. Deputies match their lines,
-committees a sitting's first line (a committee's follower hears of each sitting once).
+Storing what a sitting matched (``Matcher.matched``) is set operations on the sitting's distinct
+stems: a one-clause search of plain words and prefixes without filters (most saved searches)
+matches when one of its words, or a stem beginning with one of its prefixes, is there. A memo kept
+with the compiled subscriptions maps each stem to the keys filed under it or its prefixes, so the
+stems go through it without a Python step each. The other searches (several clauses, phrases,
+exclusions, filters) come out of the memo as candidates, are kept only when the sitting holds the
+words they need, and are checked on bit masks of the segments holding their words (bit ``i``: the
+``i``-th segment); phrases look at word positions only where all their words are. Deputies match
+their lines, committees a sitting's first line (a committee's follower hears of each sitting once).
+The mail stage asks for every matching segment of the targets it sends (``Matcher.hits``).
 """
 
 from __future__ import annotations
@@ -48,9 +51,21 @@ class Followed:
     draft: bool = False  # some subscriber also wants matches from the live draft
     modes: set[str] = field(default_factory=set)
     # What a checked query needs of the sitting's stems before its masks are worth looking at: all of
-    # ``must`` (the words of its one-atom clauses), one of each of ``some`` (its other clauses' first words).
+    # ``must`` (the words of its one-atom clauses), and for each other clause all the words of one of
+    # its atoms (``some``).
     must: frozenset[str] = frozenset()
-    some: tuple[frozenset[str], ...] = ()
+    some: tuple[tuple[frozenset[str], ...], ...] = ()
+
+    def may_match(self, present: set[str]) -> bool:
+        if not present >= self.must:
+            return False
+        for clause in self.some:
+            for words in clause:
+                if present >= words:
+                    break
+            else:
+                return False
+        return True
 
     def accepts(self, doc: Document) -> bool:
         """The saved search's filters (the same as the search page's)."""
@@ -173,20 +188,37 @@ class SittingWords:
 
 class StemMemo(dict):
     """Stem → what it leads to (``lookup(stem)``), kept with the compiled subscriptions: the vocabulary
-    of sittings is Zipfian, so most stems of a new sitting were seen in earlier ones, and a sitting's
-    distinct stems then go through it without a Python step each (``chain(map(memo.__getitem__, …))``)."""
+    of sittings is Zipfian, so most stems of a new sitting were seen in earlier ones. ``useful`` holds
+    the stems that lead somewhere, so a sitting's stems are narrowed to those by one set intersection
+    and go through without a Python step each (``chain(map(memo.__getitem__, …))``)."""
 
     LIMIT = 500_000
 
     def __init__(self, lookup: Callable[[str], tuple[str, ...]]) -> None:
         super().__init__()
         self.lookup = lookup
+        self.seen: set[str] = set()
+        self.useful: set[str] = set()
 
     def __missing__(self, stem: str) -> tuple[str, ...]:
-        if len(self) >= self.LIMIT:
-            self.clear()
         found = self[stem] = self.lookup(stem)
+        self.seen.add(stem)
+        if found:
+            self.useful.add(stem)
         return found
+
+    def through(self, stems: set[str]) -> Iterator[str]:
+        """Everything ``stems`` lead to (with repeats)."""
+        new = stems - self.seen
+        if new:
+            if len(self) + len(new) > self.LIMIT:  # a bounded memo: start again rather than grow
+                self.clear()
+                self.seen.clear()
+                self.useful.clear()
+                new = stems
+            for stem in new:  # looked up once
+                self[stem]  # noqa: B018 - fills the memo
+        return chain.from_iterable(map(self.__getitem__, stems & self.useful))
 
 
 def _keys(filed: dict[str, list[str]], present: set[str]) -> Iterator[str]:
@@ -248,7 +280,9 @@ class Matcher:
             return
         t.must = frozenset(term for cl in q.clauses if len(cl) == 1 and cl[0].kind != "prefix" for term in cl[0].terms)
         t.some = tuple(
-            frozenset(a.terms[0] for a in cl) for cl in q.clauses if len(cl) > 1 and all(a.kind != "prefix" for a in cl)
+            tuple(frozenset(a.terms) for a in cl)
+            for cl in q.clauses
+            if len(cl) > 1 and all(a.kind != "prefix" for a in cl)
         )
         clause = max(q.clauses, key=lambda cl: min(len(a.terms[0]) for a in cl))
         for atom in clause:
@@ -279,10 +313,6 @@ class Matcher:
             }
         return self._memos
 
-    @staticmethod
-    def _through(memo: StemMemo, words: SittingWords) -> Iterator[str]:
-        return chain.from_iterable(map(memo.__getitem__, words.distinct))
-
     def matched(self, words: SittingWords, live: bool = False) -> set[str]:
         """The keys of the targets the sitting matches (``live``: the live draft, only the targets with a
         subscriber who asked for it). The stored pass: the sitting's distinct stems through the memo, a
@@ -290,15 +320,11 @@ class Matcher:
         if live:
             return set(self.hits(words, live=True))
         _, filed = self._stem_memos()
-        keys = set(self._through(filed, words))
+        keys = set(filed.through(words.distinct))
         candidates = keys & self._checked
         keys -= candidates
         present, targets = words.distinct, self.targets
-        checks = [
-            t
-            for t in map(targets.__getitem__, candidates)
-            if present >= t.must and not any(present.isdisjoint(first_words) for first_words in t.some)
-        ]
+        checks = [t for t in map(targets.__getitem__, candidates) if t.may_match(present)]
         if checks:
             words.need({term for t in checks if t.query for a in t.query.positive_atoms for term in a.terms})
             keys.update(t.key for t in checks if self._check(words, t))
@@ -322,7 +348,7 @@ class Matcher:
     def hits(self, words: SittingWords, live: bool = False, only: set[str] | None = None) -> dict[str, list[int]]:
         """Each matched target's segments, as indexes into ``words.docs`` in order (the mail stage, for the
         targets ``only``; a committee: the sitting's first line). ``live``: only the draft's followers."""
-        docs, present, prefixes = words.docs, words.distinct, set(self._through(self._stem_memos()[0], words))
+        docs, present, prefixes = words.docs, words.distinct, set(self._stem_memos()[0].through(words.distinct))
         keep = (self.draft if live else self.targets.keys()) & (self.targets.keys() if only is None else only)
         found: dict[str, int] = {}
         for filed, have, mask_of in (
@@ -387,6 +413,12 @@ def load_matcher(s: Session) -> Matcher:
 
 
 _CACHE: dict[str, tuple[tuple, Matcher]] = {}
+_KEY = select(  # built once: every index job reads it
+    *(
+        select(part).select_from(Subscription).scalar_subquery()
+        for part in (func.count(), func.max(Subscription.id), func.max(Subscription.confirmed_at))
+    )
+)
 _CACHE_LOCK = threading.Lock()
 
 
@@ -396,8 +428,7 @@ def current_matcher(s: Session, url: str) -> Matcher:
     subscribe, confirm and unsubscribe — the count of subscriptions, the newest id, the newest
     confirmation — each its own subquery, so that SQLite answers each from an index (together, one
     query scans the table): it is read by every index job."""
-    parts = (func.count(), func.max(Subscription.id), func.max(Subscription.confirmed_at))
-    key = tuple(s.execute(select(*(select(part).select_from(Subscription).scalar_subquery() for part in parts))).one())
+    key = tuple(s.execute(_KEY).one())
     with _CACHE_LOCK:
         cached = _CACHE.get(url)
         if cached is not None and cached[0] == key:

@@ -466,3 +466,13 @@ def test_a_daily_digest_is_one_message_per_address_with_a_section_per_subscripti
     with rt.db.session(readonly=True) as s:
         left = select(func.count()).select_from(Subscription).where(Subscription.email == "two@example.org")
         assert s.scalar(left) == 1
+
+
+def test_the_stem_memo_starts_again_rather_than_grow():
+    from search.matcher import StemMemo
+
+    memo = StemMemo(lambda stem: (stem.upper(),) if stem.startswith("a") else ())
+    memo.LIMIT = 3
+    assert sorted(memo.through({"ab", "ac", "b"})) == ["AB", "AC"]
+    assert sorted(memo.through({"ad", "ae"})) == ["AD", "AE"]  # past the limit: emptied, then filled
+    assert set(memo) == {"ad", "ae"} and sorted(memo.through({"ab", "ad"})) == ["AB", "AD"]
