@@ -27,7 +27,7 @@ from sanarip.sittings import get_sitting
 from sanarip.subscriptions import Mode
 from search.base import Document
 from search.documents import sitting_documents
-from search.matcher import SittingWords, current_matcher
+from search.matcher import Matcher, SittingWords, current_matcher
 
 _TABLE = AlertSitting.__table__
 _REPLACE = (  # built once: every index job runs it
@@ -50,14 +50,14 @@ def store_hits(s: Session, sitting_id: int, draft: bool, targets: list[str]) -> 
         )
 
 
-def alerts_pass(runtime: Runtime, sitting_id: int, docs: list[Document], live: bool = False) -> dict:
+def alerts_pass(runtime: Runtime, sitting_id: int, docs: list[Document], matcher: Matcher, live: bool = False) -> dict:
     """Match ``docs`` (the sitting's public segments) against every target and store the row; returns
-    counts and the modes whose subscribers have something new to look at."""
+    counts and the modes whose subscribers have something new to look at. ``matcher``: ``current_matcher``,
+    read in the session that read ``docs`` (the write session is held only to store)."""
+    if not matcher.targets:
+        return {"segments": len(docs), "matches": 0, "modes": []}
+    targets = matcher.matched(SittingWords(docs, complete=False), live=live)
     with runtime.db.session() as s:
-        matcher = current_matcher(s, runtime.settings.effective_database_url)
-        if not matcher.targets:
-            return {"segments": len(docs), "matches": 0, "modes": []}
-        targets = matcher.matched(SittingWords(docs, complete=False), live=live)
         store_hits(s, sitting_id, live, list(targets))
     modes = [
         mode
@@ -79,7 +79,8 @@ def match_sitting(runtime: Runtime, sitting_id: int, live: bool = False) -> dict
     """Read the sitting's public segments and run the pass on them (the job of its own)."""
     with runtime.db.session(readonly=True) as s:
         docs = sitting_documents(s, get_sitting(s, sitting_id))
-    return alerts_pass(runtime, sitting_id, docs, live)
+        matcher = current_matcher(s, runtime.settings.effective_database_url)
+    return alerts_pass(runtime, sitting_id, docs, matcher, live)
 
 
 def run_alerts_job(ctx: JobContext) -> None:

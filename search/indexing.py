@@ -15,7 +15,9 @@ from sanarip.runtime import Runtime
 from sanarip.sittings import get_sitting
 from sanarip.subscriptions import has_subscribers
 from search import SearchIndex, open_index
+from search.alerts import alerts_pass
 from search.documents import sitting_documents
+from search.matcher import current_matcher
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,11 @@ class SearchIndexer:
         the count indexed and, with ``alerts``, the pass's result (the caller queues the mail)."""
         with self.runtime.db.session(readonly=True) as s:
             docs = sitting_documents(s, get_sitting(s, sitting_id))
+            matcher = current_matcher(s, self.runtime.settings.effective_database_url) if alerts else None
         self.index.replace_sitting(sitting_id, docs)
-        if not alerts:
+        if matcher is None:
             return {"indexed": len(docs)}
-        from search.alerts import alerts_pass
-
-        return {"indexed": len(docs), "matching": alerts_pass(self.runtime, sitting_id, docs)}
+        return {"indexed": len(docs), "matching": alerts_pass(self.runtime, sitting_id, docs, matcher)}
 
     def sitting_changed(self, sitting_id: int) -> None:
         try:
