@@ -7,10 +7,11 @@ of its own where no index job runs: after the live draft's new lines (only for s
 asked for live matches) and after a clerk's edit (the web process does not match).
 
 The row (``AlertSitting``: per sitting and pass, draft or not) lists the matched targets and
-replaces what the last pass stored; every write bumps its
-sequence so the mail stage (``search.fanout``) looks at the sitting again, expands the targets
-into each subscriber's passages and skips what it already sent. Nothing here is per subscriber
-or per match, whatever the number of subscriptions.
+replaces what the last pass stored; every write bumps its sequence so the mail stage
+(``search.fanout``) looks at the sitting again, expands the targets into each subscriber's
+passages and skips what it already sent. Nothing here is per subscriber or per match, whatever
+the number of subscriptions. The compiled subscriptions are read with the sitting (their cache
+key costs a few index lookups), and the write session is held only to store the row.
 """
 
 from __future__ import annotations
