@@ -348,6 +348,8 @@ class Matcher:
     def hits(self, words: SittingWords, live: bool = False, only: set[str] | None = None) -> dict[str, list[int]]:
         """Each matched target's segments, as indexes into ``words.docs`` in order (the mail stage, for the
         targets ``only``; a committee: the sitting's first line). ``live``: only the draft's followers."""
+        if not words.complete:  # it looks at most stems' masks: make them all in one pass
+            words = SittingWords(words.docs)
         docs, present, prefixes = words.docs, words.distinct, set(self._stem_memos()[0].through(words.distinct))
         keep = (self.draft if live else self.targets.keys()) & (self.targets.keys() if only is None else only)
         found: dict[str, int] = {}
