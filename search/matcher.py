@@ -190,25 +190,26 @@ class StemMemo(dict):
     """Stem → what it leads to (``lookup(stem)``), kept with the compiled subscriptions: the vocabulary
     of sittings is Zipfian, so most stems of a new sitting were seen in earlier ones. ``useful`` holds
     the stems that lead somewhere, so a sitting's stems are narrowed to those by one set intersection
-    and go through without a Python step each (``chain(map(memo.__getitem__, …))``)."""
+    and go through without a Python step each (``set().union(*map(memo.__getitem__, …))``)."""
 
     LIMIT = 500_000
 
-    def __init__(self, lookup: Callable[[str], tuple[str, ...]]) -> None:
+    def __init__(self, lookup: Callable[[str], frozenset[str]]) -> None:
         super().__init__()
         self.lookup = lookup
         self.seen: set[str] = set()
         self.useful: set[str] = set()
 
-    def __missing__(self, stem: str) -> tuple[str, ...]:
+    def __missing__(self, stem: str) -> frozenset[str]:
         found = self[stem] = self.lookup(stem)
         self.seen.add(stem)
         if found:
             self.useful.add(stem)
         return found
 
-    def through(self, stems: set[str]) -> Iterator[str]:
-        """Everything ``stems`` lead to (with repeats)."""
+    def through(self, stems: set[str]) -> set[str]:
+        """Everything ``stems`` lead to: one set union of the memo's frozensets, which reuses the hashes
+        their tables hold (no key string is touched unless two collide)."""
         new = stems - self.seen
         if new:
             if len(self) + len(new) > self.LIMIT:  # a bounded memo: start again rather than grow
@@ -218,7 +219,7 @@ class StemMemo(dict):
                 new = stems
             for stem in new:  # looked up once
                 self[stem]  # noqa: B018 - fills the memo
-        return chain.from_iterable(map(self.__getitem__, stems & self.useful))
+        return set().union(*map(self.__getitem__, stems & self.useful))
 
 
 def _keys(filed: dict[str, list[str]], present: set[str]) -> Iterator[str]:
@@ -295,16 +296,18 @@ class Matcher:
             lengths = sorted(self.prefix_lengths)
             known = self.by_word_prefix.keys() | self.by_prefix.keys()
 
-            def prefixes(stem: str) -> tuple[str, ...]:
-                return tuple(stem[:n] for n in lengths if len(stem) >= n and stem[:n] in known)
+            def prefixes(stem: str) -> frozenset[str]:
+                return frozenset(stem[:n] for n in lengths if len(stem) >= n and stem[:n] in known)
 
-            def filed(stem: str) -> tuple[str, ...]:
+            def filed(stem: str) -> frozenset[str]:
                 cut = prefixes(stem)
-                return (
-                    *self.by_word.get(stem, ()),
-                    *self.by_term.get(stem, ()),
-                    *(k for p in cut for k in self.by_word_prefix.get(p, ())),
-                    *(k for p in cut for k in self.by_prefix.get(p, ())),
+                return frozenset(
+                    (
+                        *self.by_word.get(stem, ()),
+                        *self.by_term.get(stem, ()),
+                        *(k for p in cut for k in self.by_word_prefix.get(p, ())),
+                        *(k for p in cut for k in self.by_prefix.get(p, ())),
+                    )
                 )
 
             self._memos = (StemMemo(prefixes), StemMemo(filed))
@@ -320,7 +323,7 @@ class Matcher:
         if live:
             return set(self.hits(words, live=True))
         _, filed = self._stem_memos()
-        keys = set(filed.through(words.distinct))
+        keys = filed.through(words.distinct)
         candidates = keys & self._checked
         keys -= candidates
         present, targets = words.distinct, self.targets
@@ -350,7 +353,7 @@ class Matcher:
         targets ``only``; a committee: the sitting's first line). ``live``: only the draft's followers."""
         if not words.complete:  # it looks at most stems' masks: make them all in one pass
             words = SittingWords(words.docs)
-        docs, present, prefixes = words.docs, words.distinct, set(self._stem_memos()[0].through(words.distinct))
+        docs, present, prefixes = words.docs, words.distinct, self._stem_memos()[0].through(words.distinct)
         keep = (self.draft if live else self.targets.keys()) & (self.targets.keys() if only is None else only)
         found: dict[str, int] = {}
         for filed, have, mask_of in (

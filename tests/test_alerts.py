@@ -471,7 +471,7 @@ def test_a_daily_digest_is_one_message_per_address_with_a_section_per_subscripti
 def test_the_stem_memo_starts_again_rather_than_grow():
     from search.matcher import StemMemo
 
-    memo = StemMemo(lambda stem: (stem.upper(),) if stem.startswith("a") else ())
+    memo = StemMemo(lambda stem: frozenset([stem.upper()]) if stem.startswith("a") else frozenset())
     memo.LIMIT = 3
     assert sorted(memo.through({"ab", "ac", "b"})) == ["AB", "AC"]
     assert sorted(memo.through({"ad", "ae"})) == ["AD", "AE"]  # past the limit: emptied, then filled
