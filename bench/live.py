@@ -51,9 +51,8 @@ from liveload import NOT_MODIFIED, Audience, LoadSpec  # noqa: E402
 from nginxfront import start_nginx  # noqa: E402
 
 from ingest.media import ffmpeg_exe  # noqa: E402
-from sanarip.pipeline import JobKind  # noqa: E402
 from tests.services import end_process, free_port, wait_for_port  # noqa: E402
-from tests.streams import HlsPublisher, http_folder, make_clip  # noqa: E402
+from tests.streams import live_chain, make_clip  # noqa: E402
 
 SANARIP = str(Path(sys.executable).parent / "sanarip")
 TESTDATA = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "testdata"))
@@ -248,22 +247,10 @@ def main() -> int:  # noqa: C901 - one run, phase after phase
     else:
         front_port = port
     front = f"http://127.0.0.1:{front_port}"
-    server = subprocess.Popen([SANARIP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    live_worker = subprocess.Popen([SANARIP, "worker", "--kinds", JobKind.LIVE.value], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    pub = HlsPublisher(clip, tmp / "src", segment=1.0, loop=True)
     audience = None
-    recorder = None
     try:
-        with http_folder(tmp / "src") as src:
-            pub.start()
-            time.sleep(3)
-            recorder = subprocess.Popen([SANARIP, "record", f"{src}/live.m3u8", "--committee", "budget",
-                                         "--duration", "3600"], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
-            sitting = int(recorder.stdout.readline())
-            wait_for_port(port, proc=server)
+        with live_chain(tmp / "src", clip, env, duration=3600, warm_up=0, port=port) as chain:
+            sitting, server, recorder = chain.sitting, chain.server, chain.recorder
             if nginx is not None:
                 wait_for_port(front_port, proc=nginx)
             warm = wait_for_draft(app, sitting, args.warmup)
@@ -294,11 +281,6 @@ def main() -> int:  # noqa: C901 - one run, phase after phase
     finally:
         if audience is not None:
             audience.stop()
-        if recorder is not None:
-            end_process(recorder)
-        pub.kill()
-        end_process(live_worker)
-        end_process(server)
         if nginx is not None:
             end_process(nginx)
     report(args, lat, rows, event, idle_pages, loaded_pages, c0, c1, elapsed, idle_cpu, load_cpu, gen_cpu,

@@ -39,7 +39,8 @@ def _check_port_free(host: str, port: int) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per process for pages (searches get their own, SANARIP_SEARCH_CONCURRENCY + _QUEUE).")
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes sharing the port (one per core).")
 @click.option("--debug", "flask_debug", is_flag=True, help="Use Flask's development server.")
@@ -50,6 +51,9 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
     from web import create_app, serving_app
 
     settings = ready_runtime().settings  # migrated once, before any worker starts
+    # Searches get threads of their own: at most this many wait for or run a query (search.base),
+    # and a page never waits for a thread a search holds.
+    search_threads = settings.search_concurrency + settings.search_queue
     if flask_debug:
         create_app(settings).run(host=host, port=port, debug=True)
         return
@@ -59,7 +63,8 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
     class Server(BaseApplication):
         def load_config(self) -> None:
             options: dict[str, Any] = {
-                "bind": [bind], "workers": processes, "worker_class": "gthread", "threads": threads,
+                "bind": [bind], "workers": processes, "worker_class": "gthread",
+                "threads": threads + search_threads,
                 "backlog": BACKLOG, "graceful_timeout": 10, "accesslog": None, "proc_name": "sanarip",
                 # Connections, idle or not, each process holds at once (the rest wait in the backlog),
                 # and how long one may sit idle (kept alive, or connected without sending) before it is closed.
@@ -74,7 +79,8 @@ def serve(host: str, port: int, threads: int, processes: int, flask_debug: bool)
         def load(self):
             return serving_app(settings)  # in each worker, after the fork: its own connections
 
-    click.echo(f"serving on http://{host}:{port}/ ({processes} process(es) x {threads} threads)", err=True)
+    click.echo(f"serving on http://{host}:{port}/ ({processes} process(es) x {threads} threads for pages "
+               f"+ {search_threads} for searches)", err=True)
     Server().run()
 
 

@@ -24,7 +24,7 @@ from sanarip.errors import SanaripError
 PREFIX = "SANARIP_"
 SECRET_FIELDS = {"secret_key", "es_password", "metrics_token"}  # smtp_url: password masked below
 ZERO_ALLOWED = {"trusted_proxies", "search_rate_limit", "api_rate_limit", "alert_digest_hour",
-                "subscribe_rate_limit", "clip_rate_limit"}  # 0 means none / off
+                "subscribe_rate_limit", "clip_rate_limit", "search_queue"}  # 0 means none / off
 
 
 class ConfigError(SanaripError, ValueError):
@@ -73,6 +73,7 @@ class Settings:
     api_rate_limit: int = 1200  # API requests per client address per minute (0: unlimited)
     search_budget: float = 1.0  # seconds one search may run before it is refused as too expensive
     search_concurrency: int = 2  # searches one server process runs at once (the rest wait briefly, then 503)
+    search_queue: int = 8  # searches one server process lets wait for those (more: 503 at once)
     db_busy_timeout: float = 30.0  # seconds a SQLite writer waits for the lock before giving up (503)
     # Where models are assembled: <data dir>/models when a data dir is configured, else the per-user
     # cache folder (XDG), so `sanarip transcribe FILE` never fills the folder it runs in.

@@ -332,14 +332,18 @@ class VoteEvent(Base):
 
 
 class Vote(Base):
+    """One deputy's vote in one vote event.
+
+    Keyed by (vote event, person), clustered on SQLite (WITHOUT ROWID): an import appends each vote
+    event's votes to one place of one B-tree, where a rowid table and a unique index on the same pair
+    were two (issue 23's import figure). (person, vote event, option) covers a deputy's attendance count.
+    """
+
     __tablename__ = "vote"
-    # (person, vote event, option) covers a deputy's attendance count and replaced the index on
-    # person_id alone; an import appends to each deputy's range (120 places, not 120 × 5 options).
-    __table_args__ = (UniqueConstraint("vote_event_id", "person_id"),
-                      Index("ix_vote_person_event", "person_id", "vote_event_id", "option"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    vote_event_id: Mapped[int] = mapped_column(ForeignKey("vote_event.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    __table_args__ = (Index("ix_vote_person_event", "person_id", "vote_event_id", "option"),
+                      {"sqlite_with_rowid": False})
+    vote_event_id: Mapped[int] = mapped_column(ForeignKey("vote_event.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     option: Mapped[str] = mapped_column(String(16))  # yes | no | abstain | absent | not voting
     group_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
 

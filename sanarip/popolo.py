@@ -345,7 +345,8 @@ def popolo_document(s: Session, sitting_id: int | None = None) -> dict[str, Any]
         events_q = events_q.where(VoteEvent.sitting_id == sitting_id)
     events = list(s.scalars(events_q))
     votes: dict[int, list[Vote]] = {}
-    for v in s.scalars(select(Vote).where(Vote.vote_event_id.in_([e.id for e in events])).order_by(Vote.id)):
+    for v in s.scalars(select(Vote).where(Vote.vote_event_id.in_([e.id for e in events]))
+                  .order_by(Vote.vote_event_id, Vote.person_id)):
         votes.setdefault(v.vote_event_id, []).append(v)
     persons_q = select(Person).order_by(Person.id)
     if sitting_id is not None:

@@ -8,7 +8,7 @@ transaction. ``identifier`` is the idempotency key: pushing the same vote event 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -184,10 +184,10 @@ def parse_vote_event(rec: Any, n: int, timeline: Timeline, voters: VoterIndex, t
     on_day = voters.factions_on(when.date().isoformat())
     groups = list(map(on_day.get, votes))
     cast = list(zip(votes, votes.values(), groups, strict=True))
-    per_group: dict[int, Counter] = {}
+    per_group: defaultdict[int, Counter] = defaultdict(Counter)  # setdefault would build a Counter per pair
     for (org, option), n in Counter(zip(groups, votes.values(), strict=True)).items():
         if org is not None:
-            per_group.setdefault(org, Counter())[option] = n
+            per_group[org][option] = n
     group_results = _group_results(rec.get("group_results"), per_group, voters, where)
     first_result: dict[Any, Any] = {}
     for g in group_results:

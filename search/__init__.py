@@ -17,8 +17,8 @@ def open_index(settings: Settings) -> SearchIndex:
 
         return ElasticIndex(settings.search, user=settings.es_user, password=settings.es_password,
                             ca=settings.es_ca, prefix=settings.es_index_prefix, budget=settings.search_budget,
-                            concurrency=settings.search_concurrency)
+                            concurrency=settings.search_concurrency, queue=settings.search_queue)
     from search.fts5 import Fts5Index
 
     return Fts5Index(settings.data_dir / "search.db", budget=settings.search_budget,
-                     concurrency=settings.search_concurrency)
+                     concurrency=settings.search_concurrency, queue=settings.search_queue)

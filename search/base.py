@@ -25,6 +25,7 @@ RESULT_CACHE_SIZE = 256
 SEARCH_BUDGET = 1.0  # seconds one query may run before it is refused (QueryTooExpensive)
 SEARCH_CONCURRENCY = 2  # queries one process runs at once: server threads stay free for cheap pages
 SLOT_WAIT = 0.25  # seconds a query waits for a slot before SearchBusy
+SEARCH_QUEUE = 8  # queries one process lets wait for a slot; more are SearchBusy at once
 SEARCH_NICENESS = 10  # searches run on threads this much nicer than the server's: cheap pages get the CPU first
 SPEAKER_FACET_SIZE = 50  # the most frequent speakers among the matches
 AGENDA_FACET_SIZE = 50  # the most frequent agenda items (by identifier, e.g. a bill number) among the matches
@@ -218,10 +219,13 @@ class SearchIndex(ABC):
     rebuild_stale_after: float = REBUILD_STALE_AFTER
 
     def __init__(self, cache_size: int = RESULT_CACHE_SIZE, budget: float = SEARCH_BUDGET,
-                 concurrency: int = SEARCH_CONCURRENCY) -> None:
+                 concurrency: int = SEARCH_CONCURRENCY, queue: int = SEARCH_QUEUE) -> None:
         self.budget = budget  # seconds; past it a query raises QueryTooExpensive
+        self.queue = queue
         self._concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0  # a pool made before a fork has no threads in the child
         self._pool_lock = threading.Lock()
@@ -263,15 +267,33 @@ class SearchIndex(ABC):
     def _bounded(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
         """``_search`` in one of the process's few search slots (cached answers need none).
 
-        The query runs on the index's own low-priority threads: on a small machine an expensive
-        query then takes only the CPU that cheap pages leave, instead of an equal share of it.
+        At most ``queue`` queries wait for a slot (SLOT_WAIT at most); more are refused at once,
+        so that searches hold at most ``concurrency + queue`` server threads (``sanarip serve``
+        adds that many to the threads it has for pages). The waiting paces clients that retry at
+        once: refused immediately, they would come back hundreds of times a second.
+        The query runs where it takes only the CPU that cheap pages leave, instead of an equal
+        share of it (``_run``: low-priority threads, or FTS5's low-priority processes).
         """
-        if not self._slots.acquire(timeout=SLOT_WAIT):
-            raise SearchBusy("every search slot is busy; retry in a second")
+        if not self._slots.acquire(blocking=False):
+            with self._waiting_lock:
+                if self._waiting >= self.queue:  # at once: a page's thread is never held for it
+                    raise SearchBusy("every search slot is busy; retry in a second")
+                self._waiting += 1
+            try:
+                acquired = self._slots.acquire(timeout=SLOT_WAIT)
+            finally:
+                with self._waiting_lock:
+                    self._waiting -= 1
+            if not acquired:
+                raise SearchBusy("every search slot is busy; retry in a second")
         try:
-            return self._searchers().submit(self._search, parsed, filters, page, sort, page_size).result()
+            return self._run(parsed, filters, page, sort, page_size)
         finally:
             self._slots.release()
+
+    def _run(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
+        """``_search`` where it disturbs cheap pages least: here, on the index's low-priority threads."""
+        return self._searchers().submit(self._search, parsed, filters, page, sort, page_size).result()
 
     def _searchers(self) -> ThreadPoolExecutor:
         with self._pool_lock:

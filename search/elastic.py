@@ -21,6 +21,7 @@ from search.base import (
     AGENDA_FACET_SIZE,
     SEARCH_BUDGET,
     SEARCH_CONCURRENCY,
+    SEARCH_QUEUE,
     SPEAKER_FACET_SIZE,
     WHOLE_SITTING,
     Document,
@@ -167,9 +168,10 @@ def _source(d: Document) -> dict[str, Any]:
 class ElasticIndex(SearchIndex):
     def __init__(self, url: str, user: str = "", password: str = "", ca: str = "", prefix: str = "sanarip",
                  timeout: float = 10.0, exact_facets: int = EXACT_FACETS, facet_sample: int = FACET_SAMPLE,
-                 budget: float = SEARCH_BUDGET, concurrency: int = SEARCH_CONCURRENCY) -> None:
+                 budget: float = SEARCH_BUDGET, concurrency: int = SEARCH_CONCURRENCY,
+                 queue: int = SEARCH_QUEUE) -> None:
         # No generation to key a cache on; the engine has its own caches.
-        super().__init__(cache_size=0, budget=budget, concurrency=concurrency)
+        super().__init__(cache_size=0, budget=budget, concurrency=concurrency, queue=queue)
         from elasticsearch import Elasticsearch
 
         kwargs: dict[str, Any] = {"request_timeout": timeout, "max_retries": 1, "retry_on_timeout": False}

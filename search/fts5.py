@@ -15,17 +15,21 @@ one row of ``rebuild_lock`` and writers journal into ``rebuild_journal`` (see Se
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
 from sanarip.textanalysis import index_text
+from search import processes
 from search.base import (
     RESULT_CACHE_SIZE,
     SEARCH_BUDGET,
     SEARCH_CONCURRENCY,
+    SEARCH_QUEUE,
     WHOLE_SITTING,
     Document,
     Filters,
@@ -44,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
 PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between two looks at the clock
+OPEN_READERS = 8  # index files a search process keeps a connection to (the tests' many; a server's one)
 TABLES = """
 CREATE TABLE {doc} (
     id INTEGER PRIMARY KEY, sitting INTEGER NOT NULL, committee TEXT NOT NULL, day TEXT NOT NULL,
@@ -134,8 +139,8 @@ def _filters_sql(f: Filters) -> tuple[str, list]:
 
 class Fts5Index(SearchIndex):
     def __init__(self, path: str | Path, cache_size: int = RESULT_CACHE_SIZE, budget: float = SEARCH_BUDGET,
-                 concurrency: int = SEARCH_CONCURRENCY) -> None:
-        super().__init__(cache_size, budget, concurrency)
+                 concurrency: int = SEARCH_CONCURRENCY, queue: int = SEARCH_QUEUE) -> None:
+        super().__init__(cache_size, budget, concurrency, queue)
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -317,42 +322,12 @@ class Fts5Index(SearchIndex):
         return self._conn().execute("SELECT generation FROM meta").fetchone()[0]
 
     def _search(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
-        where, args = _filters_sql(filters)
-        match = to_fts(parsed)
-        base = f"FROM seg JOIN doc d ON d.id = seg.rowid WHERE seg MATCH ?{where}"
-        order = "seg.rank" if sort == "relevance" else "d.day DESC, d.sitting DESC, d.start"
-        db = self._conn()
-        deadline = time.monotonic() + self.budget
-        # Past the budget the handler's non-zero answer interrupts the statement ("interrupted").
-        db.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
-        try:
-            page_rows = db.execute(
-                f"SELECT d.id, d.sitting, d.start, d.\"end\", d.committee, d.day, d.speaker, d.language, "
-                f"d.official, seg.rank, d.agenda, d.agenda_title, d.agenda_position {base} "
-                f"ORDER BY {order} LIMIT ? OFFSET ?",
-                [match, *args, page_size, (page - 1) * page_size],
-            ).fetchall()
-            texts = dict(db.execute(f"SELECT id, text FROM doc_text WHERE id IN ({','.join('?' * len(page_rows))})",
-                                    [r[0] for r in page_rows]).fetchall()) if page_rows else {}
-            # All five facets (and the total) from one scan of the matches.
-            groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*), d.language, d.agenda {base} "
-                                "GROUP BY 1, 2, 3, 5, 6",
-                                [match, *args]).fetchall()
-        except sqlite3.OperationalError as exc:
-            if time.monotonic() > deadline and "interrupt" in str(exc):
-                raise QueryTooExpensive(self.budget) from None
-            raise SearchUnavailable(f"search index error: {exc}") from None
-        finally:
-            db.set_progress_handler(None, 0)
-        facets = grouped_facets(groups)
-        total = sum(n for _, _, _, n, _, _ in groups)
-        hits = []
-        for (seg_id, sitting, start, end, committee, day, speaker, language, official, rank, agenda, agenda_title,
-             agenda_position) in page_rows:
-            html, marked = snippet(texts[seg_id], parsed, language)
-            hits.append(Hit(sitting, seg_id, start, end, committee, day, speaker, language, bool(official),
-                            html, marked, -rank, agenda, agenda_title, agenda_position))
-        return SearchResult(total, hits, facets, page, page_size)
+        return run_query(self._conn(), self.budget, parsed, filters, page, sort, page_size)
+
+    def _run(self, parsed: Query, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
+        """In a search process (search.processes), never holding the web process's interpreter lock."""
+        return processes.run(self._concurrency, search_file, os.path.abspath(self.path), self.budget, parsed, filters,
+                             page, sort, page_size)
 
     def check(self) -> None:
         try:
@@ -366,3 +341,58 @@ class Fts5Index(SearchIndex):
             conn.close()
             self._local.conn = None
         super().close()
+
+
+def run_query(db: sqlite3.Connection, budget: float, parsed: Query, filters: Filters, page: int, sort: str,
+              page_size: int) -> SearchResult:
+    """A parsed query against the index ``db`` is connected to; QueryTooExpensive past ``budget`` seconds."""
+    where, args = _filters_sql(filters)
+    match = to_fts(parsed)
+    base = f"FROM seg JOIN doc d ON d.id = seg.rowid WHERE seg MATCH ?{where}"
+    order = "seg.rank" if sort == "relevance" else "d.day DESC, d.sitting DESC, d.start"
+    deadline = time.monotonic() + budget
+    # Past the budget the handler's non-zero answer interrupts the statement ("interrupted").
+    db.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+    try:
+        page_rows = db.execute(
+            f"SELECT d.id, d.sitting, d.start, d.\"end\", d.committee, d.day, d.speaker, d.language, "
+            f"d.official, seg.rank, d.agenda, d.agenda_title, d.agenda_position {base} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
+            [match, *args, page_size, (page - 1) * page_size],
+        ).fetchall()
+        texts = dict(db.execute(f"SELECT id, text FROM doc_text WHERE id IN ({','.join('?' * len(page_rows))})",
+                                [r[0] for r in page_rows]).fetchall()) if page_rows else {}
+        # All five facets (and the total) from one scan of the matches.
+        groups = db.execute(f"SELECT d.committee, d.speaker, d.year, count(*), d.language, d.agenda {base} "
+                            "GROUP BY 1, 2, 3, 5, 6",
+                            [match, *args]).fetchall()
+    except sqlite3.OperationalError as exc:
+        if time.monotonic() > deadline and "interrupt" in str(exc):
+            raise QueryTooExpensive(budget) from None
+        raise SearchUnavailable(f"search index error: {exc}") from None
+    finally:
+        db.set_progress_handler(None, 0)
+    facets = grouped_facets(groups)
+    total = sum(n for _, _, _, n, _, _ in groups)
+    hits = []
+    for (seg_id, sitting, start, end, committee, day, speaker, language, official, rank, agenda, agenda_title,
+         agenda_position) in page_rows:
+        html, marked = snippet(texts[seg_id], parsed, language)
+        hits.append(Hit(sitting, seg_id, start, end, committee, day, speaker, language, bool(official),
+                        html, marked, -rank, agenda, agenda_title, agenda_position))
+    return SearchResult(total, hits, facets, page, page_size)
+
+
+_readers: OrderedDict[str, sqlite3.Connection] = OrderedDict()  # a search process's connections, by index file
+
+
+def search_file(path: str, budget: float, parsed: Query, filters: Filters, page: int, sort: str,
+                page_size: int) -> SearchResult:
+    """``run_query`` on the index file ``path``, in a search process (a few files' connections kept open)."""
+    db = _readers.pop(path, None)
+    if db is None:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        while len(_readers) >= OPEN_READERS:
+            _readers.popitem(last=False)[1].close()
+    _readers[path] = db
+    return run_query(db, budget, parsed, filters, page, sort, page_size)

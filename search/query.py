@@ -33,8 +33,12 @@ class QueryTooExpensive(QueryError):
     """A query that ran past its time budget; narrowing it (fewer prefixes or OR terms, a filter) helps."""
 
     def __init__(self, budget: float) -> None:
+        self.budget = budget
         super().__init__(f"query too expensive (over {budget:g} s): narrow it with fewer prefixes or OR terms, "
                          "longer prefixes, or a committee or date filter")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.budget,)  # raised in a search process, re-raised in the web process
 
 
 @dataclass(frozen=True)

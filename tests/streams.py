@@ -5,13 +5,19 @@ from __future__ import annotations
 import functools
 import http.server
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.media import ffmpeg_exe
-from tests.services import free_port
+from sanarip.pipeline import JobKind
+from tests.services import end_process, free_port, wait_for_port
+
+SANARIP = str(Path(sys.executable).parent / "sanarip")
 
 
 def make_clip(path: Path, seconds: float, speech: Path | None = None, size: str = "320x180", fps: int = 10,
@@ -73,6 +79,49 @@ class HlsPublisher:
     def wait(self, timeout: float) -> None:
         if self.proc:
             self.proc.wait(timeout)
+
+
+@dataclass
+class LiveChain:
+    """A live sitting's running processes, as ``live_chain`` yields them."""
+
+    url: str  # the app
+    port: int
+    sitting: int
+    server: subprocess.Popen
+    recorder: subprocess.Popen
+
+
+@contextmanager
+def live_chain(folder: Path, clip: Path, env: dict[str, str], duration: float, warm_up: float = 10.0,
+               port: int | None = None) -> Iterator[LiveChain]:
+    """The whole live path as an operator runs it: `sanarip serve` (on ``port``), a live worker,
+    ``clip`` published in a loop as live HLS (1 s segments) from ``folder``, and `sanarip record`
+    of it for ``duration`` s. ``warm_up`` s pass between the worker's start and the sitting's, so
+    the worker has imported faster-whisper by then. Everything is stopped on exit."""
+    port = port or free_port()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    server = subprocess.Popen([SANARIP, "serve", "--port", str(port)], env=env, **quiet)
+    worker = subprocess.Popen([SANARIP, "worker", "--kinds", JobKind.LIVE.value], env=env, **quiet)
+    publisher = HlsPublisher(clip, folder, segment=1.0, loop=True)
+    recorder = None
+    try:
+        wait_for_port(port, proc=server)
+        time.sleep(warm_up)
+        with http_folder(folder) as src:
+            publisher.start()
+            time.sleep(3)  # the source's first segments are listed
+            recorder = subprocess.Popen([SANARIP, "record", f"{src}/live.m3u8", "--committee", "budget",
+                                         "--duration", str(duration)], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+            sitting = int(recorder.stdout.readline())
+            yield LiveChain(f"http://127.0.0.1:{port}", port, sitting, server, recorder)
+    finally:
+        if recorder is not None:
+            end_process(recorder)
+        publisher.kill()
+        for proc in (worker, server):
+            end_process(proc)
 
 
 @contextmanager

@@ -10,22 +10,17 @@ playlist and VTT segment published meanwhile is checked strictly.
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import m3u8
 import pytest
 
 from tests.conftest import ARTIFACTS, run_cli
-from tests.services import end_process, free_port, wait_for_port
-from tests.streams import HlsPublisher, http_folder, make_clip
+from tests.streams import live_chain, make_clip
 from tests.validators import check_hls, check_hls_reload, check_hls_webvtt
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SANARIP = str(Path(sys.executable).parent / "sanarip")
 
 
 def _get(url: str) -> bytes:
@@ -63,105 +58,82 @@ def test_live_page_follows_the_subtitle_rendition(tmp_path, testdata, browser):
     env.update(SANARIP_DATA_DIR=str(tmp_path / "data"), SANARIP_MODEL="tiny.en", SANARIP_SECRET_KEY="live-test")
     run_cli("committee", "add", "budget", "--name", "Budget committee", "--language", "en", env=env)
     clip = make_clip(tmp_path / "clip.mp4", 50, testdata / "en/librivox_shakespeare_sonnet001.wav", gop=1.0)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([SANARIP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    live_worker = subprocess.Popen([SANARIP, "worker", "--kinds", "live"], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-    pub = HlsPublisher(clip, tmp_path / "src", segment=1.0, loop=True)
-    recorder = None
-    try:
-        wait_for_port(port, proc=server)
-        time.sleep(10)  # the live worker has imported faster-whisper before the sitting starts
-        with http_folder(tmp_path / "src") as src:
-            pub.start()
-            time.sleep(3)
-            recorder = subprocess.Popen([SANARIP, "record", f"{src}/live.m3u8", "--committee", "budget",
-                                         "--duration", "70"], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
-            sitting = int(recorder.stdout.readline())
-            wait_for_port(port, proc=server)
-            published = Published(base, sitting)
-            deadline = time.monotonic() + 60
-            while "main.m3u8" not in published.last and time.monotonic() < deadline:
-                published.check()
-                time.sleep(0.5)
-            page = browser.new_context(locale="en-US").new_page()
-            page.goto(f"{base}/live/{sitting}")
-            # The subtitle track exists in hls.js and fills with cues.
-            page.wait_for_function("() => window.sanaripHls && window.sanaripHls.subtitleTracks.length === 1"
-                                   " && window.sanaripHls.subtitleTrack === 0", timeout=30_000)
-            try:
-                page.wait_for_function("() => Array.from(document.getElementById('player').textTracks)"
-                                       ".some((t) => t.cues && t.cues.length > 0)", timeout=90_000)
-            except Exception as exc:
-                published.check()
-                state = page.evaluate("""() => ({tracks: Array.from(document.getElementById('player').textTracks)
-                    .map((t) => [t.kind, t.label, t.mode, t.cues && t.cues.length]),
-                    time: document.getElementById('player').currentTime, log: window.sanaripLog || []})""")
-                raise AssertionError(f"no cues: {state}; {sorted(published.vtt_checked)[:3]} {published.last}") from exc
-            lines = "#transcript li.seg:not(.partial)"
-            page.wait_for_selector(lines, timeout=10_000)  # the panel is built from those cues
+    with live_chain(tmp_path / "src", clip, env, duration=70) as chain:
+        base, sitting, recorder = chain.url, chain.sitting, chain.recorder
+        published = Published(base, sitting)
+        deadline = time.monotonic() + 60
+        while "main.m3u8" not in published.last and time.monotonic() < deadline:
             published.check()
-            first = page.locator(lines).count()
-            began = time.monotonic()
-            timeline = []  # (seconds, lines on the page, lines in the database, VTT segments listed)
-            while time.monotonic() - began < 30:
-                shown = page.locator(lines).count()
-                stored = len(json.loads(_get(f"{base}/live/{sitting}/segments?after=-1"))["segments"])
-                listed = len(m3u8.loads(_get(published.media + "subs/live.m3u8").decode()).segments)
-                timeline.append((round(time.monotonic() - began, 1), shown, stored, listed))
-                if shown > first:
-                    break
-                time.sleep(0.5)
-            # A line the draft has stored reaches the page within 10 s (its cue is published and the
-            # player reaches it); how soon the draft stores the next line depends on the speech.
-            stored_at = next((t for t, _, n, _ in timeline if n > timeline[0][2]), None)
-            assert shown > first and stored_at is not None, f"no new line within 30 s: {timeline}"
-            assert timeline[-1][0] - stored_at <= 10, f"a stored line took over 10 s to show: {timeline}"
-            # The highlighted line is the cue under the playhead. At the live edge the newest words are
-            # not cues yet, so the viewer steps back into the newest line (as after a click on it).
-            page.evaluate("""() => { const v = document.getElementById('player');
-                const track = Array.from(v.textTracks).find((t) => t.cues && t.cues.length);
-                const cues = Array.from(track.cues).filter((c) => c.endTime - c.startTime > 0.6);
-                v.currentTime = cues[cues.length - 1].startTime + 0.3; }""")
-            page.wait_for_function("""() => {
-                const v = document.getElementById('player');
-                const track = Array.from(v.textTracks).find((t) => t.cues && t.cues.length);
-                const under = Array.from(track.cues).find((c) => c.startTime <= v.currentTime
-                                                                && v.currentTime < c.endTime);
-                const lit = document.querySelector('#transcript li.current');
-                return under && lit && lit.dataset.cue === under.id;
-            }""", timeout=30_000)
-            snapshot = page.evaluate("""() => {
-                const hls = window.sanaripHls;
-                const frag = hls.levels[hls.currentLevel >= 0 ? hls.currentLevel : 0].details.fragments[0];
-                const track = Array.from(document.getElementById('player').textTracks)
-                    .find((t) => t.cues && t.cues.length);
-                return {sn: frag.sn, start: frag.start,
-                        cues: Array.from(track.cues).map((c) => ({id: c.id, start: c.startTime, text: c.text}))};
-            }""")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "live-subtitles.png"), full_page=True)
-            # The cues sit on the video's timeline at the transcript's media times: the player's time of
-            # media segment n is its start in the EVENT playlist (all segments) minus the window's offset.
-            durations = [seg.duration for seg in m3u8.loads(_get(published.media + "live.m3u8").decode()).segments]
-            offset = sum(durations[:snapshot["sn"]]) - snapshot["start"]
-            rows = {str(r["id"]): r for r in json.loads(_get(f"{base}/live/{sitting}/segments?after=-1"))["segments"]}
-            assert snapshot["cues"]
-            for cue in snapshot["cues"]:
-                row = rows[cue["id"]]
-                assert abs(cue["start"] + offset - row["start"]) <= 0.5, (cue, row, offset)
-                assert re.sub(r"<[^>]*>", "", cue["text"]) == row["text"]  # a <lang xx> span marks the language
-            while recorder.poll() is None:
-                published.check()
-                time.sleep(1)
+            time.sleep(0.5)
+        page = browser.new_context(locale="en-US").new_page()
+        page.goto(f"{base}/live/{sitting}")
+        # The subtitle track exists in hls.js and fills with cues.
+        page.wait_for_function("() => window.sanaripHls && window.sanaripHls.subtitleTracks.length === 1"
+                               " && window.sanaripHls.subtitleTrack === 0", timeout=30_000)
+        try:
+            page.wait_for_function("() => Array.from(document.getElementById('player').textTracks)"
+                                   ".some((t) => t.cues && t.cues.length > 0)", timeout=90_000)
+        except Exception as exc:
+            published.check()
+            state = page.evaluate("""() => ({tracks: Array.from(document.getElementById('player').textTracks)
+                .map((t) => [t.kind, t.label, t.mode, t.cues && t.cues.length]),
+                time: document.getElementById('player').currentTime, log: window.sanaripLog || []})""")
+            raise AssertionError(f"no cues: {state}; {sorted(published.vtt_checked)[:3]} {published.last}") from exc
+        lines = "#transcript li.seg:not(.partial)"
+        page.wait_for_selector(lines, timeout=10_000)  # the panel is built from those cues
+        published.check()
+        first = page.locator(lines).count()
+        began = time.monotonic()
+        timeline = []  # (seconds, lines on the page, lines in the database, VTT segments listed)
+        while time.monotonic() - began < 30:
+            shown = page.locator(lines).count()
+            stored = len(json.loads(_get(f"{base}/live/{sitting}/segments?after=-1"))["segments"])
+            listed = len(m3u8.loads(_get(published.media + "subs/live.m3u8").decode()).segments)
+            timeline.append((round(time.monotonic() - began, 1), shown, stored, listed))
+            if shown > first:
+                break
+            time.sleep(0.5)
+        # A line the draft has stored reaches the page within 10 s (its cue is published and the
+        # player reaches it); how soon the draft stores the next line depends on the speech.
+        stored_at = next((t for t, _, n, _ in timeline if n > timeline[0][2]), None)
+        assert shown > first and stored_at is not None, f"no new line within 30 s: {timeline}"
+        assert timeline[-1][0] - stored_at <= 10, f"a stored line took over 10 s to show: {timeline}"
+        # The highlighted line is the cue under the playhead. At the live edge the newest words are
+        # not cues yet, so the viewer steps back into the newest line (as after a click on it).
+        page.evaluate("""() => { const v = document.getElementById('player');
+            const track = Array.from(v.textTracks).find((t) => t.cues && t.cues.length);
+            const cues = Array.from(track.cues).filter((c) => c.endTime - c.startTime > 0.6);
+            v.currentTime = cues[cues.length - 1].startTime + 0.3; }""")
+        page.wait_for_function("""() => {
+            const v = document.getElementById('player');
+            const track = Array.from(v.textTracks).find((t) => t.cues && t.cues.length);
+            const under = Array.from(track.cues).find((c) => c.startTime <= v.currentTime
+                                                            && v.currentTime < c.endTime);
+            const lit = document.querySelector('#transcript li.current');
+            return under && lit && lit.dataset.cue === under.id;
+        }""", timeout=30_000)
+        snapshot = page.evaluate("""() => {
+            const hls = window.sanaripHls;
+            const frag = hls.levels[hls.currentLevel >= 0 ? hls.currentLevel : 0].details.fragments[0];
+            const track = Array.from(document.getElementById('player').textTracks)
+                .find((t) => t.cues && t.cues.length);
+            return {sn: frag.sn, start: frag.start,
+                    cues: Array.from(track.cues).map((c) => ({id: c.id, start: c.startTime, text: c.text}))};
+        }""")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "live-subtitles.png"), full_page=True)
+        # The cues sit on the video's timeline at the transcript's media times: the player's time of
+        # media segment n is its start in the EVENT playlist (all segments) minus the window's offset.
+        durations = [seg.duration for seg in m3u8.loads(_get(published.media + "live.m3u8").decode()).segments]
+        offset = sum(durations[:snapshot["sn"]]) - snapshot["start"]
+        rows = {str(r["id"]): r for r in json.loads(_get(f"{base}/live/{sitting}/segments?after=-1"))["segments"]}
+        assert snapshot["cues"]
+        for cue in snapshot["cues"]:
+            row = rows[cue["id"]]
+            assert abs(cue["start"] + offset - row["start"]) <= 0.5, (cue, row, offset)
+            assert re.sub(r"<[^>]*>", "", cue["text"]) == row["text"]  # a <lang xx> span marks the language
+        while recorder.poll() is None:
+            published.check()
+            time.sleep(1)
         published.check()
         assert len(published.vtt_checked) >= 10
-    finally:
-        if recorder is not None:
-            end_process(recorder)
-        pub.kill()
-        for proc in (live_worker, server):
-            end_process(proc)

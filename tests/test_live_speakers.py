@@ -80,20 +80,14 @@ def test_the_live_page_marks_the_proposed_speaker_as_automatic(tmp_path, testdat
     """The whole live path: ffmpeg publishes the speaker's held-out speech as live HLS, `sanarip
     record` and a live worker draft it, and the live page shows the enrolled name beside a line."""
     import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
 
     from tests.conftest import ARTIFACTS, run_cli
     from tests.livefeed import wav_bytes
-    from tests.services import end_process, free_port, wait_for_port
-    from tests.streams import HlsPublisher, http_folder, make_clip
+    from tests.streams import live_chain, make_clip
 
     speakers_dir = testdata / "speakers"
     if not (speakers_dir / "enroll.json").is_file():
         pytest.skip("no shared speaker data")
-    sanarip = str(Path(sys.executable).parent / "sanarip")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANARIP_")}
     env.update(SANARIP_DATA_DIR=str(tmp_path / "data"), SANARIP_MODEL="tiny.en", SANARIP_SECRET_KEY="live-speakers")
     run_cli("committee", "add", "budget", "--name", "Budget committee", "--language", "en", env=env)
@@ -103,36 +97,13 @@ def test_the_live_page_marks_the_proposed_speaker_as_automatic(tmp_path, testdat
     speech = tmp_path / "speech.wav"
     speech.write_bytes(wav_bytes(held_out(speakers_dir, SPEAKER)))
     clip = make_clip(tmp_path / "clip.mp4", 40, speech, gop=1.0)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sanarip, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    live_worker = subprocess.Popen([sanarip, "worker", "--kinds", "live"], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-    pub = HlsPublisher(clip, tmp_path / "src", segment=1.0, loop=True)
-    recorder = None
-    try:
-        wait_for_port(port, proc=server)
-        time.sleep(10)  # the live worker has imported faster-whisper before the sitting starts
-        with http_folder(tmp_path / "src") as src:
-            pub.start()
-            time.sleep(3)
-            recorder = subprocess.Popen([sanarip, "record", f"{src}/live.m3u8", "--committee", "budget",
-                                         "--duration", "90"], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
-            sitting = int(recorder.stdout.readline())
-            page = browser.new_context(locale="en-US").new_page()
-            page.goto(f"{base}/live/{sitting}")
-            mark = page.locator("#transcript li.seg .auto-speaker").first
-            mark.wait_for(timeout=150_000)
-            assert mark.inner_text() == "Jane Reader (automatic)"
-            assert mark.get_attribute("data-person") == pid
-            assert "not confirmed" in mark.get_attribute("title")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "live-speaker-mark.png"), full_page=True)
-    finally:
-        if recorder is not None:
-            end_process(recorder)
-        pub.kill()
-        for proc in (live_worker, server):
-            end_process(proc)
+    with live_chain(tmp_path / "src", clip, env, duration=90) as chain:
+        page = browser.new_context(locale="en-US").new_page()
+        page.goto(f"{chain.url}/live/{chain.sitting}")
+        mark = page.locator("#transcript li.seg .auto-speaker").first
+        mark.wait_for(timeout=150_000)
+        assert mark.inner_text() == "Jane Reader (automatic)"
+        assert mark.get_attribute("data-person") == pid
+        assert "not confirmed" in mark.get_attribute("title")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "live-speaker-mark.png"), full_page=True)

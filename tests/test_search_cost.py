@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sanarip.config import load_settings
-from search import QueryError, QueryTooExpensive
+from search import QueryError, QueryTooExpensive, SearchBusy
 from search.fts5 import Fts5Index
 from search.query import parse
 from tests import corpus
@@ -56,6 +56,36 @@ def test_time_budget_refuses_an_expensive_query(archive, tmp_path):
         tight.search(corpus.worst_allowed())
     roomy = Fts5Index(tmp_path / "search.db", budget=30)
     assert roomy.search(corpus.worst_allowed()).total > 0  # the same query within a budget it fits
+
+
+def test_a_search_with_no_slot_and_no_room_to_wait_is_refused_at_once(archive, tmp_path):
+    """Searches hold at most concurrency + queue server threads (``sanarip serve`` adds those for them)."""
+    shutil.copy(archive, tmp_path / "search.db")
+    index = Fts5Index(tmp_path / "search.db", cache_size=0, concurrency=1, queue=0)
+    assert index._slots.acquire(blocking=False)  # the one slot, as a running query holds it
+    try:
+        with pytest.raises(SearchBusy):
+            index.search(corpus.worst_allowed())
+    finally:
+        index._slots.release()
+    assert index.search(corpus.worst_allowed()).total > 0
+
+
+def test_a_busy_search_is_503_with_retry_after(archive, settings_env):
+    data_dir_with(archive, settings_env)
+    settings_env.update(SANARIP_SEARCH_CONCURRENCY="1", SANARIP_SEARCH_QUEUE="0", SANARIP_SEARCH_RATE_LIMIT="0")
+    app = create_app(load_settings(settings_env))
+    client = app.test_client()
+    from web.deps import search_index
+
+    with app.app_context():
+        slots = search_index()._slots
+    assert slots.acquire(blocking=False)
+    try:
+        resp = client.get(f"/api/v1/search?q={urllib.parse.quote(corpus.worst_allowed())}")
+    finally:
+        slots.release()
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "1" and resp.get_json()["status"] == 503
 
 
 def test_too_expensive_is_a_clear_400(archive, settings_env):

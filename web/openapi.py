@@ -54,6 +54,8 @@ TOO_MANY = {"description": "Rate limit: retry after the given seconds", "headers
     "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 0}}},
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 ERRORS = {"400": _ok("Error", "Bad input"), "404": _ok("Error", "Not found"), "429": TOO_MANY}
+SEARCH_BUSY = {**TOO_MANY, "description": "Search busy (every slot and its queue taken: retry after the given "
+               "seconds) or unavailable"}
 WRITE_ERRORS = {
     **ERRORS, "401": _ok("Error", "No credentials"), "403": _ok("Error", "Wrong role"),
     "409": _ok("Conflict", "Stale version or a state that does not allow this"),
@@ -315,7 +317,7 @@ def openapi_document(server: str) -> dict[str, Any]:
             "What the public sees of a sitting's stenogram, with words", _ok("Stenogram"),
             [_id("sitting_id"), _param("v", schema={**ID, "minimum": 1}, desc="Publication number")]),
         "/search": _get("Search transcripts; each hit is a moment", _ok("SearchResult"), search_params,
-                        {**ERRORS, "503": _ok("Error", "Search unavailable")}),
+                        {**ERRORS, "503": SEARCH_BUSY}),
         "/persons": {**_get("List persons", _ok("PersonList"), PAGING),
                      "post": _write("Add a person (clerk)", _ok("Person", "Created"), [], "PersonInput", "201")},
         "/persons/{person_id}": _get("One person with speaking time per sitting", _ok("Person"), [_id("person_id")]),

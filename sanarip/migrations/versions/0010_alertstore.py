@@ -2,15 +2,15 @@
 listing the matched targets) and what each subscription was already sent of a sitting.
 Pending per-match rows are dropped (matches not yet in a message are found again by the next pass).
 
-Revision ID: 0009_alertstore
-Revises: 0008_recordperf
+Revision ID: 0010_alertstore
+Revises: 0009_votesperf
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_alertstore"
-down_revision = "0008_recordperf"
+revision = "0010_alertstore"
+down_revision = "0009_votesperf"
 branch_labels = None
 depends_on = None
 
