@@ -428,7 +428,11 @@ class AlertDelivery(Base):
 
 class OutgoingMail(Base):
     """One e-mail, composed once and kept until the SMTP server accepts it: a retry sends the same
-    bytes with the same ``Message-ID`` header, so a resend after a crash is recognisably the same."""
+    bytes with the same ``Message-ID`` header, so a resend after a crash is recognisably the same.
+
+    A daily digest keeps what it was composed from (``sections``, ``sanarip.outbox``): unsubscribing
+    from one of its sections rebuilds it without that section, the others' passages still go out.
+    """
 
     __tablename__ = "outgoing_mail"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -442,6 +446,7 @@ class OutgoingMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    sections: Mapped[list[Any] | None] = mapped_column(JSON)  # a digest's sections (subscription, what, link, passages)
 
 
 # --- speakers ---

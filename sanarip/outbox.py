@@ -7,17 +7,19 @@ land in two messages) and stays unsent until the SMTP server accepts it. A
 failure leaves it in the outbox and fails the job, which the queue retries with its back-off
 (2, 4, 8 … s, at most 10 minutes, ``MAIL_ATTEMPTS`` times); any later mail job sends it too. A
 resend after a crash between "accepted" and "marked sent" carries the same ``Message-ID``.
-Unsubscribing deletes the subscription's unsent mail, so nothing goes out after it.
+Unsubscribing deletes the subscription's unsent mail, so nothing goes out after it; an unsent
+digest with other subscriptions' sections is composed again without its section (``withdraw``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sanarip import alertmail
@@ -87,20 +89,50 @@ def add_alert(s: Session, settings: Settings, sections: list[tuple[Subscription,
               ) -> OutgoingMail:
     """Put one alert in the outbox: a subscription's new passages now, or an address's daily digest with
     a section per subscription. The message belongs to the first section's subscription: its link is the
-    ``List-Unsubscribe`` header, and unsubscribing from it drops the message if still unsent."""
+    ``List-Unsubscribe`` header. A digest keeps its sections, from which ``withdraw`` composes it again."""
     first = sections[0][0]
+    mail = OutgoingMail(subscription_id=first.id, purpose="alert", message_id=new_message_id(settings, "alert"))
     if first.mode == Mode.DAILY:
-        composed = alertmail.digest(first.language, [
-            alertmail.Section(target_name(s, sub), passages, unsubscribe_url(settings, sub))
-            for sub, passages in sections])
+        mail.sections = [{"subscription": sub.id, "unsubscribe_url": unsubscribe_url(settings, sub),
+                          "passages": [asdict(p) for p in passages]} for sub, passages in sections]
+        composed = _digest(s, mail.sections)
     else:
         ((sub, passages),) = sections
         composed = alertmail.alert(sub.language, target_name(s, sub), passages, unsubscribe_url(settings, sub),
                                    digest=False)
-    mail = OutgoingMail(subscription_id=first.id, purpose="alert", message_id=new_message_id(settings, "alert"),
-                        subject=composed.subject, text=composed.text, html=composed.html)
+    mail.subject, mail.text, mail.html = composed.subject, composed.text, composed.html
     s.add(mail)
     return mail
+
+
+def _digest(s: Session, sections: list[dict]) -> alertmail.Composed:
+    """A digest from its stored sections, in the language of the first section's subscription."""
+    subs = [s.get(Subscription, section["subscription"]) for section in sections]
+    return alertmail.digest(subs[0].language, [
+        alertmail.Section(target_name(s, sub), [alertmail.Passage(**p) for p in section["passages"]],
+                          section["unsubscribe_url"])
+        for sub, section in zip(subs, sections, strict=True)])
+
+
+def withdraw(s: Session, sub: Subscription) -> None:
+    """The outbox's part of an unsubscribe: nothing more goes out for ``sub``, all else still does.
+
+    Its own unsent messages are deleted. An unsent digest of its address that also has other sections
+    is composed again without its section and passes to the next section's subscription: those
+    sections' passages are recorded as delivered, so no later pass would list them again.
+    """
+    unsent = s.scalars(select(OutgoingMail).join(Subscription).where(
+        Subscription.email == sub.email, OutgoingMail.purpose == "alert", OutgoingMail.sent_at.is_(None)))
+    for mail in list(unsent):
+        sections = mail.sections or []
+        kept = [section for section in sections if section["subscription"] != sub.id]
+        if not kept or len(kept) == len(sections):
+            continue  # its own (deleted below) or not one of its sections
+        composed = _digest(s, kept)
+        mail.subscription_id, mail.sections = kept[0]["subscription"], kept
+        mail.subject, mail.text, mail.html = composed.subject, composed.text, composed.html
+    s.flush()  # before the delete: the rebuilt digests no longer belong to ``sub``
+    s.execute(delete(OutgoingMail).where(OutgoingMail.subscription_id == sub.id))
 
 
 def passage_link(settings: Settings, sitting_id: int, start: float) -> str:

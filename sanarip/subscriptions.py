@@ -211,13 +211,14 @@ def by_unsubscribe_token(s: Session, token: str) -> Subscription:
 
 
 def unsubscribe(s: Session, token: str) -> None:
-    """Delete the subscription (its address, what it was sent and its unsent mail go with it); NotFound if
-    already gone."""
+    """Delete the subscription (its address, what it was sent and its unsent mail go with it, while the
+    address's other subscriptions keep their sections of an unsent digest); NotFound if already gone."""
     sub = by_unsubscribe_token(s, token)
-    from sanarip.models import AlertDelivery, OutgoingMail
+    from sanarip.models import AlertDelivery
+    from sanarip.outbox import withdraw  # the outbox composes with this module's enums
 
     s.execute(delete(AlertDelivery).where(AlertDelivery.subscription_id == sub.id))
-    s.execute(delete(OutgoingMail).where(OutgoingMail.subscription_id == sub.id))
+    withdraw(s, sub)
     s.delete(sub)
 
 

@@ -468,6 +468,32 @@ def test_a_daily_digest_is_one_message_per_address_with_a_section_per_subscripti
         assert s.scalar(left) == 1
 
 
+@pytest.mark.parametrize("leaving", [0, 1])
+def test_unsubscribing_from_one_section_of_an_unsent_digest_sends_the_others(app, smtp_sink, leaving):
+    client, ids, rt = app.test_client(), app.config["ids"], rt_of(app)
+    for body in ({"person_id": ids["person"]}, {"query": "бюджет"}):
+        subscribe_confirmed(client, app, smtp_sink, {"email": "two@example.org", "mode": "daily", "language": "en",
+                                                     **body})
+    rt.queue.submit(AlertsPayload(ids["sitting"]))
+    drain(app)
+    with rt.db.session() as s:
+        assert compose(s, rt.settings, digest=True) == 1  # composed, not yet sent
+    with rt.db.session(readonly=True) as s:
+        text = s.scalar(select(OutgoingMail.text).where(OutgoingMail.purpose == "alert"))
+    links = re.findall(rf"{re.escape(BASE)}(/subscriptions/unsubscribe/[\w-]+)", text)
+    assert len(links) == 2
+    assert client.post(links[leaving]).status_code == 200
+    assert send_outbox(rt) == 1
+    message = smtp_sink.messages[-1]
+    text = message.get_body(("plain",)).get_content()
+    names = ["the deputy Айгуль Асанова", "the search «бюджет»"]  # the sections, in order
+    gone, kept = names[leaving], names[1 - leaving]
+    assert message["To"] == "two@example.org" and message["Subject"] == f"Sanarip: New passages today for {kept} (2)"
+    assert gone not in text and text.count(f"{BASE}/s/") == 2
+    assert message["List-Unsubscribe"] == f"<{BASE}{links[1 - leaving]}>"
+    assert send_outbox(rt) == 0
+
+
 def test_the_stem_memo_starts_again_rather_than_grow():
     from search.matcher import StemMemo
 

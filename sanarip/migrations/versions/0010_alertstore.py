@@ -1,5 +1,6 @@
 """Alerts stored per sitting, not per match: what a sitting's text matched (one row per sitting and pass
-listing the matched targets) and what each subscription was already sent of a sitting.
+listing the matched targets) and what each subscription was already sent of a sitting; a digest in the
+outbox keeps its sections, so that unsubscribing from one rebuilds it without that one.
 Pending per-match rows are dropped (matches not yet in a message are found again by the next pass).
 
 Revision ID: 0010_alertstore
@@ -37,6 +38,7 @@ def upgrade() -> None:
         sa.Column("segments", sa.JSON(), nullable=False),
     )
     op.create_index("ix_alert_delivery_sitting_id", "alert_delivery", ["sitting_id"])
+    op.add_column("outgoing_mail", sa.Column("sections", sa.JSON(), nullable=True))
     # What was already sent stays sent: each subscription's delivered segments, per sitting.
     conn = op.get_bind()
     sent = conn.execute(
@@ -80,5 +82,7 @@ def downgrade() -> None:
     )
     op.create_index("ix_alert_match_sitting_id", "alert_match", ["sitting_id"])
     op.create_index("ix_alert_match_message_id", "alert_match", ["message_id"])
+    with op.batch_alter_table("outgoing_mail") as batch:
+        batch.drop_column("sections")
     op.drop_table("alert_delivery")
     op.drop_table("alert_sitting")
