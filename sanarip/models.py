@@ -397,7 +397,8 @@ class Subscription(Base):
 class AlertSitting(Base):
     """What a sitting's public text (``draft``: its live draft) matched, one row per sitting and pass.
 
-    ``targets`` lists the matched targets (``sanarip.subscriptions.target_key``: a saved search with
+    ``targets`` lists the matched targets' keys, space-separated (``sanarip.subscriptions.target_key``
+    has no space; text, not JSON, which every index job would encode: a saved search with
     its filters, a deputy, a committee); the mail stage expands them into passages for each
     subscriber. Each write bumps ``seq``; a mode's mail stage has seen the row up to
     ``immediate_seq`` / ``daily_seq``, so a row is pending for that mode while ``seq`` is greater.
@@ -406,7 +407,7 @@ class AlertSitting(Base):
     __tablename__ = "alert_sitting"
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True)
     draft: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    targets: Mapped[list[Any]] = mapped_column(default=list)
+    targets: Mapped[str] = mapped_column(Text, default="")
     seq: Mapped[int] = mapped_column(Integer, default=1)
     immediate_seq: Mapped[int] = mapped_column(Integer, default=0)
     daily_seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,13 +11,12 @@ replaces what the last pass stored; every write bumps its sequence so the mail s
 (``search.fanout``) looks at the sitting again, expands the targets into each subscriber's
 passages and skips what it already sent. Nothing here is per subscriber or per match, whatever
 the number of subscriptions. The compiled subscriptions are read with the sitting (their cache
-key costs a few index lookups), and the write session is held only to store the row.
+key costs a few index lookups), and the write transaction is held only to store the row.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, insert, update
 
 from sanarip.jobs import JobContext
 from sanarip.models import AlertSitting, utcnow
@@ -34,19 +33,19 @@ _TABLE = AlertSitting.__table__
 _REPLACE = (  # built once: every index job runs it
     update(_TABLE)
     .where(_TABLE.c.sitting_id == bindparam("sitting"), _TABLE.c.draft == bindparam("pass_draft"))
-    .values(targets=bindparam("keys", type_=_TABLE.c.targets.type), seq=_TABLE.c.seq + 1, updated_at=bindparam("now"))
+    .values(targets=bindparam("keys"), seq=_TABLE.c.seq + 1, updated_at=bindparam("now"))
 )
 
 
-def store_hits(s: Session, sitting_id: int, draft: bool, targets: list[str]) -> None:
-    """Replace the sitting's row for this pass (none is made for no match) and bump its sequence. Core, not
-    an ORM update: nothing in the session to synchronise."""
-    now = utcnow()
-    changed = s.execute(_REPLACE, {"sitting": sitting_id, "pass_draft": draft, "keys": targets, "now": now}).rowcount
+def store_hits(conn: Connection, sitting_id: int, draft: bool, targets: set[str]) -> None:
+    """Replace the sitting's row for this pass (none is made for no match) and bump its sequence. Core on a
+    connection, not an ORM session: nothing to synchronise, no session to set up."""
+    now, keys = utcnow(), " ".join(targets)
+    changed = conn.execute(_REPLACE, {"sitting": sitting_id, "pass_draft": draft, "keys": keys, "now": now}).rowcount
     if not changed and targets:
-        s.execute(
+        conn.execute(
             insert(_TABLE).values(
-                sitting_id=sitting_id, draft=draft, targets=targets, seq=1, immediate_seq=0, daily_seq=0, updated_at=now
+                sitting_id=sitting_id, draft=draft, targets=keys, seq=1, immediate_seq=0, daily_seq=0, updated_at=now
             )
         )
 
@@ -54,12 +53,12 @@ def store_hits(s: Session, sitting_id: int, draft: bool, targets: list[str]) -> 
 def alerts_pass(runtime: Runtime, sitting_id: int, docs: list[Document], matcher: Matcher, live: bool = False) -> dict:
     """Match ``docs`` (the sitting's public segments) against every target and store the row; returns
     counts and the modes whose subscribers have something new to look at. ``matcher``: ``current_matcher``,
-    read in the session that read ``docs`` (the write session is held only to store)."""
+    read in the session that read ``docs`` (the write transaction is held only to store)."""
     if not matcher.targets:
         return {"segments": len(docs), "matches": 0, "modes": []}
     targets = matcher.matched(SittingWords(docs, complete=False), live=live)
-    with runtime.db.session() as s:
-        store_hits(s, sitting_id, live, list(targets))
+    with runtime.db.engine.begin() as conn:
+        store_hits(conn, sitting_id, live, targets)
     modes = [
         mode
         for mode, keys in ((Mode.IMMEDIATE, matcher.immediate), (Mode.DAILY, matcher.daily))

@@ -65,7 +65,7 @@ def compose(s: Session, settings: Settings, digest: bool) -> int:
     new: dict[int, list[tuple[Document, Query | None, bool]]] = {}
     words: dict[int, SittingWords] = {}
     for sitting_id, draft, _, targets in rows:
-        keys = {key for key in targets if key in followers and key in matcher.targets}
+        keys = {key for key in targets.split() if key in followers and key in matcher.targets}
         if not keys:
             continue
         if sitting_id not in words:

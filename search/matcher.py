@@ -210,8 +210,8 @@ class StemMemo(dict):
     def through(self, stems: set[str]) -> set[str]:
         """Everything ``stems`` lead to: one set union of the memo's frozensets, which reuses the hashes
         their tables hold (no key string is touched unless two collide)."""
-        new = stems - self.seen
-        if new:
+        if not self.seen.issuperset(stems):  # no new set made for the usual answer, "none new"
+            new = stems - self.seen
             if len(self) + len(new) > self.LIMIT:  # a bounded memo: start again rather than grow
                 self.clear()
                 self.seen.clear()

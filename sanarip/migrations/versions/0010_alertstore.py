@@ -23,7 +23,7 @@ def upgrade() -> None:
         "alert_sitting",
         sa.Column("sitting_id", sa.Integer(), sa.ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("draft", sa.Boolean(), primary_key=True),
-        sa.Column("targets", sa.JSON(), nullable=False),
+        sa.Column("targets", sa.Text(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("immediate_seq", sa.Integer(), nullable=False),
         sa.Column("daily_seq", sa.Integer(), nullable=False),
