@@ -28,13 +28,11 @@ from sanarip.pipeline import (
     Payload,
     SleepPayload,
     final_pass_complete,
-    follow_ups,
     next_jobs,
     parse_payload,
 )
 from sanarip.runtime import Runtime
 from sanarip.sittings import final_pass_done, get_sitting
-from sanarip.subscriptions import has_subscribers
 from search.indexing import SearchIndexer
 
 log = logging.getLogger("sanarip.worker")
@@ -81,7 +79,7 @@ def handler(kind: JobKind) -> Handler:
         case JobKind.ALERTS:
             from search.alerts import run_alerts_job as run
         case JobKind.MAIL:
-            from sanarip.outbox import run_mail_job as run
+            from search.fanout import run_mail_job as run
         case JobKind.SLEEP:
             run = run_sleep_job
     return run
@@ -99,9 +97,7 @@ def job_done(runtime: Runtime, job: ClaimedJob) -> list[Payload]:
         with runtime.db.session() as s:
             final_pass_done(get_sitting(s, job.args.sitting))
     following = next_jobs(job.args)
-    with runtime.db.session(readonly=True) as s:
-        subscribers = has_subscribers(s)
-    for payload in following + follow_ups(job.args, subscribers):
+    for payload in following:
         runtime.queue.submit(payload)
     return following
 

@@ -95,14 +95,14 @@ def confirmation(lang: str, what: str, confirm_url: str, hours: float) -> Compos
     return Composed(subject, text, _page(body, lang))
 
 
-def alert(lang: str, what: str, passages: list[Passage], unsubscribe_url: str, digest: bool) -> Composed:
-    """One message for all of a subscription's new passages (immediately, or a day's digest)."""
+def _listing(lang: str, what: str, passages: list[Passage], unsubscribe_url: str, heading: str,
+             level: str) -> tuple[list[str], list[str]]:
+    """The plain-text and HTML parts of one subscription's passages, with why and how to stop."""
     _ = translator(lang)
-    heading = (_("New passages today for %(what)s") if digest else _("New passages for %(what)s")) % {"what": what}
-    subject = f"Sanarip: {heading} ({len(passages)})"
     live_note = _("live draft, may change")
     open_label = _("Open at this moment")
-    text_parts, html_parts = [heading, ""], [f"<h1 style=\"font-size:1.2em\">{html.escape(heading)}</h1>"]
+    text_parts = [heading, ""]
+    html_parts = [f'<{level} style="font-size:1.2em">{html.escape(heading)}</{level}>']
     for p in passages:
         where = " · ".join(filter(None, (p.committee, p.day, clock(p.start), p.speaker,
                                          live_note if p.live else None)))
@@ -114,4 +114,40 @@ def alert(lang: str, what: str, passages: list[Passage], unsubscribe_url: str, d
     text_parts += ["--", why, f"{stop} {unsubscribe_url}"]
     html_parts.append(f"<hr><p><small>{html.escape(why)} {html.escape(stop)} "
                       f'<a href="{html.escape(unsubscribe_url)}">{html.escape(unsubscribe_url)}</a></small></p>')
-    return Composed(subject, "\n".join(text_parts) + "\n", _page("".join(html_parts), lang))
+    return text_parts, html_parts
+
+
+def alert(lang: str, what: str, passages: list[Passage], unsubscribe_url: str, digest: bool) -> Composed:
+    """One message for all of a subscription's new passages (immediately, or a day's digest)."""
+    _ = translator(lang)
+    heading = (_("New passages today for %(what)s") if digest else _("New passages for %(what)s")) % {"what": what}
+    text_parts, html_parts = _listing(lang, what, passages, unsubscribe_url, heading, "h1")
+    return Composed(f"Sanarip: {heading} ({len(passages)})", "\n".join(text_parts) + "\n",
+                    _page("".join(html_parts), lang))
+
+
+@dataclass(frozen=True)
+class Section:
+    """One subscription's part of an address's daily digest."""
+
+    what: str
+    passages: list[Passage]
+    unsubscribe_url: str
+
+
+def digest(lang: str, sections: list[Section]) -> Composed:
+    """An address's daily digest: one section per subscription, each with its own unsubscribe link
+    (a single section reads as that subscription's own digest)."""
+    if len(sections) == 1:
+        only = sections[0]
+        return alert(lang, only.what, only.passages, only.unsubscribe_url, digest=True)
+    _ = translator(lang)
+    heading = _("Your alerts today")
+    text_parts, html_parts = [heading, ""], [f'<h1 style="font-size:1.3em">{html.escape(heading)}</h1>']
+    for section in sections:
+        title = _("New passages today for %(what)s") % {"what": section.what}
+        text, body = _listing(lang, section.what, section.passages, section.unsubscribe_url, title, "h2")
+        text_parts += [*text, ""]
+        html_parts += body
+    count = sum(len(section.passages) for section in sections)
+    return Composed(f"Sanarip: {heading} ({count})", "\n".join(text_parts) + "\n", _page("".join(html_parts), lang))

@@ -394,29 +394,46 @@ class Subscription(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
-class AlertMatch(Base):
-    """A public segment that matched a subscription; once in a message (``message_id``) it never moves."""
+class AlertSitting(Base):
+    """What a sitting's public text (``draft``: its live draft) matched, one row per sitting and pass.
 
-    __tablename__ = "alert_match"
-    __table_args__ = (UniqueConstraint("subscription_id", "segment_id"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"))
-    segment_id: Mapped[int] = mapped_column(Integer)
-    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), index=True)
-    start: Mapped[float] = mapped_column(Float)
-    end: Mapped[float] = mapped_column(Float)
-    committee: Mapped[str] = mapped_column(String(300), default="")
-    day: Mapped[str] = mapped_column(String(10), default="")
-    speaker: Mapped[str | None] = mapped_column(String(300))
-    snippet: Mapped[str] = mapped_column(Text, default="")  # HTML-escaped, <mark> around the matched words
-    draft: Mapped[bool] = mapped_column(Boolean, default=False)  # from the live draft
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mail.id", ondelete="SET NULL"), index=True)
+    ``targets`` lists the matched targets' keys, space-separated (``sanarip.subscriptions.target_key``
+    has no space; text, not JSON, which every index job would encode: a saved search with
+    its filters, a deputy, a committee); the mail stage expands them into passages for each
+    subscriber. Each write bumps ``seq``; a mode's mail stage has seen the row up to
+    ``immediate_seq`` / ``daily_seq``, so a row is pending for that mode while ``seq`` is greater.
+    """
+
+    __tablename__ = "alert_sitting"
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True)
+    draft: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    targets: Mapped[str] = mapped_column(Text, default="")
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    immediate_seq: Mapped[int] = mapped_column(Integer, default=0)
+    daily_seq: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertDelivery(Base):
+    """The segments of a sitting already put in one of a subscription's messages (never sent twice):
+    ``segments`` is a list of ``[segment id, start, end]`` (the times: a live subscriber's final-pass
+    line over a moment already sent is skipped, though the live row it came from is gone)."""
+
+    __tablename__ = "alert_delivery"
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+    segments: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class OutgoingMail(Base):
     """One e-mail, composed once and kept until the SMTP server accepts it: a retry sends the same
-    bytes with the same ``Message-ID`` header, so a resend after a crash is recognisably the same."""
+    bytes with the same ``Message-ID`` header, so a resend after a crash is recognisably the same.
+
+    A daily digest keeps what it was composed from (``sections``, ``sanarip.outbox``): unsubscribing
+    from one of its sections rebuilds it without that section, the others' passages still go out.
+    """
 
     __tablename__ = "outgoing_mail"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -430,6 +447,7 @@ class OutgoingMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    sections: Mapped[list[Any] | None] = mapped_column(JSON)  # a digest's sections (subscription, what, link, passages)
 
 
 # --- speakers ---

@@ -1,34 +1,37 @@
-"""The ``mail`` stage: turn pending matches into one message per subscription, then send the outbox.
+"""The outbox of the ``mail`` stage: messages composed once, kept until the SMTP server accepts them.
 
-At-least-once: a message is composed once (its matches are tied to it in the same transaction,
-so no match can land in two messages) and stays unsent until the SMTP server accepts it. A
+``search.fanout`` turns what the alerts stage stored into messages (it needs the search's matcher
+and snippets); this module holds the messages and sends them. At-least-once: a message is
+composed once (what it lists is recorded as delivered in the same transaction, so no match can
+land in two messages) and stays unsent until the SMTP server accepts it. A
 failure leaves it in the outbox and fails the job, which the queue retries with its back-off
 (2, 4, 8 … s, at most 10 minutes, ``MAIL_ATTEMPTS`` times); any later mail job sends it too. A
 resend after a crash between "accepted" and "marked sent" carries the same ``Message-ID``.
-Unsubscribing deletes the subscription's unsent mail, so nothing goes out after it.
+Unsubscribing deletes the subscription's unsent mail, so nothing goes out after it; an unsent
+digest with other subscriptions' sections is composed again without its section (``withdraw``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sanarip import alertmail
 from sanarip.config import Settings
-from sanarip.jobs import JobContext, JobQueue
+from sanarip.jobs import JobQueue
 from sanarip.mail import Letter, Mailer
-from sanarip.models import AlertMatch, Committee, OutgoingMail, Person, Subscription, utcnow
+from sanarip.models import Committee, OutgoingMail, Person, Subscription, utcnow
 from sanarip.pipeline import JobKind, MailPayload
-from sanarip.subscriptions import Mode, Target, purge_expired
+from sanarip.subscriptions import Mode, Target
 
 log = logging.getLogger(__name__)
 MAIL_ATTEMPTS = 100  # with the queue's back-off capped at 10 minutes: about 16 hours of retries
-MAX_PASSAGES = 50  # passages one message lists (the rest go in the next message)
 
 
 def queue_mail(queue: JobQueue, digest: bool = False, run_after: datetime | None = None) -> int:
@@ -82,33 +85,58 @@ def add_confirmation(s: Session, settings: Settings, sub: Subscription, token: s
     return mail
 
 
-def compose(s: Session, settings: Settings, digest: bool) -> int:
-    """One message per confirmed subscription with pending matches: the daily ones for a digest, else the
-    immediate ones (disjoint, so the digest job and the immediate one never compose the same match)."""
-    modes = [Mode.DAILY] if digest else [Mode.IMMEDIATE]
-    subs = list(s.scalars(
-        select(Subscription).where(Subscription.confirmed_at.is_not(None), Subscription.mode.in_(modes),
-                                   Subscription.id.in_(select(AlertMatch.subscription_id)
-                                                       .where(AlertMatch.message_id.is_(None))))
-        .order_by(Subscription.id)))
-    base = _links(settings)[0]
-    made = 0
-    for sub in subs:
-        matches = list(s.scalars(select(AlertMatch).where(AlertMatch.subscription_id == sub.id,
-                                                          AlertMatch.message_id.is_(None))
-                                 .order_by(AlertMatch.sitting_id, AlertMatch.start).limit(MAX_PASSAGES)))
-        passages = [alertmail.Passage(m.committee, m.day, m.speaker, m.start, m.snippet,
-                                      f"{base}/s/{m.sitting_id}?t={m.start:.1f}", m.draft) for m in matches]
+def add_alert(s: Session, settings: Settings, sections: list[tuple[Subscription, list[alertmail.Passage]]]
+              ) -> OutgoingMail:
+    """Put one alert in the outbox: a subscription's new passages now, or an address's daily digest with
+    a section per subscription. The message belongs to the first section's subscription: its link is the
+    ``List-Unsubscribe`` header. A digest keeps its sections, from which ``withdraw`` composes it again."""
+    first = sections[0][0]
+    mail = OutgoingMail(subscription_id=first.id, purpose="alert", message_id=new_message_id(settings, "alert"))
+    if first.mode == Mode.DAILY:
+        mail.sections = [{"subscription": sub.id, "unsubscribe_url": unsubscribe_url(settings, sub),
+                          "passages": [asdict(p) for p in passages]} for sub, passages in sections]
+        composed = _digest(s, mail.sections)
+    else:
+        ((sub, passages),) = sections
         composed = alertmail.alert(sub.language, target_name(s, sub), passages, unsubscribe_url(settings, sub),
-                                   digest=sub.mode == Mode.DAILY)
-        mail = OutgoingMail(subscription_id=sub.id, purpose="alert", message_id=new_message_id(settings, "alert"),
-                            subject=composed.subject, text=composed.text, html=composed.html)
-        s.add(mail)
-        s.flush()
-        for m in matches:
-            m.message_id = mail.id
-        made += 1
-    return made
+                                   digest=False)
+    mail.subject, mail.text, mail.html = composed.subject, composed.text, composed.html
+    s.add(mail)
+    return mail
+
+
+def _digest(s: Session, sections: list[dict]) -> alertmail.Composed:
+    """A digest from its stored sections, in the language of the first section's subscription."""
+    subs = [s.get(Subscription, section["subscription"]) for section in sections]
+    return alertmail.digest(subs[0].language, [
+        alertmail.Section(target_name(s, sub), [alertmail.Passage(**p) for p in section["passages"]],
+                          section["unsubscribe_url"])
+        for sub, section in zip(subs, sections, strict=True)])
+
+
+def withdraw(s: Session, sub: Subscription) -> None:
+    """The outbox's part of an unsubscribe: nothing more goes out for ``sub``, all else still does.
+
+    Its own unsent messages are deleted. An unsent digest of its address that also has other sections
+    is composed again without its section and passes to the next section's subscription: those
+    sections' passages are recorded as delivered, so no later pass would list them again.
+    """
+    unsent = s.scalars(select(OutgoingMail).join(Subscription).where(
+        Subscription.email == sub.email, OutgoingMail.purpose == "alert", OutgoingMail.sent_at.is_(None)))
+    for mail in list(unsent):
+        sections = mail.sections or []
+        kept = [section for section in sections if section["subscription"] != sub.id]
+        if not kept or len(kept) == len(sections):
+            continue  # its own (deleted below) or not one of its sections
+        composed = _digest(s, kept)
+        mail.subscription_id, mail.sections = kept[0]["subscription"], kept
+        mail.subject, mail.text, mail.html = composed.subject, composed.text, composed.html
+    s.flush()  # before the delete: the rebuilt digests no longer belong to ``sub``
+    s.execute(delete(OutgoingMail).where(OutgoingMail.subscription_id == sub.id))
+
+
+def passage_link(settings: Settings, sitting_id: int, start: float) -> str:
+    return f"{_links(settings)[0]}/s/{sitting_id}?t={start:.1f}"
 
 
 def send_outbox(runtime, limit: int = 500) -> int:
@@ -148,25 +176,3 @@ def send_outbox(runtime, limit: int = 500) -> int:
     finally:
         mailer.close()
     return sent
-
-
-def deliver(runtime, digest: bool = False) -> tuple[int, int]:
-    """Compose what is due, then send the outbox: (messages composed, messages sent)."""
-    settings = runtime.settings
-    with runtime.db.session() as s:
-        purge_expired(s, timedelta(hours=settings.alert_confirm_hours))
-        made = compose(s, settings, digest)
-    return made, send_outbox(runtime)
-
-
-def run_mail_job(ctx: JobContext) -> None:
-    """An SMTP failure fails the job; the queue retries it with back-off and nothing is lost."""
-    args: MailPayload = ctx.args
-    total_made = total_sent = 0
-    for _ in range(10):  # matches stored while this job sent (their alerts job found it running) go out too
-        made, sent = deliver(ctx.runtime, digest=args.digest)
-        total_made, total_sent = total_made + made, total_sent + sent
-        if not made and not sent:
-            break
-        ctx.check()
-    ctx.report(composed=total_made, sent=total_sent)

@@ -5,14 +5,15 @@ worker asks :func:`next_jobs` what comes next, so the order of the stages lives 
 
     record ─┐
             ├─► transcribe ─► diarize ─► index (final) ─► the sitting is ``transcribed``
-    import ─┘                                                └─► alerts ─► mail
+    import ─┘                            └─ its alerts ─► mail
 
 ``FINAL_PASS`` is the final pass's chain. Sentence segmentation and per-utterance language
 labels run inside ``transcribe``; ``diarize`` gives each segment its speaker label and
 proposal. ``learn_voice`` (a clerk confirmed a speaker) runs on its own, outside the chain.
-``alerts`` follows every ``index`` (the text the public sees changed) as a side stage
-no chain waits for (``follow_ups``), and the search indexer queues it for live segments; it
-queues ``mail``, which a new subscription also queues for its confirmation.
+Every ``index`` job (the text the public sees changed) matches the sitting's alerts in the same
+pass and queues ``mail`` when something matched; an ``alerts`` job of its own follows the live
+draft's new lines and clerks' edits (queued by the search indexer). A new subscription also
+queues ``mail`` for its confirmation.
 """
 
 from __future__ import annotations
@@ -249,15 +250,6 @@ def next_jobs(payload: Payload) -> list[Payload]:
         return [DiarizePayload(payload.sitting)]
     if isinstance(payload, DiarizePayload):
         return [IndexPayload(payload.sitting, final=True)]
-    return []
-
-
-def follow_ups(payload: Payload, subscribers: bool) -> list[Payload]:
-    """Side stages a finished job starts, which no chain waits for: every ``index`` (the text the public
-    sees has changed: final pass, publication, a clerk's re-index) is followed by ``alerts`` when anyone
-    follows anything (``subscribers``: a confirmed subscription exists)."""
-    if isinstance(payload, IndexPayload) and subscribers:
-        return [AlertsPayload(payload.sitting)]
     return []
 
 

@@ -2,12 +2,13 @@
 
 A new subscription is inert until its confirmation link is used (within ``alert_confirm_hours``);
 only the link's hash is stored. Every alert carries the subscription's unsubscribe token;
-unsubscribing deletes the row, and with it the address, its pending matches and unsent mail.
+unsubscribing deletes the row, and with it the address, what it was sent and its unsent mail.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -66,6 +67,22 @@ class Request:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def target_key(kind: str, query: str | None = None, filters: dict[str, str] | None = None,
+               person_id: int | None = None, committee_id: int | None = None) -> str:
+    """What a subscription follows, as a short stable key shared by everyone who follows the same
+    thing: the alerts stage stores matches once per key, and the mail stage fans them out."""
+    if kind == Target.PERSON:
+        return f"p{person_id}"
+    if kind == Target.COMMITTEE:
+        return f"c{committee_id}"
+    spelled = json.dumps([query or "", sorted((filters or {}).items())], ensure_ascii=False)
+    return "s" + hashlib.blake2b(spelled.encode(), digest_size=8).hexdigest()
+
+
+def key_of(sub: Subscription) -> str:
+    return target_key(sub.kind, sub.query, sub.filters, sub.person_id, sub.committee_id)
 
 
 def normal_email(raw: Any) -> str:
@@ -194,12 +211,14 @@ def by_unsubscribe_token(s: Session, token: str) -> Subscription:
 
 
 def unsubscribe(s: Session, token: str) -> None:
-    """Delete the subscription (its address, matches and unsent mail go with it); NotFound if already gone."""
+    """Delete the subscription (its address, what it was sent and its unsent mail go with it, while the
+    address's other subscriptions keep their sections of an unsent digest); NotFound if already gone."""
     sub = by_unsubscribe_token(s, token)
-    from sanarip.models import AlertMatch, OutgoingMail
+    from sanarip.models import AlertDelivery
+    from sanarip.outbox import withdraw  # the outbox composes with this module's enums
 
-    s.execute(delete(AlertMatch).where(AlertMatch.subscription_id == sub.id))
-    s.execute(delete(OutgoingMail).where(OutgoingMail.subscription_id == sub.id))
+    s.execute(delete(AlertDelivery).where(AlertDelivery.subscription_id == sub.id))
+    withdraw(s, sub)
     s.delete(sub)
 
 

@@ -15,6 +15,7 @@ Russian бюджета. Changing the analyzer changes the stored tokens: run ``s
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import Stemmer
 
@@ -84,6 +85,13 @@ def variants(text: str) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(tuple(stems(text, lang)) for lang in (None, "ky")))
 
 
+@lru_cache(maxsize=8192)
+def analysed(text: str, language: str | None = None) -> tuple[str, ...]:
+    """``stems(text, language)``, kept for the most recent texts: the index job analyses a sitting once
+    for the index and its alerts pass, and a re-index deletes the tokens it stored the last time."""
+    return tuple(stems(text, language))
+
+
 def index_text(text: str, language: str | None = None) -> str:
     """The stems of ``text``, space-separated: what the search engines index."""
-    return " ".join(stems(text, language))
+    return " ".join(analysed(text, language))

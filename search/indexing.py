@@ -15,7 +15,9 @@ from sanarip.runtime import Runtime
 from sanarip.sittings import get_sitting
 from sanarip.subscriptions import has_subscribers
 from search import SearchIndex, open_index
+from search.alerts import alerts_pass
 from search.documents import sitting_documents
+from search.matcher import current_matcher
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,18 @@ class SearchIndexer:
                 self._index = open_index(self.runtime.settings)
             return self._index
 
-    def sync_sitting(self, sitting_id: int) -> int:
-        """Replace the sitting's documents with what the public sees now; raises if search is down."""
+    def sync_sitting(self, sitting_id: int, alerts: bool = False) -> dict:
+        """Replace the sitting's documents with what the public sees now; raises if search is down.
+        ``alerts`` (the index job): then match the same documents, whose stems the index has just
+        computed, against the subscriptions and store what they matched (``search.alerts``). Returns
+        the count indexed and, with ``alerts``, the pass's result (the caller queues the mail)."""
         with self.runtime.db.session(readonly=True) as s:
             docs = sitting_documents(s, get_sitting(s, sitting_id))
+            matcher = current_matcher(s, self.runtime.settings.effective_database_url) if alerts else None
         self.index.replace_sitting(sitting_id, docs)
-        return len(docs)
+        if matcher is None:
+            return {"indexed": len(docs)}
+        return {"indexed": len(docs), "matching": alerts_pass(self.runtime, sitting_id, docs, matcher)}
 
     def sitting_changed(self, sitting_id: int) -> None:
         try:

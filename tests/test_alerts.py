@@ -13,13 +13,25 @@ from sqlalchemy import func, select, update
 
 from sanarip.config import load_settings
 from sanarip.jobs import JobStatus
-from sanarip.models import AlertMatch, Job, OutgoingMail, Person, Sitting, Subscription, TranscriptSegment, utcnow
-from sanarip.outbox import deliver, send_outbox
-from sanarip.pipeline import AlertsPayload, JobKind
-from sanarip.subscriptions import confirm, parse_request, subscribe
+from sanarip.models import (
+    AlertDelivery,
+    AlertSitting,
+    Job,
+    OutgoingMail,
+    Person,
+    Sitting,
+    Subscription,
+    TranscriptSegment,
+    utcnow,
+)
+from sanarip.outbox import send_outbox
+from sanarip.pipeline import AlertsPayload, IndexPayload, JobKind
+from sanarip.subscriptions import Mode, confirm, key_of, parse_request, subscribe
 from search import open_index
-from search.alerts import load_matcher, match_sitting
+from search.alerts import match_sitting
 from search.documents import sitting_documents
+from search.fanout import compose, deliver
+from search.matcher import SittingWords, load_matcher
 from tests.seed import seed, words_for
 from tests.services import SmtpSink, free_port
 from web import create_app
@@ -123,7 +135,7 @@ def test_subscribe_confirm_alert_and_unsubscribe(app, smtp_sink):
     assert resp.status_code == 200 and "Set-Cookie" not in resp.headers
     with rt.db.session(readonly=True) as s:
         assert s.scalar(select(func.count()).select_from(Subscription)) == 0
-        assert s.scalar(select(func.count()).select_from(AlertMatch)) == 0
+        assert s.scalar(select(func.count()).select_from(AlertDelivery)) == 0
         assert s.scalar(select(func.count()).select_from(OutgoingMail)) == 0
     assert client.post(unsubscribe).status_code == 200  # repeating it is harmless
     assert client.get(unsubscribe).status_code == 404
@@ -318,14 +330,15 @@ def test_saved_searches_match_what_the_search_finds(sqlite_runtime):
             confirm(s, token, timedelta(hours=1))
         matcher = load_matcher(s)
         docs = sitting_documents(s, s.get(Sitting, ids["sitting"]))
-        by_email = {sub.id: q for sub, q in zip(s.scalars(select(Subscription).order_by(Subscription.id)), queries,
-                                                    strict=True)}
+        keys = [key_of(sub) for sub in s.scalars(select(Subscription).order_by(Subscription.id))]
+    matched = matcher.hits(SittingWords(docs))
     index = open_index(rt.settings)
     try:
-        for sub_id, q in by_email.items():
-            found = {d.segment for d in docs for c, _ in matcher.match(d) if c.id == sub_id}
+        for key, q in zip(keys, queries, strict=True):
+            found = {docs[i].segment for i in matched.get(key, [])}
             hits = {h.segment for h in index.search(q).hits if h.sitting == ids["sitting"]}
             assert found == hits, q
+            assert (key in matcher.matched(SittingWords(docs, complete=False))) is bool(found), q  # what is stored
     finally:
         index.close()
     with rt.db.session(readonly=True) as s:
@@ -355,10 +368,11 @@ def test_a_saved_search_within_an_agenda_item_matches_what_the_search_finds(sqli
             confirm(s, token, timedelta(hours=1))
         matcher = load_matcher(s)
         docs = sitting_documents(s, s.get(Sitting, ids["sitting"]))
-        sub_ids = list(s.scalars(select(Subscription.id).order_by(Subscription.id)))
+        keys = [key_of(sub) for sub in s.scalars(select(Subscription).order_by(Subscription.id))]
+    matched = matcher.hits(SittingWords(docs))
     index = open_index(rt.settings)
     try:
-        found = [{d.segment for d in docs for c, _ in matcher.match(d) if c.id == sub_id} for sub_id in sub_ids]
+        found = [{docs[i].segment for i in matched.get(key, [])} for key in keys]
         hits = [{h.segment for h in index.search(q, Filters(agenda=item)).hits} for q, item in saved]
     finally:
         index.close()
@@ -383,12 +397,31 @@ def test_a_committee_follower_hears_of_a_sitting_once_and_a_deputys_of_each_pass
         for body in ({"committee": "budget"}, {"person_id": ids["person"]}, {"committee": "health"}):
             sub, token = subscribe(s, parse_request({"email": "c@example.org", **body}))
             confirm(s, token, timedelta(hours=1))
-    assert match_sitting(rt, ids["sitting"])["matches"] == 1 + 2  # the committee once, the deputy's two lines
+    assert match_sitting(rt, ids["sitting"])["matches"] == 2  # the budget committee and the deputy
+    with rt.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(AlertSitting)) == 1  # one row for the sitting
+        assert compose(s, rt.settings, digest=False) == 2
+        mails = s.execute(select(Subscription.kind, OutgoingMail.text).join(Subscription)
+                          .where(OutgoingMail.purpose == "alert").order_by(Subscription.id)).all()
+    assert [(kind, text.count(f"/s/{ids['sitting']}?t=")) for kind, text in mails] == [("committee", 1),
+                                                                                       ("person", 2)]
+    assert "?t=0.0" in mails[0][1] and "?t=0.0" in mails[1][1] and "?t=4.0" in mails[1][1]
+    assert match_sitting(rt, ids["sitting"])["matches"] == 2  # the same again: nothing new to send
+    with rt.db.session() as s:
+        assert compose(s, rt.settings, digest=False) == 0
+
+
+def test_the_index_job_matches_alerts_in_its_own_pass(app, smtp_sink):
+    """No alerts job follows an index job: it matched the sitting on the text it indexed, and queued mail."""
+    client, ids, rt = app.test_client(), app.config["ids"], rt_of(app)
+    subscribe_confirmed(client, app, smtp_sink, {"email": "i@example.org", "query": "бюджет"})
+    rt.queue.submit(IndexPayload(ids["sitting"]))
+    Worker(rt, kinds={JobKind.INDEX, JobKind.MAIL}, poll=0.05).run(until_idle=True)
     with rt.db.session(readonly=True) as s:
-        kinds = s.execute(select(Subscription.kind, AlertMatch.start).join(Subscription)
-                          .order_by(Subscription.id, AlertMatch.start)).all()
-    assert kinds == [("committee", 0.0), ("person", 0.0), ("person", 4.0)]
-    assert match_sitting(rt, ids["sitting"])["matches"] == 0
+        assert s.scalar(select(func.count()).select_from(Job).where(Job.kind == JobKind.ALERTS)) == 0
+        assert not list(s.scalars(select(Job.error).where(Job.error.is_not(None))))
+    assert len(smtp_sink.messages) == 2 and smtp_sink.messages[-1]["To"] == "i@example.org"
+    assert smtp_sink.messages[-1].get_body(("plain",)).get_content().count(f"/s/{ids['sitting']}?t=") == 2
 
 
 @pytest.mark.parametrize("text, query, matched", [
@@ -399,20 +432,73 @@ def test_a_committee_follower_hears_of_a_sitting_once_and_a_deputys_of_each_pass
     ("Кодекс, кодекс и бюджет", "кодекс OR налог", True),
     ("Налоговый кодекс", '"кодекс налог"', False),
 ])
-def test_a_segment_is_checked_and_marked_as_the_search_marks_it(text, query, matched):
-    """The alerts matcher's word positions give the verdict and the marks ``search.highlight`` gives."""
-    from search.alerts import Compiled, Matcher
+def test_a_segment_is_checked_as_the_search_checks_it(text, query, matched):
+    """The sitting-wide matcher's verdict on one segment (its snippets are the search's own, made when mailed)."""
     from search.base import Document
-    from search.highlight import matched_words, snippet
+    from search.matcher import Followed, Matcher
     from search.query import parse
 
-    parsed = parse(query)
     matcher = Matcher()
-    matcher.add_search(Compiled(1, "immediate", False, parsed))
+    matcher.add(Followed("s1", parse(query)), Mode.IMMEDIATE, False)
     doc = Document(1, 1, "budget", "2026-12-01", None, None, "ru", 0.0, 5.0, text, True)
-    seg = matcher.analyze(doc)
-    assert bool(matcher.match(doc, seg=seg)) is matched
-    if matched:
-        assert set(seg.hits(parsed)) == matched_words(seg.stems, parsed)
-        assert snippet(text, parsed, "ru")[0] == snippet(text, parsed, analyzed=(seg.spans, seg.stems),
-                                                         hits=set(seg.hits(parsed)))[0]
+    assert bool(matcher.hits(SittingWords([doc]))) is matched
+    assert bool(matcher.matched(SittingWords([doc], complete=False))) is matched
+
+
+def test_a_daily_digest_is_one_message_per_address_with_a_section_per_subscription(app, smtp_sink):
+    client, ids, rt = app.test_client(), app.config["ids"], rt_of(app)
+    for body in ({"person_id": ids["person"]}, {"query": "бюджет"}):
+        subscribe_confirmed(client, app, smtp_sink, {"email": "two@example.org", "mode": "daily", "language": "en",
+                                                     **body})
+    subscribe_confirmed(client, app, smtp_sink, {"email": "other@example.org", "query": "бюджет", "mode": "daily"})
+    rt.queue.submit(AlertsPayload(ids["sitting"]))
+    drain(app)
+    assert deliver(rt, digest=True) == (2, 2)
+    mine = [m for m in smtp_sink.messages[3:] if m["To"] == "two@example.org"]
+    assert len(mine) == 1
+    text = mine[0].get_body(("plain",)).get_content()
+    assert mine[0]["Subject"] == "Sanarip: Your alerts today (4)"  # the deputy's two lines, the search's two
+    assert "New passages today for the deputy Айгуль Асанова" in text
+    assert "New passages today for the search «бюджет»" in text
+    links = re.findall(rf"{re.escape(BASE)}(/subscriptions/unsubscribe/[\w-]+)", text)
+    assert len(links) == 2 and mine[0]["List-Unsubscribe"] == f"<{BASE}{links[0]}>"  # the first section's
+    assert client.post(links[1]).status_code == 200  # one section's own link ends that subscription only
+    with rt.db.session(readonly=True) as s:
+        left = select(func.count()).select_from(Subscription).where(Subscription.email == "two@example.org")
+        assert s.scalar(left) == 1
+
+
+@pytest.mark.parametrize("leaving", [0, 1])
+def test_unsubscribing_from_one_section_of_an_unsent_digest_sends_the_others(app, smtp_sink, leaving):
+    client, ids, rt = app.test_client(), app.config["ids"], rt_of(app)
+    for body in ({"person_id": ids["person"]}, {"query": "бюджет"}):
+        subscribe_confirmed(client, app, smtp_sink, {"email": "two@example.org", "mode": "daily", "language": "en",
+                                                     **body})
+    rt.queue.submit(AlertsPayload(ids["sitting"]))
+    drain(app)
+    with rt.db.session() as s:
+        assert compose(s, rt.settings, digest=True) == 1  # composed, not yet sent
+    with rt.db.session(readonly=True) as s:
+        text = s.scalar(select(OutgoingMail.text).where(OutgoingMail.purpose == "alert"))
+    links = re.findall(rf"{re.escape(BASE)}(/subscriptions/unsubscribe/[\w-]+)", text)
+    assert len(links) == 2
+    assert client.post(links[leaving]).status_code == 200
+    assert send_outbox(rt) == 1
+    message = smtp_sink.messages[-1]
+    text = message.get_body(("plain",)).get_content()
+    names = ["the deputy Айгуль Асанова", "the search «бюджет»"]  # the sections, in order
+    gone, kept = names[leaving], names[1 - leaving]
+    assert message["To"] == "two@example.org" and message["Subject"] == f"Sanarip: New passages today for {kept} (2)"
+    assert gone not in text and text.count(f"{BASE}/s/") == 2
+    assert message["List-Unsubscribe"] == f"<{BASE}{links[1 - leaving]}>"
+    assert send_outbox(rt) == 0
+
+
+def test_the_stem_memo_starts_again_rather_than_grow():
+    from search.matcher import StemMemo
+
+    memo = StemMemo(lambda stem: frozenset([stem.upper()]) if stem.startswith("a") else frozenset())
+    memo.LIMIT = 3
+    assert sorted(memo.through({"ab", "ac", "b"})) == ["AB", "AC"]
+    assert sorted(memo.through({"ad", "ae"})) == ["AD", "AE"]  # past the limit: emptied, then filled
+    assert set(memo) == {"ad", "ae"} and sorted(memo.through({"ab", "ad"})) == ["AB", "AD"]
