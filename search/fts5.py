@@ -19,9 +19,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+
+from cachetools import LRUCache
 
 from sanarip.textanalysis import index_text
 from search import processes
@@ -383,16 +384,23 @@ def run_query(db: sqlite3.Connection, budget: float, parsed: Query, filters: Fil
     return SearchResult(total, hits, facets, page, page_size)
 
 
-_readers: OrderedDict[str, sqlite3.Connection] = OrderedDict()  # a search process's connections, by index file
+class _Readers(LRUCache):
+    """A search process's connections by index file, the least recently used closed past ``OPEN_READERS``
+    (one thread per process: no lock)."""
+
+    def popitem(self) -> tuple[str, sqlite3.Connection]:
+        path, conn = super().popitem()
+        conn.close()
+        return path, conn
+
+
+_readers = _Readers(OPEN_READERS)
 
 
 def search_file(path: str, budget: float, parsed: Query, filters: Filters, page: int, sort: str,
                 page_size: int) -> SearchResult:
     """``run_query`` on the index file ``path``, in a search process (a few files' connections kept open)."""
-    db = _readers.pop(path, None)
+    db = _readers.get(path)
     if db is None:
-        db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        while len(_readers) >= OPEN_READERS:
-            _readers.popitem(last=False)[1].close()
-    _readers[path] = db
+        db = _readers[path] = sqlite3.connect(path, timeout=30, isolation_level=None)
     return run_query(db, budget, parsed, filters, page, sort, page_size)
