@@ -17,6 +17,7 @@ import logging
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
@@ -32,6 +33,13 @@ from sanarip.subscriptions import Mode, Target
 
 log = logging.getLogger(__name__)
 MAIL_ATTEMPTS = 100  # with the queue's back-off capped at 10 minutes: about 16 hours of retries
+
+
+class Purpose(StrEnum):
+    """What an outgoing message is for (``OutgoingMail.purpose``, and its Message-ID's tag)."""
+
+    CONFIRM = "confirm"
+    ALERT = "alert"
 
 
 def queue_mail(queue: JobQueue, digest: bool = False, run_after: datetime | None = None) -> int:
@@ -79,7 +87,8 @@ def add_confirmation(s: Session, settings: Settings, sub: Subscription, token: s
     """Put the confirmation message of a new subscription in the outbox."""
     url = f"{_links(settings)[0]}/subscriptions/confirm/{token}"
     composed = alertmail.confirmation(sub.language, target_name(s, sub), url, settings.alert_confirm_hours)
-    mail = OutgoingMail(subscription_id=sub.id, purpose="confirm", message_id=new_message_id(settings, "confirm"),
+    mail = OutgoingMail(subscription_id=sub.id, purpose=Purpose.CONFIRM,
+                        message_id=new_message_id(settings, Purpose.CONFIRM),
                         subject=composed.subject, text=composed.text, html=composed.html)
     s.add(mail)
     return mail
@@ -91,7 +100,8 @@ def add_alert(s: Session, settings: Settings, sections: list[tuple[Subscription,
     a section per subscription. The message belongs to the first section's subscription: its link is the
     ``List-Unsubscribe`` header. A digest keeps its sections, from which ``withdraw`` composes it again."""
     first = sections[0][0]
-    mail = OutgoingMail(subscription_id=first.id, purpose="alert", message_id=new_message_id(settings, "alert"))
+    mail = OutgoingMail(subscription_id=first.id, purpose=Purpose.ALERT,
+                        message_id=new_message_id(settings, Purpose.ALERT))
     if first.mode == Mode.DAILY:
         mail.sections = [{"subscription": sub.id, "unsubscribe_url": unsubscribe_url(settings, sub),
                           "passages": [asdict(p) for p in passages]} for sub, passages in sections]
@@ -122,7 +132,7 @@ def withdraw(s: Session, sub: Subscription) -> None:
     sections' passages are recorded as delivered, so no later pass would list them again.
     """
     unsent = s.scalars(select(OutgoingMail).join(Subscription).where(
-        Subscription.email == sub.email, OutgoingMail.purpose == "alert", OutgoingMail.sent_at.is_(None)))
+        Subscription.email == sub.email, OutgoingMail.purpose == Purpose.ALERT, OutgoingMail.sent_at.is_(None)))
     for mail in list(unsent):
         sections = mail.sections or []
         kept = [section for section in sections if section["subscription"] != sub.id]
@@ -151,7 +161,7 @@ def send_outbox(runtime, limit: int = 500) -> int:
             todo.append((mail_id, Letter(to=sub.email, subject=mail.subject, text=mail.text, html=mail.html,
                                          message_id=mail.message_id, date=mail.created_at,
                                          unsubscribe_url=unsubscribe_url(settings, sub)
-                                         if mail.purpose == "alert" else None)))
+                                         if mail.purpose == Purpose.ALERT else None)))
     if not todo:
         return 0
     mailer = Mailer(settings)
