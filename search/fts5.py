@@ -145,18 +145,30 @@ class Fts5Index(SearchIndex):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        conn = self._conn()
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 3:
-            log.warning("search index %s: agenda items added; run `sanarip reindex` to fill them", self.path)
-            conn.executescript(CONTROL + FROM_3)
-            version = SCHEMA_VERSION
-        if version != SCHEMA_VERSION:
-            if version:
-                log.warning("search index %s: new schema; run `sanarip reindex` to refill it", self.path)
-            conn.executescript(SCHEMA)
-        elif not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rebuild_journal'").fetchone():
-            conn.executescript(CONTROL)
+        if not self._schema_missing(self._conn()):
+            return
+        # Under the write lock: server processes starting together on a new index would otherwise
+        # each drop and create the tables the other has just made (a health check then saw none).
+        with self._write(bump=False) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 3:
+                log.warning("search index %s: agenda items added; run `sanarip reindex` to fill them", self.path)
+                script = CONTROL + FROM_3
+            elif version != SCHEMA_VERSION:
+                if version:
+                    log.warning("search index %s: new schema; run `sanarip reindex` to refill it", self.path)
+                script = SCHEMA
+            elif self._schema_missing(conn):
+                script = CONTROL
+            else:
+                script = ""  # another process has just made it
+            for statement in filter(str.strip, script.split(";")):  # no ';' inside the schema's statements
+                conn.execute(statement)
+
+    @staticmethod
+    def _schema_missing(conn: sqlite3.Connection) -> bool:
+        return (conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION
+                or not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rebuild_journal'").fetchone())
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

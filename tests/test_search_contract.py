@@ -272,6 +272,30 @@ def test_cached_results_follow_writes_from_another_connection(tmp_path):
     worker.close()
 
 
+def test_processes_opening_a_new_index_together_share_one_schema(tmp_path):
+    """Two server processes start on a fresh index: neither drops the tables the other just made."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from search.fts5 import Fts5Index
+
+    openers = 4
+    for attempt in range(10):
+        path, start = tmp_path / f"search{attempt}.db", Barrier(openers)
+
+        def open_index(_: int, path=path, start=start) -> Fts5Index:
+            start.wait()  # each with its own connection, at the same moment
+            return Fts5Index(path)
+
+        with ThreadPoolExecutor(openers) as pool:
+            indexes = list(pool.map(open_index, range(openers)))
+        indexes[0].add(docs([CORPUS[0]]))
+        for idx in indexes:
+            idx.check()
+            assert ids(idx.search("бюджет")) == {1}
+            idx.close()
+
+
 @pytest.mark.parametrize("bad", ['"unbalanced', "-", "-депутат", "OR бюджет", "бюджет OR", "a*b*", "*", "   ",
                                  "x" * 600])
 def test_malformed_queries_raise_clear_errors(index, bad):
