@@ -20,8 +20,8 @@ media timeline.
 Phase 2 (audience): the home, sitting and search pages are timed one request at a time with
 no viewers (the baseline, same run), then again while ``--viewers`` simulated viewers
 (bench/liveload.py: asyncio processes, one keep-alive connection per viewer, each polling the
-edge and subtitle playlists and the live-state file with conditional GETs every 2 s and
-fetching each new media and VTT segment) and ``--idle`` idle sockets held open against the
+edge and subtitle playlists with conditional GETs every 2 s, fetching each new media and VTT
+segment, and the live-state file every 0.5 s as the live page does) and ``--idle`` idle sockets held open against the
 application server (gunicorn itself, not nginx) load the machine. Printed: each page's p95
 under load against its idle p95 (goal ≤ 2×), errors, requests/s served and server CPU
 (gunicorn + nginx) per viewer, and the load generator's own CPU (it shares the 2 cores).
@@ -321,7 +321,7 @@ def report(args, lat, rows, event, idle_pages, loaded_pages, c0, c1, elapsed, id
           f"{c1[4] - c0[4]:.0f}")
     not_modified = (c1[NOT_MODIFIED] - c0[NOT_MODIFIED]) / elapsed
     print(f"viewer requests served: {requests / elapsed:.0f}/s ({not_modified:.0f}/s 304), "
-          f"{sent / elapsed / 1e6:.2f} MB/s; a viewer at the player's cadence asks ~3/s")
+          f"{sent / elapsed / 1e6:.2f} MB/s; a viewer at the player's cadence asks ~4/s")
     print(f"server CPU (gunicorn{' + nginx' if with_nginx else ''}): idle {idle_cpu * 100:.1f}% of a core, loaded "
           f"{load_cpu * 100:.1f}%; per viewer {(load_cpu - idle_cpu) / args.viewers * 1000:.2f} ms CPU per second; "
           f"load generator {gen_cpu * 100:.1f}% of a core ({args.load_procs} processes)")

@@ -5,8 +5,8 @@ connection per thread); 500 viewers at the player's cadence ask for ~1,500/s. So
 process runs an asyncio loop with a minimal HTTP/1.1 keep-alive client (one connection per
 viewer, like a player), and the bench starts a few such processes. A viewer does what hls.js
 and the live page do: every ``cadence`` seconds conditional GETs of the media and subtitle
-playlists, then the newest media and VTT segment once each, and every half ``cadence`` a
-conditional GET of the live-state file (live.js polls it every second).
+playlists, then the newest media and VTT segment once each, and every quarter ``cadence`` a
+conditional GET of the live-state file (live.js polls it every half second).
 
 Counters live in shared memory (``multiprocessing.Array``, one writer per process), so the
 bench reads requests, errors and bytes for exactly its measuring window.
@@ -82,7 +82,7 @@ class Conn:
 
 async def viewer(spec: LoadSpec, counts) -> None:
     """One player: every ``cadence`` s the playlists, then their new segments; the live-state
-    file twice as often (the live page's poll)."""
+    file four times as often (the live page's poll)."""
     await asyncio.sleep(random.uniform(0, spec.cadence))  # players do not start in step
     conn = Conn(spec.host, spec.port)
     etags: dict[str, str] = {}
@@ -109,16 +109,16 @@ async def viewer(spec: LoadSpec, counts) -> None:
     tick = 0
     while True:
         began = loop.time()
-        if tick % 2 == 0:  # hls.js: both playlists once a segment duration, then what is new
+        if tick % 4 == 0:  # hls.js: both playlists once a segment duration, then what is new
             for name, folder in (("edge.m3u8", ""), ("subs/live.m3u8", "subs/")):
                 body = await fetch(spec.prefix + name, True)
                 uri = last_uri(body)
                 if uri and uri != newest.get(name):
                     newest[name] = uri
                     await fetch(spec.prefix + folder + uri.decode(), False)
-        await fetch(spec.prefix + "live.json", True)  # the live page: every half cadence
+        await fetch(spec.prefix + "live.json", True)  # the live page: every quarter cadence
         tick += 1
-        await asyncio.sleep(max(0.0, spec.cadence / 2 - (loop.time() - began)))
+        await asyncio.sleep(max(0.0, spec.cadence / 4 - (loop.time() - began)))
 
 
 async def idle_socket(spec: LoadSpec, counts) -> None:

@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from ingest.media import ffmpeg_exe  # noqa: E402
+from sanarip.medialayout import AUDIO_CHUNK_SECONDS  # noqa: E402
 from sanarip.pipeline import JobKind  # noqa: E402
 from tests.helpers import concat_audio, wer  # noqa: E402
 from transcribe.engine import (  # noqa: E402
@@ -92,7 +93,7 @@ def rtf(name: str, file: Path, lang: str) -> None:
 
 
 def live_run(model, audio: np.ndarray, realtime: bool) -> tuple[list[float], str]:
-    """Feed 2 s chunks (at real-time pace if asked); returns latencies and the draft text."""
+    """Feed ingest's chunks (at real-time pace if asked); returns latencies and the draft text."""
     t0 = time.monotonic()
     latencies, texts = [], []
 
@@ -102,7 +103,7 @@ def live_run(model, audio: np.ndarray, realtime: bool) -> tuple[list[float], str
             latencies.append(time.monotonic() - t0 - seg.end)
 
     live = LiveTranscriber(model, Options(language="auto"), on_segment)
-    step = 2 * SAMPLE_RATE
+    step = int(AUDIO_CHUNK_SECONDS * SAMPLE_RATE)
     for i in range(0, len(audio), step):
         if realtime:
             time.sleep(max(0.0, (i + step) / SAMPLE_RATE - (time.monotonic() - t0)))

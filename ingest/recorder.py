@@ -1,7 +1,7 @@
 """Record a live source into an HLS archive that survives stream drops.
 
 One ffmpeg process per connection remuxes (``-c copy``) the source into ~6 s MPEG-TS
-segments and, from the same input, 2 s 16 kHz mono WAV chunks for the live transcriber. The
+segments and, from the same input, 1 s 16 kHz mono WAV chunks for the live transcriber. The
 segment muxer's CSV lists tell us when each file is complete; each is then uploaded to
 storage, gets a ``media_segment`` row, and the live playlist is rewritten. When the source
 drops, the recorder reconnects with backoff, records the gap with its wall-clock span and
@@ -32,6 +32,7 @@ from sanarip import procs
 from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
 from sanarip.medialayout import (
+    AUDIO_CHUNK_SECONDS,
     audio_chunk_key,
     audio_chunks_prefix,
     build_playlist,
@@ -48,7 +49,6 @@ from sanarip.subtitles import PLAYLIST_TYPE, WINDOW, write_main
 
 log = logging.getLogger(__name__)
 
-AUDIO_CHUNK_SECONDS = 2.0
 POLL = 0.2
 
 

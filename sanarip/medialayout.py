@@ -67,6 +67,13 @@ def working_prefix(sitting_id: int) -> str:
     return f"{WORK_ROOT}/{sitting_prefix(sitting_id)}"
 
 
+# Seconds of audio per chunk ingest writes for the live draft. A chunk is written only once the
+# next source packet arrives (an HLS source's next segment), so a word waits for its chunk's end
+# plus about a source segment: 1 s chunks instead of 2 s shorten the live draft's wait (issue 20's
+# figures in the README), at one small file a second per sitting.
+AUDIO_CHUNK_SECONDS = 1.0
+
+
 def audio_chunks_prefix(sitting_id: int) -> str:
     """What the key of every audio chunk of the sitting starts with."""
     return f"{working_prefix(sitting_id)}/audio/chunk_"

@@ -1,4 +1,8 @@
-"""Feeding recorded speech to the live transcriber as ingest would: 2 s WAV chunks in storage."""
+"""Feeding recorded speech to the live transcriber as ingest would: WAV chunks in storage.
+
+2 s chunks by default, where ingest writes 1 s ones (``AUDIO_CHUNK_SECONDS``): the live job takes
+chunks of any length, and a drained job makes one pass per chunk, so 2 s halve the tests' passes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The live draft: incremental transcription of ingest's 2 s audio chunks while a sitting records.
+"""The live draft: incremental transcription of ingest's 1 s audio chunks while a sitting records.
 
 Stable-prefix commitment in the manner of LocalAgreement-2: the uncommitted audio buffer is
 re-transcribed as chunks arrive, and the words on which two consecutive hypotheses agree
@@ -49,7 +49,7 @@ from sqlalchemy import func, select, update
 from sanarip import livestate
 from sanarip.jobs import JobContext
 from sanarip.langid import DEFAULT_LANGUAGES, committee_languages, label
-from sanarip.medialayout import audio_chunk_offset, audio_chunk_prefix
+from sanarip.medialayout import AUDIO_CHUNK_SECONDS, audio_chunk_offset, audio_chunk_prefix
 from sanarip.models import SegmentSource, Sitting, TranscriptSegment
 from sanarip.pipeline import LivePayload
 from sanarip.sittings import get_sitting, is_ongoing
@@ -395,7 +395,7 @@ def run_live_job(ctx: JobContext) -> None:
                     break  # behind, and the recording is over: the final pass takes it from here
             if keys:
                 offset = audio_chunk_offset(keys[0])
-                if offset + 2.5 > committed:  # skip chunks the draft already covered (resume)
+                if offset + AUDIO_CHUNK_SECONDS + 0.5 > committed:  # skip chunks the draft already covered (resume)
                     try:
                         audio = read_chunk(rt.storage.get_bytes(keys[0]))
                     except NotFound:  # the final pass finished and deleted the chunks: nothing left to draft

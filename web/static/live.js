@@ -19,7 +19,7 @@
   // segments) it was 11 s. Less than two segments leaves no buffer when a reload is late.
   const SYNC = 4;
   const EDGE = SYNC + 6;  // within this of the edge the player counts as live
-  const STATE_POLL = 1000;  // ms between conditional GETs of the live-state file (cached ≤ 1 s anyway)
+  const STATE_POLL = 500;  // ms between conditional GETs of the live-state file ("no-cache": each one revalidates)
   let hls = null;
   let track = null;
   let current = null;
