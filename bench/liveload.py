@@ -1,7 +1,7 @@
 """The audience of bench/live.py: simulated live viewers and idle sockets, in separate processes.
 
 Threads over ``http.client`` reached only ~70 requests/s on two cores (the GIL and one
-connection per thread); 500 viewers at the player's cadence ask for ~1,500/s. So each
+connection per thread); 500 viewers at the player's cadence ask for ~2,000/s. So each
 process runs an asyncio loop with a minimal HTTP/1.1 keep-alive client (one connection per
 viewer, like a player), and the bench starts a few such processes. A viewer does what hls.js
 and the live page do: every ``cadence`` seconds conditional GETs of the media and subtitle

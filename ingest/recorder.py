@@ -1,6 +1,6 @@
 """Record a live source into an HLS archive that survives stream drops.
 
-One ffmpeg process per connection remuxes (``-c copy``) the source into ~6 s MPEG-TS
+One ffmpeg process per connection remuxes (``-c copy``) the source into 2 s MPEG-TS
 segments and, from the same input, 1 s 16 kHz mono WAV chunks for the live transcriber. The
 segment muxer's CSV lists tell us when each file is complete; each is then uploaded to
 storage, gets a ``media_segment`` row, and the live playlist is rewritten. When the source
