@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
 PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between two looks at the clock
+OPEN_TIMEOUT = 30.0  # seconds a connection waits for another's lock
 OPEN_READERS = 8  # index files a search process keeps a connection to (the tests' many; a server's one)
 TABLES = """
 CREATE TABLE {doc} (
@@ -138,6 +139,20 @@ def _filters_sql(f: Filters) -> tuple[str, list]:
     return (" AND " + " AND ".join(conds)) if conds else "", args
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a new index file to WAL. SQLite answers "database is locked" at once, without waiting
+    (the busy timeout), when another connection is switching the same new file: so retry."""
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Fts5Index(SearchIndex):
     def __init__(self, path: str | Path, cache_size: int = RESULT_CACHE_SIZE, budget: float = SEARCH_BUDGET,
                  concurrency: int = SEARCH_CONCURRENCY, queue: int = SEARCH_QUEUE) -> None:
@@ -173,8 +188,8 @@ class Fts5Index(SearchIndex):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = sqlite3.connect(self.path, timeout=OPEN_TIMEOUT, isolation_level=None, check_same_thread=False)
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
