@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from sanarip.clock import local_date
 from sanarip.config import load_settings
 from sanarip.models import ApiToken, User, WebSession, utcnow
 from tests.conftest import run_cli
@@ -119,7 +120,8 @@ def test_token_create_list_revoke_and_expiry(app):
     assert api.patch(f"/api/v1/segments/{seg.id}", json={"version": seg.version, "text": "Скрипт."},
                      headers=auth).status_code == 200
     table = run_cli("token", "list", env=env).stdout
-    assert "nightly" in table and utcnow().strftime("%Y-%m-%d") in table.splitlines()[1].split("nightly")[1]
+    today = local_date(utcnow(), load_settings(env).tz).isoformat()  # the table speaks the sitting's zone
+    assert "nightly" in table and today in table.splitlines()[1].split("nightly")[1]
     assert json.loads(run_cli("token", "list", "--json", env=env).stdout)[0]["last_used"] is not None
     with app.extensions["sanarip"].db.session() as s:  # time passes
         s.execute(update(ApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
