@@ -173,7 +173,7 @@ class Fts5Index(SearchIndex):
                 if version:
                     log.warning("search index %s: new schema; run `sanarip reindex` to refill it", self.path)
                 script = SCHEMA
-            elif self._schema_missing(conn):
+            elif not self._has_control(conn):
                 script = CONTROL
             else:
                 script = ""  # another process has just made it
@@ -181,9 +181,12 @@ class Fts5Index(SearchIndex):
                 conn.execute(statement)
 
     @staticmethod
-    def _schema_missing(conn: sqlite3.Connection) -> bool:
-        return (conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION
-                or not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rebuild_journal'").fetchone())
+    def _has_control(conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rebuild_journal'").fetchone() is not None
+
+    @classmethod
+    def _schema_missing(cls, conn: sqlite3.Connection) -> bool:
+        return conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION or not cls._has_control(conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
