@@ -33,11 +33,13 @@ short, so the draft keeps up with the stream on a small CPU.
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 import re
 import threading
 import time
+import types
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +79,34 @@ MAX_BUFFER = 15.0  # seconds of uncommitted audio re-transcribed at most
 SILENCE = 1.0
 POLL = 0.25
 PUBLISH_EVERY = 0.5  # seconds between rendition updates while a pass runs
+LIVE_WINDOW_FRAMES = 2000  # mel frames (20 s) the live pass's encoder hears, instead of Whisper's 3000
+
+
+def _encode_shorter(self: Any, features: np.ndarray) -> Any:
+    """``WhisperModel.encode`` on the window's first ``LIVE_WINDOW_FRAMES`` frames when the rest is
+    faster-whisper's zero padding (a live buffer holds at most ``MAX_BUFFER`` seconds)."""
+    if features.ndim == 2:
+        features = np.expand_dims(features, 0)
+    heard = np.flatnonzero(np.any(features != 0, axis=(0, 1)))
+    frames = int(heard[-1]) + 1 if len(heard) else 0
+    if frames <= LIVE_WINDOW_FRAMES:
+        features = np.ascontiguousarray(features[..., :LIVE_WINDOW_FRAMES])
+    return type(self).encode(self, features)
+
+
+def shorter_window(model: Any) -> Any:
+    """A view of ``model`` (same weights) whose passes encode 20 s instead of 30 s windows.
+
+    The encoder's cost grows faster than its window (base on 2 cores: 0.58 s for 30 s, 0.14 s
+    for 15 s), and it was most of a live pass. On the shared en and ru files in 12 s pieces a
+    20 s window kept the word error rate (0.126 vs 0.121 en, 0.226 vs 0.242 ru) in 0.62–0.68 of
+    the time; 10 s and 15 s windows made more errors (en 0.43 and 0.15). whisper.cpp's
+    ``audio_ctx`` is the same idea."""
+    if model is None or not hasattr(model, "encode"):
+        return model
+    view = copy.copy(model)
+    view.encode = types.MethodType(_encode_shorter, view)
+    return view
 
 
 def _norm(word: str) -> str:
@@ -118,7 +148,7 @@ class LiveTranscriber:
     def __init__(self, model: Any, options: Options, on_segment: Callable[[Segment], None],
                  on_partial: Callable[[dict[str, Any] | None], None] | None = None,
                  languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> None:
-        self.model = model
+        self.model = shorter_window(model)
         self.options = options
         self.languages = languages
         self.on_segment = on_segment
