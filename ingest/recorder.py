@@ -1,9 +1,10 @@
 """Record a live source into an HLS archive that survives stream drops.
 
 One ffmpeg process per connection remuxes (``-c copy``) the source into 2 s MPEG-TS
-segments and, from the same input, 1 s 16 kHz mono WAV chunks for the live transcriber. The
-segment muxer's CSV lists tell us when each file is complete; each is then uploaded to
-storage, gets a ``media_segment`` row, and the live playlist is rewritten. When the source
+segments and, from the same input, 16 kHz mono PCM on its stdout, which ``ingest.audiotap``
+stores as short WAV chunks for the live transcriber as it arrives. The segment muxer's CSV list
+tells us when each media segment is complete; it is then uploaded to storage, gets a
+``media_segment`` row, and the live playlist is rewritten. When the source
 drops, the recorder reconnects with backoff, records the gap with its wall-clock span and
 continues the same sitting after an ``EXT-X-DISCONTINUITY``. Media time stays monotonic:
 it is the sum of recorded segment durations, gaps excluded.
@@ -26,14 +27,13 @@ from typing import Any
 import ffmpeg
 from sqlalchemy import delete, select
 
+from ingest.audiotap import AudioTap
 from ingest.media import MediaError, Probe, ffmpeg_exe, probe
 from ingest.poster import try_make_poster
 from sanarip import procs
 from sanarip.errors import SanaripError
 from sanarip.jobs import JobContext, JobInterrupted, PermanentFailure
 from sanarip.medialayout import (
-    AUDIO_CHUNK_SECONDS,
-    audio_chunk_key,
     audio_chunks_prefix,
     build_playlist,
     edge_playlist_key,
@@ -99,12 +99,9 @@ def build_command(
         segment_format="mpegts", segment_list=str(workdir / "segments.csv"), segment_list_type="csv",
         segment_list_flags="+live", **codec,
     )]
-    if has_audio and live_audio:
-        outputs.append(ffmpeg.output(
-            inp["a:0"], str(workdir / "chunk_%06d.wav"), f="segment", segment_time=AUDIO_CHUNK_SECONDS,
-            segment_format="wav", segment_list=str(workdir / "chunks.csv"), segment_list_type="csv",
-            acodec="pcm_s16le", ac=1, ar=16000,
-        ))
+    if has_audio and live_audio:  # flushed packet by packet: the pipe's reader stores what arrives
+        outputs.append(ffmpeg.output(inp["a:0"], "pipe:1", f="s16le", acodec="pcm_s16le", ac=1, ar=16000,
+                                     flush_packets=1))
     return ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-loglevel", "error", "-nostdin") \
         .compile(cmd=ffmpeg_exe())
 
@@ -275,13 +272,6 @@ class Recorder:
             new = True
         if new:
             self._publish_playlist(final=False)
-        for name, a, _b in _read_csv(run_dir / "chunks.csv", counters["chunk"]):
-            counters["chunk"] += 1
-            key = audio_chunk_key(self.sitting_id, self.state.chunk_seq, base_media + a)
-            self.rt.storage.put_file(key, run_dir / name, "audio/wav")
-            (run_dir / name).unlink(missing_ok=True)
-            self.state.chunk_seq += 1
-            new = True
         return new
 
     def _connection(self, source: str, info: Probe | None, end_at: datetime | None, run: int) -> str | None:
@@ -289,7 +279,7 @@ class Recorder:
         run_dir = self.workdir / f"run-{run}"
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(parents=True)
-        cmd = build_command(source, run_dir, info, self.settings.segment_seconds, live_audio=not self.from_file)
+        cmd = build_command(source, run_dir, info, self.settings.segment_seconds, live_audio=self.live_audio)
         log.debug("ffmpeg: %s", " ".join(cmd))
         base_media = self.state.media_time
         if self.from_file:
@@ -297,8 +287,10 @@ class Recorder:
         else:  # an HLS source tells the wall clock of the segment we start at; else: now, less its lag
             started = _last_program_date_time(_source_snapshot(source)) or self._received_now()
         stderr = open(run_dir / "ffmpeg.log", "wb")  # noqa: SIM115 - closed below; a pipe could fill up
-        proc = procs.spawn(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
-        counters = {"seg": 0, "chunk": 0}
+        proc = procs.spawn(cmd, stdout=subprocess.PIPE if self.live_audio else subprocess.DEVNULL, stderr=stderr)
+        tap = (AudioTap(self.rt.storage, self.sitting_id, self.state.chunk_seq, base_media, proc.stdout).start()
+               if self.live_audio else None)
+        counters = {"seg": 0}
         now = time.monotonic()
         last_progress = last_check = now
         watch = _HlsWatch(source) if not self.from_file else None
@@ -327,6 +319,9 @@ class Recorder:
             err = (run_dir / "ffmpeg.log").read_text(errors="replace").strip()
             if err:
                 log.info("sitting %s: ffmpeg said: %s", self.sitting_id, err.splitlines()[-1])
+            if tap is not None:
+                tap.join()  # the rest of the audio is stored; a storage failure is raised here
+                self.state.chunk_seq = tap.seq
         self._collect(run_dir, started, base_media, counters, run > 0)
         shutil.rmtree(run_dir, ignore_errors=True)
         if self.from_file:

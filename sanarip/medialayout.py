@@ -10,7 +10,7 @@ Storage has a public part and a private one, told apart by the key's first compo
   file, ``sanarip/livestate.py``) and ``poster.jpg`` (one frame, the home page's card image).
 * ``work/sittings/<id>/`` holds a sitting's private working files, never served and deleted
   once the final pass has finished (``delete_working_files``): ``audio/chunk_000000_000000002039.wav``
-  … (16 kHz mono chunks of at most 2 s for the live transcriber, about 115 MB per sitting-hour,
+  … (16 kHz mono chunks of at most ``AUDIO_CHUNK_SECONDS`` for the live transcriber, about 115 MB per sitting-hour,
   named by sequence and media-time offset in milliseconds, so the transcriber needs no index)
   and ``final-pass/span_00000.json`` … (the final pass's per-span checkpoints).
 
@@ -67,10 +67,10 @@ def working_prefix(sitting_id: int) -> str:
     return f"{WORK_ROOT}/{sitting_prefix(sitting_id)}"
 
 
-# Seconds of audio per chunk ingest writes for the live draft. A chunk is written only once the
-# next source packet arrives (an HLS source's next segment), so a word waits for its chunk's end
-# plus about a source segment: 1 s chunks instead of 2 s shorten the live draft's wait (issue 20's
-# figures in the README), at one small file a second per sitting.
+# The most seconds of audio in a chunk ingest writes for the live draft (``ingest.audiotap``: a
+# chunk also ends where the source's audio pauses, at the end of an HLS source segment's burst).
+# 1 s chunks instead of 2 s shortened the live draft's wait (issue 20's figures in the README),
+# at a few small files a second per sitting.
 AUDIO_CHUNK_SECONDS = 1.0
 
 

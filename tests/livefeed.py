@@ -1,30 +1,22 @@
 """Feeding recorded speech to the live transcriber as ingest would: WAV chunks in storage.
 
-2 s chunks by default, where ingest writes 1 s ones (``AUDIO_CHUNK_SECONDS``): the live job takes
+2 s chunks by default, where ingest writes at most 1 s ones (``AUDIO_CHUNK_SECONDS``): the live job takes
 chunks of any length, and a drained job makes one pass per chunk, so 2 s halve the tests' passes.
 """
 
 from __future__ import annotations
 
-import io
-import wave
-
 import numpy as np
 
+from ingest.audiotap import RATE as SR
+from ingest.audiotap import wav_bytes as pcm_wav
 from sanarip.medialayout import audio_chunk_key
 from sanarip.storage import Storage
 
-SR = 16000
-
 
 def wav_bytes(samples: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
+    """Float samples as ingest's WAV chunk."""
+    return pcm_wav((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 def put_chunks(storage: Storage, sitting_id: int, audio: np.ndarray, first_seq: int = 0, offset: float = 0.0,

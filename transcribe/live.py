@@ -1,4 +1,4 @@
-"""The live draft: incremental transcription of ingest's 1 s audio chunks while a sitting records.
+"""The live draft: incremental transcription of ingest's short audio chunks (at most 1 s) while a sitting records.
 
 Stable-prefix commitment in the manner of LocalAgreement-2: the uncommitted audio buffer is
 re-transcribed as chunks arrive, and the words on which two consecutive hypotheses agree

@@ -1,0 +1,93 @@
+"""The live draft's audio: ffmpeg's raw 16 kHz mono PCM on a pipe, stored as WAV chunks as it arrives.
+
+ffmpeg's segment muxer closes a chunk only when the first packet *after* it arrives; an HLS
+source delivers its audio a source segment at a time, so each chunk waited for the next source
+segment (a second more, with the test source's 1 s segments). Read from a pipe, audio is stored
+as soon as ffmpeg has it: a chunk holds at most ``AUDIO_CHUNK_SECONDS`` and ends early when the
+pipe falls quiet (the end of a burst). Chunk offsets are the samples read so far, on the media
+timeline from the connection's start (``base_media``), as the segment muxer's times were.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import select
+import threading
+import wave
+from typing import BinaryIO
+
+from sanarip.medialayout import AUDIO_CHUNK_SECONDS, audio_chunk_key
+from sanarip.storage import Storage
+
+log = logging.getLogger(__name__)
+
+RATE = 16000
+BYTES_PER_SECOND = RATE * 2  # s16le mono
+QUIET = 0.05  # seconds without new bytes that end a burst (and its chunk)
+
+
+def wav_bytes(pcm: bytes) -> bytes:
+    """``pcm`` (s16le, 16 kHz mono) as a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm)
+    return out.getvalue()
+
+
+class AudioTap:
+    """Reads ``pipe`` in a thread and puts each chunk in storage; ``join`` re-raises its failure."""
+
+    def __init__(self, storage: Storage, sitting_id: int, first_seq: int, base_media: float, pipe: BinaryIO) -> None:
+        self.storage = storage
+        self.sitting_id = sitting_id
+        self.seq = first_seq
+        self.base_media = base_media
+        self.pipe = pipe
+        self.samples = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"audio-tap-{sitting_id}", daemon=True)
+
+    def start(self) -> AudioTap:
+        self._thread.start()
+        return self
+
+    def join(self) -> None:
+        """Wait for the end of the pipe (ffmpeg has exited); the last, short chunk is stored too."""
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        fd = self.pipe.fileno()
+        pending = bytearray()
+        limit = int(AUDIO_CHUNK_SECONDS * BYTES_PER_SECOND)
+        try:
+            while True:
+                ready, _, _ = select.select([fd], [], [], QUIET)
+                if ready:
+                    data = os.read(fd, 65536)
+                    if not data:
+                        break
+                    pending += data
+                while len(pending) >= limit or (pending and not ready and len(pending) >= 2):
+                    size = min(limit, len(pending) - len(pending) % 2)
+                    self._put(bytes(pending[:size]))
+                    del pending[:size]
+            if len(pending) >= 2:
+                self._put(bytes(pending[:len(pending) - len(pending) % 2]))
+        except BaseException as exc:  # noqa: BLE001 - handed to the recording thread by join()
+            log.exception("sitting %s: storing live audio failed", self.sitting_id)
+            self.error = exc
+        finally:
+            self.pipe.close()  # after a failure ffmpeg's next write fails, and the connection ends
+
+    def _put(self, pcm: bytes) -> None:
+        key = audio_chunk_key(self.sitting_id, self.seq, self.base_media + self.samples / RATE)
+        self.storage.put_bytes(key, wav_bytes(pcm), "audio/wav")
+        self.seq += 1
+        self.samples += len(pcm) // 2
