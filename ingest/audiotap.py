@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import queue
 import select
 import threading
 import wave
@@ -40,7 +41,10 @@ def wav_bytes(pcm: bytes) -> bytes:
 
 
 class AudioTap:
-    """Reads ``pipe`` in a thread and puts each chunk in storage; ``join`` re-raises its failure."""
+    """Reads ``pipe`` in one thread and stores its chunks from another; ``join`` re-raises a failure.
+
+    Reading never waits for storage: a slow upload would otherwise fill the pipe (64 KiB, 2 s of
+    audio) and stall ffmpeg, and with it the media segments of the same process."""
 
     def __init__(self, storage: Storage, sitting_id: int, first_seq: int, base_media: float, pipe: BinaryIO) -> None:
         self.storage = storage
@@ -50,24 +54,28 @@ class AudioTap:
         self.pipe = pipe
         self.samples = 0
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"audio-tap-{sitting_id}", daemon=True)
+        self._chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._read, name=f"audio-read-{sitting_id}", daemon=True),
+                         threading.Thread(target=self._store, name=f"audio-store-{sitting_id}", daemon=True)]
 
     def start(self) -> AudioTap:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def join(self) -> None:
         """Wait for the end of the pipe (ffmpeg has exited); the last, short chunk is stored too."""
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
         if self.error is not None:
             raise self.error
 
-    def _run(self) -> None:
+    def _read(self) -> None:
         fd = self.pipe.fileno()
         pending = bytearray()
         limit = int(AUDIO_CHUNK_SECONDS * BYTES_PER_SECOND)
         try:
-            while True:
+            while self.error is None:
                 ready, _, _ = select.select([fd], [], [], QUIET)
                 if ready:
                     data = os.read(fd, 65536)
@@ -76,18 +84,27 @@ class AudioTap:
                     pending += data
                 while len(pending) >= limit or (pending and not ready and len(pending) >= 2):
                     size = min(limit, len(pending) - len(pending) % 2)
-                    self._put(bytes(pending[:size]))
+                    self._chunks.put(bytes(pending[:size]))
                     del pending[:size]
             if len(pending) >= 2:
-                self._put(bytes(pending[:len(pending) - len(pending) % 2]))
+                self._chunks.put(bytes(pending[:len(pending) - len(pending) % 2]))
         except BaseException as exc:  # noqa: BLE001 - handed to the recording thread by join()
-            log.exception("sitting %s: storing live audio failed", self.sitting_id)
+            log.exception("sitting %s: reading live audio failed", self.sitting_id)
             self.error = exc
         finally:
+            self._chunks.put(None)
             self.pipe.close()  # after a failure ffmpeg's next write fails, and the connection ends
 
-    def _put(self, pcm: bytes) -> None:
-        key = audio_chunk_key(self.sitting_id, self.seq, self.base_media + self.samples / RATE)
-        self.storage.put_bytes(key, wav_bytes(pcm), "audio/wav")
-        self.seq += 1
-        self.samples += len(pcm) // 2
+    def _store(self) -> None:
+        while (pcm := self._chunks.get()) is not None:
+            if self.error is not None:
+                continue  # drained, not stored: the connection is ending
+            try:
+                key = audio_chunk_key(self.sitting_id, self.seq, self.base_media + self.samples / RATE)
+                self.storage.put_bytes(key, wav_bytes(pcm), "audio/wav")
+            except BaseException as exc:  # noqa: BLE001 - handed to the recording thread by join()
+                log.exception("sitting %s: storing live audio failed", self.sitting_id)
+                self.error = exc  # the reader stops and closes the pipe
+                continue
+            self.seq += 1
+            self.samples += len(pcm) // 2
