@@ -3,9 +3,10 @@
 ffmpeg's segment muxer closes a chunk only when the first packet *after* it arrives; an HLS
 source delivers its audio a source segment at a time, so each chunk waited for the next source
 segment (a second more, with the test source's 1 s segments). Read from a pipe, audio is stored
-as soon as ffmpeg has it: a chunk holds at most ``AUDIO_CHUNK_SECONDS`` and ends early when the
-pipe falls quiet (the end of a burst). Chunk offsets are the samples read so far, on the media
-timeline from the connection's start (``base_media``), as the segment muxer's times were.
+as soon as ffmpeg has it: a chunk holds ``AUDIO_CHUNK_SECONDS`` (up to ``MIN_CHUNK`` more rather
+than leave a sliver) and ends early when the pipe falls quiet (the end of a burst). Chunk
+offsets are the samples read so far, on the media timeline from the connection's start
+(``base_media``): ffmpeg fills holes in the source's audio with silence (``ingest.recorder``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import io
 import logging
 import os
 import queue
-import select
+import selectors
 import threading
 import wave
 from typing import BinaryIO
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 RATE = 16000
 BYTES_PER_SECOND = RATE * 2  # s16le mono
 QUIET = 0.05  # seconds without new bytes that end a burst (and its chunk)
+MIN_CHUNK = 0.25  # seconds: no chunk is shorter, but the last of a connection
 
 
 def wav_bytes(pcm: bytes) -> bytes:
@@ -71,21 +73,30 @@ class AudioTap:
             raise self.error
 
     def _read(self) -> None:
-        fd = self.pipe.fileno()
         pending = bytearray()
         limit = int(AUDIO_CHUNK_SECONDS * BYTES_PER_SECOND)
+        least = int(MIN_CHUNK * BYTES_PER_SECOND)
         try:
-            while self.error is None:
-                ready, _, _ = select.select([fd], [], [], QUIET)
-                if ready:
-                    data = os.read(fd, 65536)
-                    if not data:
-                        break
-                    pending += data
-                while len(pending) >= limit or (pending and not ready and len(pending) >= 2):
-                    size = min(limit, len(pending) - len(pending) % 2)
-                    self._chunks.put(bytes(pending[:size]))
-                    del pending[:size]
+            with selectors.DefaultSelector() as sel:
+                sel.register(self.pipe, selectors.EVENT_READ)
+                while self.error is None:
+                    ready = bool(sel.select(QUIET))
+                    if ready:
+                        data = os.read(self.pipe.fileno(), 65536)
+                        if not data:
+                            break
+                        pending += data
+                    # Cut at the limit unless only a sliver would remain; at a pause, unless the
+                    # chunk would be a sliver (a real-time source pauses between its audio frames).
+                    while pending:
+                        if len(pending) >= limit + least:
+                            size = limit
+                        elif not ready and len(pending) >= least:
+                            size = len(pending) - len(pending) % 2
+                        else:
+                            break
+                        self._chunks.put(bytes(pending[:size]))
+                        del pending[:size]
             if len(pending) >= 2:
                 self._chunks.put(bytes(pending[:len(pending) - len(pending) % 2]))
         except BaseException as exc:  # noqa: BLE001 - handed to the recording thread by join()

@@ -13,6 +13,7 @@ it is the sum of recorded segment durations, gaps excluded.
 from __future__ import annotations
 
 import csv
+import http.client
 import logging
 import re
 import shutil
@@ -100,8 +101,10 @@ def build_command(
         segment_list_flags="+live", **codec,
     )]
     if has_audio and live_audio:  # flushed packet by packet: the pipe's reader stores what arrives
+        # Raw PCM carries no timestamps, so holes in the source's audio are filled with silence
+        # (and overlaps cut): the samples read stay on the media timeline.
         outputs.append(ffmpeg.output(inp["a:0"], "pipe:1", f="s16le", acodec="pcm_s16le", ac=1, ar=16000,
-                                     flush_packets=1))
+                                     af="aresample=async=1:first_pts=0", flush_packets=1))
     return ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-loglevel", "error", "-nostdin") \
         .compile(cmd=ffmpeg_exe())
 
@@ -164,7 +167,7 @@ def _source_snapshot(source: str) -> bytes | None:
     try:
         with urllib.request.urlopen(source, timeout=5) as resp:
             return resp.read()
-    except OSError:
+    except (OSError, http.client.HTTPException):  # unreachable, or a broken answer: no snapshot
         return None
 
 
@@ -253,9 +256,8 @@ class Recorder:
                                    wall_clock_end=end, is_gap=True))
 
     # --- one connection -------------------------------------------------------------------
-    def _collect(self, run_dir: Path, started: datetime, base_media: float, counters: dict[str, int],
-                 first_of_run: bool) -> bool:
-        """Upload finished segments and chunks; True if anything new arrived."""
+    def _collect(self, run_dir: Path, started: datetime, counters: dict[str, int], first_of_run: bool) -> bool:
+        """Upload finished media segments; True if anything new arrived."""
         new = False
         for name, a, b in _read_csv(run_dir / "segments.csv", counters["seg"]):
             counters["seg"] += 1
@@ -286,21 +288,23 @@ class Recorder:
             started = self.started_at + timedelta(seconds=base_media)
         else:  # an HLS source tells the wall clock of the segment we start at; else: now, less its lag
             started = _last_program_date_time(_source_snapshot(source)) or self._received_now()
-        stderr = open(run_dir / "ffmpeg.log", "wb")  # noqa: SIM115 - closed below; a pipe could fill up
-        proc = procs.spawn(cmd, stdout=subprocess.PIPE if self.live_audio else subprocess.DEVNULL, stderr=stderr)
-        tap = (AudioTap(self.rt.storage, self.sitting_id, self.state.chunk_seq, base_media, proc.stdout).start()
-               if self.live_audio else None)
-        counters = {"seg": 0}
-        now = time.monotonic()
-        last_progress = last_check = now
         watch = _HlsWatch(source) if not self.from_file else None
         stall = 2 * self.settings.segment_seconds + 10
+        counters = {"seg": 0}
         reason = None
+        tap = None
+        stderr = open(run_dir / "ffmpeg.log", "wb")  # noqa: SIM115 - closed below; a pipe could fill up
+        proc = procs.spawn(cmd, stdout=subprocess.PIPE if self.live_audio else subprocess.DEVNULL, stderr=stderr)
         try:
+            if self.live_audio:
+                tap = AudioTap(self.rt.storage, self.sitting_id, self.state.chunk_seq, base_media, proc.stdout)
+                tap.start()
+            now = time.monotonic()
+            last_progress = last_check = now
             while proc.poll() is None:
                 time.sleep(POLL)
                 now = time.monotonic()
-                if self._collect(run_dir, started, base_media, counters, run > 0 or bool(self.state.segments)):
+                if self._collect(run_dir, started, counters, run > 0 or bool(self.state.segments)):
                     last_progress = now
                     if self.ctx is not None and info is not None and info.duration:
                         self.ctx.report(remuxed=round(self.state.media_time, 1), total=round(info.duration, 1))
@@ -322,7 +326,9 @@ class Recorder:
             if tap is not None:
                 tap.join()  # the rest of the audio is stored; a storage failure is raised here
                 self.state.chunk_seq = tap.seq
-        self._collect(run_dir, started, base_media, counters, run > 0)
+            elif proc.stdout is not None:
+                proc.stdout.close()
+        self._collect(run_dir, started, counters, run > 0)
         shutil.rmtree(run_dir, ignore_errors=True)
         if self.from_file:
             if proc.returncode not in (0, 255, -2):

@@ -10,7 +10,7 @@ Storage has a public part and a private one, told apart by the key's first compo
   file, ``sanarip/livestate.py``) and ``poster.jpg`` (one frame, the home page's card image).
 * ``work/sittings/<id>/`` holds a sitting's private working files, never served and deleted
   once the final pass has finished (``delete_working_files``): ``audio/chunk_000000_000000002039.wav``
-  … (16 kHz mono chunks of at most ``AUDIO_CHUNK_SECONDS`` for the live transcriber, about 115 MB per sitting-hour,
+  … (16 kHz mono chunks of about ``AUDIO_CHUNK_SECONDS`` for the live transcriber, about 115 MB per sitting-hour,
   named by sequence and media-time offset in milliseconds, so the transcriber needs no index)
   and ``final-pass/span_00000.json`` … (the final pass's per-span checkpoints).
 

@@ -19,6 +19,7 @@ import av
 import pytest
 from sqlalchemy import select
 
+from ingest.audiotap import MIN_CHUNK
 from ingest.media import ffmpeg_exe
 from sanarip.config import load_settings
 from sanarip.medialayout import AUDIO_CHUNK_SECONDS, audio_chunk_offset, live_playlist_key, vod_playlist_key
@@ -90,12 +91,14 @@ def recorded_with_one_gap(rt, sitting_id):
     assert [s.seq for s in segs] == list(range(len(segs)))  # no segment lost
     assert all(abs(a.media_start + a.duration - b.media_start) < 1e-6 for a, b in pairwise(media))
     assert abs(decode_seconds(rt, sitting_id) - sitting.duration) <= 1.0
-    # The live draft's audio chunks, stored as ffmpeg delivers the audio: at most a second each, in
-    # media-time order, the sitting's audio (each connection's last moment may stay in ffmpeg's buffers).
+    # The live draft's audio chunks, stored as ffmpeg delivers the audio: numbered without a hole,
+    # about a second each, in media-time order, the sitting's audio (each connection's last moment
+    # may stay in ffmpeg's buffers).
     chunks = sorted(rt.storage.list(f"work/sittings/{sitting_id}/audio/chunk_"))
+    assert [int(k.rsplit("_", 2)[1]) for k in chunks] == list(range(len(chunks)))
     offsets = [audio_chunk_offset(k) for k in chunks]
     seconds = [len(read_chunk(rt.storage.get_bytes(k))) / 16000 for k in chunks]
-    assert offsets == sorted(offsets) and all(0 < d <= AUDIO_CHUNK_SECONDS for d in seconds)
+    assert offsets == sorted(offsets) and all(0 < d <= AUDIO_CHUNK_SECONDS + MIN_CHUNK for d in seconds)
     assert sitting.duration - 2.0 <= sum(seconds) <= sitting.duration + 0.5
     assert all(a + d <= b + 0.05 for a, d, b in zip(offsets, seconds, offsets[1:], strict=False))
     return sitting, gaps[0], media

@@ -250,3 +250,31 @@ def test_live_passes_hear_shorter_windows_as_well_as_whisper_s_own(sqlite_runtim
     bare_error = wer(" ".join(references), " ".join(bare))
     live_error = wer(" ".join(references), " ".join(live))
     assert live_error <= bare_error + 0.03, (live_error, bare_error)
+
+
+def test_live_draft_keeps_media_times_across_connections(sqlite_runtime, testdata):
+    """Chunks are placed by their offsets: a new connection's audio replaces what an old one
+    stored past the media it listed, a short hole becomes silence, and after a long one the
+    buffer's words are committed and it begins anew at the new offset."""
+    import numpy as np
+
+    from transcribe.engine import SAMPLE_RATE, Options
+    from transcribe.live import MAX_BUFFER, LiveTranscriber
+
+    segments: list[Segment] = []
+    model = load_model("tiny.en", sqlite_runtime.settings.data_dir / "models", "cpu", 2)
+    live = LiveTranscriber(model, Options(language="en"), on_segment=segments.append)
+    audio = decode(str(testdata / "en/librivox_shakespeare_sonnet001.wav"))
+    second = SAMPLE_RATE
+    for t in range(7):  # a connection's 7 s of audio, of which the media listed only 6 s
+        live.feed(float(t), audio[t * second:(t + 1) * second])
+    live.feed(6.0, audio[20 * second:24 * second])  # the next connection starts at media time 6
+    assert live.buffered == 10.0
+    assert np.array_equal(live.state.buffer[6 * second:], audio[20 * second:24 * second])
+    live.feed(10.5, audio[24 * second:25 * second])  # half a second the source never sent
+    assert live.buffered == 11.5
+    assert not live.state.buffer[10 * second:int(10.5 * second)].any()
+    far = 11.5 + MAX_BUFFER + 5
+    live.feed(far, audio[25 * second:26 * second])
+    assert segments and segments[-1].end <= 11.5 and live.state.committed_until <= 11.5
+    assert live.state.buffer_start == far and live.buffered == 1.0

@@ -162,7 +162,20 @@ class LiveTranscriber:
 
     # --- audio in ------------------------------------------------------------------------
     def feed(self, offset: float, samples: np.ndarray) -> None:
+        """Add a chunk at its media time ``offset``, so that word times stay media times across
+        connections. A chunk that starts before the buffer's end replaces what follows that point
+        (a connection that ended mid-segment stored audio whose media segment was never listed;
+        the next one's audio starts where the media does); a later one is preceded by silence, or
+        after more than ``MAX_BUFFER`` seconds, the buffer is finished first and begins anew."""
         st = self.state
+        end = st.buffer_start + self.buffered
+        if len(st.buffer) and offset < end - 0.05:
+            st.buffer = st.buffer[:max(0, int(round((offset - st.buffer_start) * SAMPLE_RATE)))]
+        elif len(st.buffer) and offset > end + MAX_BUFFER:
+            self.step(final=True)
+            st.buffer = np.zeros(0, dtype=np.float32)
+        elif len(st.buffer) and offset > end + 0.05:
+            st.buffer = np.concatenate([st.buffer, np.zeros(int(round((offset - end) * SAMPLE_RATE)), np.float32)])
         if not len(st.buffer):
             st.buffer_start = max(offset, st.committed_until) if st.committed_until else offset
             skip = int(max(0.0, st.buffer_start - offset) * SAMPLE_RATE)
