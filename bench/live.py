@@ -1,14 +1,16 @@
 """Live delivery figures, one run on this machine, everything served on 127.0.0.1.
 
-A real ffmpeg publishes a live HLS source (about 100 s of the shared test speech on loop: JFK,
-the LibriVox sonnet, the MFA spontaneous clip and a LibriSpeech line, 1.5 s pauses between,
-1 s keyframes, program-date-time); `sanarip record` ingests it, a `sanarip worker --kinds live`
-drafts it (`base` model by default), `sanarip serve` (gunicorn, one process) serves the pages
-and nginx — the README's documented deployment, when installed — serves the public media
-folder itself and proxies the rest (`--no-nginx`: the app serves the media; the figures say
-which). Clocks: the source's program-date-time is the truth; a word is "spoken at" its
-segment's source PDT plus its offset; "visible" is when Chromium's DOM of the live page shows
-it; "picture" is hls.js ``playingDate`` at that moment.
+A real ffmpeg publishes a live HLS source (the shared test speech three times over, about
+300 s, then on loop: JFK, the LibriVox sonnet, the MFA spontaneous clip and a LibriSpeech line,
+1.5 s pauses between, 1 s keyframes, program-date-time; where ffmpeg's loop restarts it drops
+a segment and stalls a few seconds, so the timed phase ends before the first restart);
+`sanarip record` ingests it, a `sanarip worker --kinds live` drafts it (`base` model by
+default), `sanarip serve` (gunicorn, one process) serves the pages and nginx — the README's
+documented deployment, when installed — serves the public media folder itself and proxies the
+rest (`--no-nginx`: the app serves the media; the figures say which). Clocks: the source's
+program-date-time is the truth; a word is "spoken at" the PDT of the sitting segment holding it
+(copied from the source's) plus its offset in that segment; "visible" is when Chromium's DOM of
+the live page shows it; "picture" is hls.js ``playingDate`` at that moment.
 
 Phase 0 (warm-up): the model loads and the draft's first line is written (not timed).
 
@@ -32,6 +34,7 @@ under load against its idle p95 (goal ≤ 2×), errors, requests/s served and se
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import statistics
@@ -59,16 +62,18 @@ TESTDATA = Path(os.environ.get("SANARIP_TESTDATA", ROOT.parent / "shared" / "tes
 SPEECH = ["en/jfk.flac", "en/librivox_shakespeare_sonnet001.wav", "en/mfa_acoustic_corpus_spontaneous.wav",
           "en/librispeech_test-clean_61-70968-0000.flac"]
 PAUSE = 1.5  # seconds of silence after each recording: a speaker's pause, where lines end
+REPEAT = 3  # the speech this many times over: the warm-up and latency phase end before ffmpeg loops
 
 
 def speech_track(out: Path) -> tuple[Path, float]:
-    """The shared English speech joined into one 16 kHz mono WAV with pauses; (path, seconds)."""
+    """The shared English speech joined ``REPEAT`` times into one 16 kHz mono WAV with pauses; (path, seconds)."""
     inputs, chains = [], []
-    for i, name in enumerate(SPEECH):
+    names = SPEECH * REPEAT
+    for i, name in enumerate(names):
         inputs += ["-i", str(TESTDATA / name)]
         chains.append(f"[{i}:a]aresample=16000,aformat=channel_layouts=mono,apad=pad_dur={PAUSE}[a{i}]")
-    graph = ";".join(chains) + ";" + "".join(f"[a{i}]" for i in range(len(SPEECH))) + \
-        f"concat=n={len(SPEECH)}:v=0:a=1[out]"
+    graph = ";".join(chains) + ";" + "".join(f"[a{i}]" for i in range(len(names))) + \
+        f"concat=n={len(names)}:v=0:a=1[out]"
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
                     "-map", "[out]", "-c:a", "pcm_s16le", str(out)], check=True)
     with wave.open(str(out)) as wav:
@@ -112,8 +117,10 @@ LOGGER = r"""() => {
   });
   // A partial's first word is visible once the live page has shown that partial (live.js fires
   // "sanarip:livestate" just before it renders the document). A partial whose opening words the
-  // previous one already showed (its older words went into a line) shows no new speech: skipped.
+  // previous one already showed (its older words went into a line) shows no new speech: skipped,
+  // and so is any later partial of the same start (one word shown, then "Thanks. He…").
   window.benchPartials = {};
+  const skipped = new Set();  // starts of partials whose opening words were already on screen
   const opened = Date.now();  // what is on screen when the page opens was not just spoken: skipped
   let shownText = '';
   const words = (t) => t.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, '').split(/\s+/).filter(Boolean);
@@ -124,8 +131,9 @@ LOGGER = r"""() => {
       if (!p || !li || !li.isConnected) return;
       const head = words(p.text).slice(0, 2).join(' ');
       const seen = head && (' ' + words(shownText).join(' ') + ' ').includes(' ' + head + ' ');
-      if (!seen && Date.now() - opened > 3000 && !(p.start in window.benchPartials)) {
-        window.benchPartials[p.start] = {t: Date.now(), text: p.text};
+      if (seen || Date.now() - opened <= 3000) skipped.add(p.start);
+      else if (!skipped.has(p.start) && !(p.start in window.benchPartials)) {
+        window.benchPartials[p.start] = {t: Date.now(), text: p.text, written: Date.parse(ev.detail.updated_at)};
       }
       shownText = p.text;
     }, 0);
@@ -220,7 +228,7 @@ def main() -> int:  # noqa: C901 - one run, phase after phase
     parser.add_argument("--viewers", type=int, default=500)
     parser.add_argument("--idle", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30.0, help="each page-timing phase")
-    parser.add_argument("--latency-seconds", type=float, default=120.0, help="more than the speech loop")
+    parser.add_argument("--latency-seconds", type=float, default=240.0, help="under the ~300 s of speech")
     parser.add_argument("--warmup", type=float, default=240.0, help="most seconds to wait for the first line")
     parser.add_argument("--model", default="base")
     parser.add_argument("--load-procs", type=int, default=2, help="load generator processes")
@@ -290,23 +298,36 @@ def main() -> int:  # noqa: C901 - one run, phase after phase
 
 def report(args, lat, rows, event, idle_pages, loaded_pages, c0, c1, elapsed, idle_cpu, load_cpu, gen_cpu,
            warm, served_by, seconds, with_nginx) -> None:
-    # Clocks: media time m of the sitting was at the source's PDT (first segment's PDT) + m.
-    first_pdt = event.segments[0].program_date_time.timestamp() * 1000
-    slow = sorted(((e["t"] - (first_pdt + start * 1000), e["text"]) for start, e in lat["partials"].items()),
-                  reverse=True)
-    partial = [ms for ms, _text in slow]
-    lines = [e["t"] - (first_pdt + rows[e["cue"]]["end"] * 1000) for e in lat["lines"] if e["cue"] in rows]
-    line_start = [e["t"] - (first_pdt + rows[e["cue"]]["start"] * 1000) for e in lat["lines"] if e["cue"] in rows]
+    # Clocks: media time m was spoken at the source PDT of the segment holding m, plus m's offset in
+    # it (a gap in the source, as where its loop restarts, moves PDT on but not media time).
     durations = [s.duration for s in event.segments]
+    starts = [sum(durations[:i]) for i in range(len(durations))]
+    pdts = [s.current_program_date_time.timestamp() * 1000 for s in event.segments]
+
+    def spoken(m: float) -> float:
+        i = max(0, bisect.bisect_right(starts, m) - 1)
+        return pdts[i] + (m - starts[i]) * 1000
+
+    slow = sorted(((e["t"] - spoken(start), e["text"]) for start, e in lat["partials"].items()), reverse=True)
+    partial = [ms for ms, _text in slow]
+    # Where a partial's time goes: until the live job wrote the live-state file, then until the page showed it.
+    produced = sorted(e["written"] - spoken(start) for start, e in lat["partials"].items())
+    delivered = sorted(e["t"] - e["written"] for e in lat["partials"].values())
+    lines = [e["t"] - spoken(rows[e["cue"]]["end"]) for e in lat["lines"] if e["cue"] in rows]
+    line_start = [e["t"] - spoken(rows[e["cue"]]["start"]) for e in lat["lines"] if e["cue"] in rows]
     offset = sum(durations[:lat["cues"]["sn"]]) - lat["cues"]["start"]
     cue_error = [abs(c["start"] + offset - rows[c["id"]]["start"]) for c in lat["cues"]["cues"] if c["id"] in rows]
     who = "nginx served the media (app behind it for pages)" if with_nginx else "the app (gunicorn) served the media"
     print(f"bench/live.py — one run, 2 shared cores, 127.0.0.1; {who}; media answered by: {served_by}")
-    print(f"model {args.model}; speech {seconds:.1f} s on loop; source: 1 s keyframes, 1 s source segments; "
+    print(f"model {args.model}; speech {seconds:.1f} s ({REPEAT}× the shared clips), then on loop; "
+          "source: 1 s keyframes, 1 s source segments; "
           f"sitting segments {statistics.median(durations):.2f} s median; first draft line after {warm:.0f} s")
     print(f"spoken → visible as partial (first word of the partial): n={len(partial)} "
           f"p50 {pct(partial, 0.5) / 1000:.2f} s, p95 {pct(partial, 0.95) / 1000:.2f} s (goal ≤ 4 s); slowest: "
           + "; ".join(f"{ms / 1000:.1f} s {text[:40]!r}" for ms, text in slow[:3]))
+    print(f"  of which spoken → live-state file written p50 {pct(produced, 0.5) / 1000:.2f} s, "
+          f"p95 {pct(produced, 0.95) / 1000:.2f} s; written → shown p50 {pct(delivered, 0.5) / 1000:.2f} s, "
+          f"p95 {pct(delivered, 0.95) / 1000:.2f} s (the page polls it every 0.5 s)")
     print(f"spoken (line's last word) → committed line visible: n={len(lines)} p50 {pct(lines, 0.5) / 1000:.2f} s, "
           f"p95 {pct(lines, 0.95) / 1000:.2f} s (goal ≤ 8 s); from the line's first word: "
           f"p95 {pct(line_start, 0.95) / 1000:.2f} s")

@@ -278,3 +278,83 @@ def test_live_draft_keeps_media_times_across_connections(sqlite_runtime, testdat
     live.feed(far, audio[25 * second:26 * second])
     assert segments and segments[-1].end <= 11.5 and live.state.committed_until <= 11.5
     assert live.state.buffer_start == far and live.buffered == 1.0
+
+
+def _draft(live, audio, chunk: float = 1.0) -> list[float]:
+    """Feed ``audio`` to ``live`` in ``chunk`` s pieces, a pass after each; the buffer each pass heard."""
+    step = int(chunk * 16000)
+    heard = []
+    for k in range(-(-len(audio) // step)):
+        live.feed(k * chunk, audio[k * step:(k + 1) * step])
+        heard.append(live.buffered)
+        live.step()
+    live.step(final=True)
+    return heard
+
+
+def test_live_passes_drop_committed_phrases_while_a_line_is_open(sqlite_runtime, testdata, monkeypatch):
+    """A reader who never pauses long enough to end a line (the sonnet): the audio of committed
+    Whisper segments leaves the buffer while the line is still open, so no pass hears
+    ``MAX_BUFFER`` seconds (kept until the line ended, those passes were the slowest partials), and
+    the words are as right as keeping it all, measured in this run."""
+    import transcribe.live as live_module
+    from transcribe.engine import Options
+    from transcribe.live import MAX_BUFFER, LiveTranscriber
+
+    model = load_model("base", sqlite_runtime.settings.data_dir / "models", "cpu", 2)
+    audio = decode(str(testdata / "en/librivox_shakespeare_sonnet001.wav"))
+    reference = (testdata / "en/librivox_shakespeare_sonnet001.txt").read_text(encoding="utf-8")
+    trimmed_mid_line = []
+
+    def draft() -> tuple[list[float], str]:
+        lines: list[Segment] = []
+        live = LiveTranscriber(model, Options(language="en"), on_segment=lines.append)
+        trim = live._trim
+
+        def noting(until: float) -> None:
+            trim(until)
+            if live.state.pending and live.state.buffer_start > live.state.pending[0].end:
+                trimmed_mid_line.append(until)
+        live._trim = noting
+        heard = _draft(live, audio, chunk=2.0)
+        return heard, " ".join(seg.text for seg in lines)
+
+    heard, text = draft()
+    assert max(heard) < MAX_BUFFER, heard
+    assert trimmed_mid_line
+    monkeypatch.setattr(live_module, "TRIM_ABOVE", float("inf"))
+    kept_heard, kept_text = draft()
+    assert max(kept_heard) >= MAX_BUFFER  # the same speech kept all its audio before
+    assert wer(reference, text) <= wer(reference, kept_text) + 0.03
+
+
+def test_live_passes_read_the_language_from_their_own_encoder_output(sqlite_runtime, testdata, monkeypatch):
+    """With ``language="auto"``, only the first buffer has a detection pass of its own; later
+    decisions come from each pass's encoder output (a detection pass cost 0.2–0.6 s, just as a new
+    line's first words waited to be shown), and a switch of language is still heard: English then
+    Russian speech come out in their own scripts."""
+    import numpy as np
+
+    import transcribe.live as live_module
+    from transcribe.engine import Options
+    from transcribe.live import LiveTranscriber
+
+    detections = []
+    detect = live_module.decide_language
+    monkeypatch.setattr(live_module, "decide_language", lambda *a: detections.append(1) or detect(*a))
+    heard = []
+    from_pass = live_module.heard_language
+    monkeypatch.setattr(live_module, "heard_language", lambda view: heard.append(1) or from_pass(view))
+    model = load_model("base", sqlite_runtime.settings.data_dir / "models", "cpu", 2)
+    english = decode(str(testdata / "en/jfk.flac"))
+    russian = decode(str(testdata / "ru/voxforge_ru_0022.wav"))
+    pause = np.zeros(2 * 16000, dtype=np.float32)
+    lines: list[Segment] = []
+    live = LiveTranscriber(model, Options(language="auto"), on_segment=lines.append, languages=("ru", "en"))
+    _draft(live, np.concatenate([english, pause, russian, pause]))
+    split = len(english) / 16000 + 1.0
+    first = " ".join(s.text for s in lines if s.end <= split)
+    second = " ".join(s.text for s in lines if s.start >= split)
+    assert detections == [1] and len(heard) >= 3
+    assert "country" in first.lower() and not any("а" <= ch <= "я" for ch in first.lower())
+    assert second and sum("а" <= ch <= "я" for ch in second.lower()) > 0.8 * sum(ch.isalpha() for ch in second)

@@ -152,11 +152,15 @@ def detect_language(model: Any, piece: np.ndarray) -> tuple[str, float, list[tup
     features = window(piece[:window.n_samples])
     frames = max(QUICK_DETECT_FRAMES, -(-features.shape[-1] // 100) * 100)  # whole seconds
     if frames < window.nb_max_frames:
-        ranked = model.model.detect_language(model.encode(pad_or_trim(features, frames)))[0]
-        ranking = [(token[2:-2], float(p)) for token, p in ranked]  # "<|ru|>" → "ru"
+        ranking = rank_languages(model, model.encode(pad_or_trim(features, frames)))
         if ranking[0][1] >= QUICK_CONFIDENCE:
             return ranking[0][0], ranking[0][1], ranking
     return model.detect_language(features=features)
+
+
+def rank_languages(model: Any, encoder_output: Any) -> list[tuple[str, float]]:
+    """Whisper's languages for one encoded window, most probable first: ``[("ru", 0.93), …]``."""
+    return [(token[2:-2], float(p)) for token, p in model.model.detect_language(encoder_output)[0]]
 
 
 def decide_language(model: Any, piece: np.ndarray, options: Options) -> tuple[str | None, float | None, bool]:

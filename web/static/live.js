@@ -130,7 +130,7 @@
     for (const li of lines.values()) markSpeaker(li);
   }
 
-  // The live-state file: a conditional GET every second (the browser sends If-None-Match; mostly a 304).
+  // The live-state file: a conditional GET every half second (If-None-Match; mostly a 304).
   let state = null;
   function pollState() {
     fetch(root.dataset.state, { cache: "no-cache" }).then((r) => (r.ok ? r.json() : null)).then((doc) => {
