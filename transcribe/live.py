@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
 import logging
 import re
 import threading
@@ -67,6 +68,7 @@ from transcribe.engine import (
     HALLUCINATIONS,
     KYRGYZ,
     MIN_DETECT_SECONDS,
+    QUICK_CONFIDENCE,
     SAMPLE_RATE,
     Options,
     Span,
@@ -84,6 +86,11 @@ log = logging.getLogger(__name__)
 MAX_BUFFER = 15.0  # seconds of uncommitted audio re-transcribed at most
 SILENCE = 1.0
 TRIM_ABOVE = 6.0  # seconds of buffer beyond which committed phrases are dropped from it
+CONTEXT_WORDS = 30  # the open line's dropped words given as the prompt, at most
+# faster-whisper keeps up to 223 prompt tokens plus 4 special ones, and refuses a prompt and
+# max_new_tokens over 448: with a prompt a pass writes at most this many (a 30 s window of speech
+# is about 100).
+PROMPTED_TOKENS = 220
 POLL = 0.25
 PUBLISH_EVERY = 0.5  # seconds between rendition updates while a pass runs
 LIVE_WINDOW_FRAMES = 2000  # mel frames (20 s) the live pass's encoder hears, instead of Whisper's 3000
@@ -91,16 +98,19 @@ LIVE_WINDOW_FRAMES = 2000  # mel frames (20 s) the live pass's encoder hears, in
 
 def _encode_shorter(self: Any, features: np.ndarray) -> Any:
     """``WhisperModel.encode`` on the window's first ``LIVE_WINDOW_FRAMES`` frames when the rest is
-    faster-whisper's zero padding (a live buffer holds at most ``MAX_BUFFER`` seconds). The output
-    is kept (``encoded``): the pass's language is read from it at the cost of one decoder step."""
+    faster-whisper's zero padding (a live buffer holds at most ``MAX_BUFFER`` seconds). The first
+    output after ``encoded`` is reset is kept: the pass's language is read from it at the cost of
+    one decoder step."""
     if features.ndim == 2:
         features = np.expand_dims(features, 0)
     heard = np.flatnonzero(np.any(features != 0, axis=(0, 1)))
     frames = int(heard[-1]) + 1 if len(heard) else 0
     if frames <= LIVE_WINDOW_FRAMES:
         features = np.ascontiguousarray(features[..., :LIVE_WINDOW_FRAMES])
-    self.encoded = type(self).encode(self, features)
-    return self.encoded
+    out = type(self).encode(self, features)
+    if self.encoded is None:  # the pass's first window, from the buffer's start (a later one: its tail)
+        self.encoded = out
+    return out
 
 
 def shorter_window(model: Any) -> Any:
@@ -151,7 +161,7 @@ class LiveState:
     pending: list[Word] = field(default_factory=list)  # committed words not yet in a segment
     last_text: str = ""  # normalized text and end of the last segment emitted
     last_end: float = 0.0
-    cuts: list[float] = field(default_factory=list)  # where the last hypothesis's Whisper segments end
+    cuts: list[tuple[float, float]] = field(default_factory=list)  # (segment's last word end, cut) between segments
 
 
 class LiveTranscriber:
@@ -236,20 +246,21 @@ class LiveTranscriber:
         self.language, self.language_prob, self.unreliable = decision
         self._decided = (st.buffer_start, self.buffered)
 
-    def _hypothesis(self) -> list[Word]:
+    def _hypothesis(self, context: bool = True) -> list[Word]:
         st = self.state
         if self.language in self.options.ctc:  # the Kyrgyz model: deterministic frames, no VAD needed
             from transcribe.ctc import transcribe_piece
 
             segments: Any = transcribe_piece(self.options.ctc[self.language], st.buffer)
         else:
+            prompt = self._context() if context else None
+            cap = min(400, int(self.buffered * 10) + 20)
             segments, _ = self.model.transcribe(
                 st.buffer, language=self.language, beam_size=1, word_timestamps=True, vad_filter=True,
-                condition_on_previous_text=False, temperature=0.0,
-                initial_prompt=self._context(),
-                max_new_tokens=min(400, int(self.buffered * 10) + 20))
+                condition_on_previous_text=False, temperature=0.0, initial_prompt=prompt,
+                max_new_tokens=min(cap, PROMPTED_TOKENS) if prompt else cap)
         words: list[Word] = []
-        st.cuts = []
+        ends: list[tuple[float, float]] = []  # each Whisper segment's first word start and last word end
         for seg in segments:
             if HALLUCINATIONS.match(seg.text.strip()):
                 continue
@@ -259,7 +270,10 @@ class LiveTranscriber:
                     words.append(Word(w.word, round(start, 3), round(st.buffer_start + w.end, 3),
                                       round(float(w.probability), 3)))
             if seg.words:
-                st.cuts.append(st.buffer_start + seg.words[-1].end)
+                ends.append((st.buffer_start + seg.words[0].start, st.buffer_start + seg.words[-1].end))
+        # A cut between two segments lies midway in the pause between them: a word's aligned end often
+        # falls before its sound does, and the rest of it, left in the buffer, would be heard again.
+        st.cuts = [(a[1], (a[1] + b[0]) / 2) for a, b in itertools.pairwise(ends)]
         return words
 
     def step(self, final: bool = False) -> None:
@@ -282,11 +296,13 @@ class LiveTranscriber:
         hyp = self._hypothesis() if self.buffered >= 0.3 else []
         if from_pass and (ranking := heard_language(self.model)):
             used = self.language
-            self._decide_language(ranking)
-            if self.language != used:  # heard again in the language just decided
+            # An unsure answer is heard again by detection of its own, as the final pass does
+            # (``detect_language``): the routing rules turn on those answers.
+            self._decide_language(ranking if ranking[0][1] >= QUICK_CONFIDENCE else None)
+            if self.language != used:  # heard again in the language just decided, without the old one's words
                 if self._kyrgyz_waiting(final):
                     return
-                hyp = self._hypothesis()
+                hyp = self._hypothesis(context=False)
         buffer_end = st.buffer_start + self.buffered
         if final or (hyp and buffer_end - hyp[-1].end >= SILENCE):
             agreed = hyp
@@ -399,20 +415,20 @@ class LiveTranscriber:
         """The open line's words whose audio was dropped (``_trim_heard``), as Whisper's prompt: the
         pass still hears the sentence it continues (on the shared English, WER 0.136 with it,
         0.150 without, 0.141 keeping the audio)."""
-        st = self.state
-        return " ".join(w.word.strip() for w in st.pending if w.end <= st.buffer_start + 0.01)[-200:] or None
+        dropped = [w.word.strip() for w in self.state.pending if w.end <= self.state.buffer_start + 0.01]
+        return " ".join(dropped[-CONTEXT_WORDS:]) or None
 
     def _trim_heard(self) -> None:
         """Drop the audio of committed Whisper segments once the buffer is longer than ``TRIM_ABOVE``,
         even while their line is still open: a pass costs about its buffer's length, and a reader
         who never pauses long enough to end a line kept up to ``MAX_BUFFER`` seconds in every pass
-        (1.5–1.9 s each, the slowest partials). The cut is where Whisper ended a segment, a pause
-        between phrases, before the first word not yet committed."""
+        (1.5–1.9 s each, the slowest partials). The cut is midway in the pause after a committed
+        Whisper segment (between phrases), before the first word not yet committed."""
         st = self.state
         if self.buffered <= TRIM_ABOVE:
             return
-        limit = min([st.committed_until + 0.001] + [w.start for w in st.previous[:1]])
-        done = [c for c in st.cuts if c <= limit]
+        limit = min([st.buffer_start + self.buffered] + [w.start for w in st.previous[:1]])
+        done = [cut for end, cut in st.cuts if end <= st.committed_until + 0.001 and cut <= limit]
         if done:
             self._trim(done[-1])
 
