@@ -15,14 +15,15 @@ file (``sanarip.livestate``: the partial words), the only things viewers fetch.
 Committed words are grouped into segments by the final pass's line rules (a sentence end or
 a pause once a line holds a few words, never longer than ``transcribe.sentences.MAX_SECONDS``),
 saved as ``source="live"`` rows and indexed at once. The buffer is trimmed at committed line
-ends, and beyond ``TRIM_ABOVE`` seconds also where a committed Whisper segment ends inside a line
-still open (its words then become the pass's prompt), so a pass rarely hears more than ~10 s and
-never more than ``MAX_BUFFER``: its cost grows with what it hears.
+ends, and beyond ``TRIM_ABOVE`` seconds also in the pause after a committed Whisper segment inside
+a line still open (its words then become the pass's prompt), so a pass rarely hears more than
+~11 s and never more than ``MAX_BUFFER``: its cost grows with what it hears.
 
 Languages (issue 22): the buffer's language is decided by the final pass's rules
 (``language_rule``; with a committee that expects Kyrgyz, a Turkic stand-in or a low-confidence
 detection is ``ky``), from Whisper's language ranking on the pass's own encoder output (a
-detection pass of its own only for the first buffer, or while the buffer is Kyrgyz). A Kyrgyz
+detection pass of its own only for the first buffer, an unsure answer, or while the buffer is
+Kyrgyz). A Kyrgyz
 buffer goes to the configured Kyrgyz CTC model (``Options.ctc``) instead of Whisper, through the
 same agreement and line rules; without one, its finished speech
 chunks become empty ``needs_transcription`` segments, as in the final pass, never Whisper's
@@ -130,8 +131,8 @@ def shorter_window(model: Any) -> Any:
 
 
 def heard_language(view: Any) -> list[tuple[str, float]] | None:
-    """Whisper's language ranking from the last encoder output of ``view`` (``shorter_window``);
-    None when the pass encoded nothing (no speech)."""
+    """Whisper's language ranking from the pass's first encoder window, kept by ``view``
+    (``shorter_window``); None when the pass encoded nothing (no speech)."""
     return None if view.encoded is None else rank_languages(view, view.encoded)
 
 
@@ -237,7 +238,7 @@ class LiveTranscriber:
 
     def _decide_language(self, ranking: list[tuple[str, float]] | None = None) -> None:
         """Decide by the final pass's rules, from ``ranking`` (this pass's own encoder output) or
-        else by a detection pass of its own (the first buffer, a Kyrgyz one, no Whisper pass)."""
+        else by a detection pass of its own (the first buffer, a Kyrgyz one, an unsure answer)."""
         st = self.state
         if ranking:
             decision = language_rule(ranking[0][0], ranking[0][1], ranking, self.options)
@@ -413,8 +414,9 @@ class LiveTranscriber:
 
     def _context(self) -> str | None:
         """The open line's words whose audio was dropped (``_trim_heard``), as Whisper's prompt: the
-        pass still hears the sentence it continues (on the shared English, WER 0.136 with it,
-        0.150 without, 0.141 keeping the audio)."""
+        pass still hears the sentence it continues (offline on the bench's English speech, WER
+        0.136 with it and 0.150 without, cutting at the last word's end; 0.141 keeping the audio,
+        and 0.141 with it after the review moved the cut into the pause)."""
         dropped = [w.word.strip() for w in self.state.pending if w.end <= self.state.buffer_start + 0.01]
         return " ".join(dropped[-CONTEXT_WORDS:]) or None
 
